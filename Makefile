@@ -1,0 +1,112 @@
+# cdscan — one non-recursive Makefile. `make`, `make check`, `make install`.
+# SANITIZE=1 builds with ASan/UBSan; WERROR=1 turns warnings into errors (CI);
+# V=1 shows the commands.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC      ?= cc
+PKGS    := ldns getdns libevent yaml-0.1 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS   := $(shell pkg-config --libs check)
+
+WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+           -Wpointer-arith -Wsign-compare -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS  := -l:libgetdns_ex_event.a $(PKG_LIBS) -lm
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifneq ($(V),1)
+Q := @
+E := @echo
+else
+E := @true
+endif
+
+B := build
+LIB_SRC   := $(filter-out cli/main.c,$(wildcard core/*.c scanner/*.c policy/*.c db/*.c epp/*.c cli/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+
+all: cdscan
+
+cdscan: $(B)/cli/main.o $(B)/libcdscan.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libcdscan.a: $(LIB_OBJ)
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(B)/libcdscan.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(B)/tests/tools/%: $(B)/tests/tools/%.o $(B)/libcdscan.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: cdscan $(UNIT_BIN) $(TOOL_BIN)
+
+# The whole suite: unit tests, then integration tests against real servers
+# (NSD, Knot, unbound) that the test scripts start on loopback. Needs root.
+check: tests
+	$(Q)tests/run
+
+unit: $(UNIT_BIN)
+	$(Q)tests/run --unit-only
+
+# policy/ is pure and core/ is below everything: keep the arrows pointing right.
+depcheck:
+	$(Q)! grep -nE '#include *[<"](event2/|libpq-fe\.h|ldns/|getdns/|sys/socket\.h|netinet/|libxml/|openssl/ssl\.h)' policy/*.[ch] || \
+	  { echo "depcheck: policy/ must not do I/O"; exit 1; }
+	$(Q)! grep -nE '#include *"(scanner|db|epp|cli|policy)/' core/*.[ch] || \
+	  { echo "depcheck: core/ must not include higher modules"; exit 1; }
+	$(Q)! grep -nE '#include *"(scanner|db|epp|cli)/' policy/*.[ch] || \
+	  { echo "depcheck: policy/ may use core/ only"; exit 1; }
+	@echo "depcheck: ok"
+
+install: cdscan
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/cdscan
+	install -m 0755 cdscan $(DESTDIR)$(BINDIR)/cdscan
+	install -m 0644 etc/cdscan.yaml $(DESTDIR)$(SYSCONFDIR)/cdscan/cdscan.yaml.example
+	@for m in docs/*.[1-8]; do [ -f "$$m" ] || continue; \
+	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+demo: cdscan $(TOOL_BIN)
+	$(Q)tests/demo
+
+format:
+	clang-format -i $(wildcard */*.[ch] tests/*/*.[ch])
+
+clean:
+	rm -rf $(B) cdscan
+
+.PHONY: all tests check unit depcheck install demo format clean
+-include $(LIB_OBJ:.o=.d) $(B)/cli/main.d $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

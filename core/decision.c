@@ -1,0 +1,47 @@
+/* Names of verdicts and reasons: stable strings for JSON and the database. */
+#include "core/decision.h"
+
+const char *cds_verdict_name(enum cds_verdict v)
+{
+	switch (v) {
+	case CDS_DEC_UNCHANGED: return "unchanged";
+	case CDS_DEC_UPDATE: return "update";
+	case CDS_DEC_DELETE: return "delete";
+	case CDS_DEC_REJECTED: return "rejected";
+	case CDS_DEC_PENDING: return "pending";
+	}
+	return "?";
+}
+
+static const char *const reason_names[CDS_R__COUNT] = {
+	[CDS_R_NONE] = "none",
+	[CDS_R_NO_CDS] = "no-cds",
+	[CDS_R_SAME_AS_CURRENT] = "same-as-current",
+	[CDS_R_APPLY_UPDATE] = "update",
+	[CDS_R_APPLY_DELETE] = "delete",
+	[CDS_R_ALREADY_INSECURE] = "already-insecure",
+	[CDS_R_SERVER_UNREACHABLE] = "server-unreachable",
+	[CDS_R_SERVER_ERROR] = "server-error",
+	[CDS_R_SERVERS_DISAGREE] = "servers-disagree",
+	[CDS_R_CDS_CDNSKEY_MISMATCH] = "cds-cdnskey-mismatch",
+	[CDS_R_DELETE_PARTIAL] = "delete-partial",
+	[CDS_R_DELETE_MALFORMED] = "delete-malformed",
+	[CDS_R_DNSKEY_UNPROVEN] = "dnskey-unproven",
+	[CDS_R_SIG_INVALID] = "signature-invalid",
+	[CDS_R_SIG_NOT_DS_KEY] = "signed-by-non-ds-key",
+	[CDS_R_MALFORMED_RECORD] = "malformed-record",
+	[CDS_R_NO_ELIGIBLE_DIGEST] = "no-eligible-digest",
+	[CDS_R_ALGORITHM_REFUSED] = "algorithm-refused",
+	[CDS_R_TOO_MANY_DS] = "too-many-ds",
+	[CDS_R_BREAKS_DELEGATION] = "breaks-delegation",
+	[CDS_R_BOOTSTRAP_DISABLED] = "bootstrap-disabled",
+	[CDS_R_INPUT_MISSING] = "input-missing",
+	[CDS_R_TOO_MANY_RECORDS] = "too-many-records",
+};
+
+const char *cds_reason_name(enum cds_reason r)
+{
+	if ((unsigned)r >= CDS_R__COUNT || !reason_names[r])
+		return "?";
+	return reason_names[r];
+}

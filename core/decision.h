@@ -1,0 +1,65 @@
+/*
+ * Decisions: what the parent's DS set should become and why. Made by
+ * policy/, printed by cli/, recorded by db/. Plain structs.
+ */
+#ifndef CDS_CORE_DECISION_H
+#define CDS_CORE_DECISION_H
+
+#include <stddef.h>
+
+#include "core/dnssec.h"
+
+#define CDS_DS_MAX 32         /* DS records a decision can propose */
+#define CDS_DETAIL_MAX 1024   /* reason text for people */
+
+enum cds_verdict {
+	CDS_DEC_UNCHANGED = 0, /* DS set stays as it is */
+	CDS_DEC_UPDATE,        /* replace the DS set by `proposed` */
+	CDS_DEC_DELETE,        /* remove the whole DS set (RFC 8078 §4) */
+	CDS_DEC_REJECTED,      /* the child asked for something we refuse */
+	CDS_DEC_PENDING,       /* could not decide now; ask again later */
+};
+
+/*
+ * Why. Stable names (cds_reason_name) go to JSON, the database and the
+ * run summary; add new ones at the end.
+ */
+enum cds_reason {
+	CDS_R_NONE = 0,
+	CDS_R_NO_CDS,            /* no CDS/CDNSKEY anywhere (RFC 7344 §6.1.1) */
+	CDS_R_SAME_AS_CURRENT,   /* requested set equals current DS */
+	CDS_R_APPLY_UPDATE,      /* accepted update */
+	CDS_R_APPLY_DELETE,      /* accepted delete (RFC 8078 §4) */
+	CDS_R_ALREADY_INSECURE,  /* delete requested, no DS at the parent */
+	CDS_R_SERVER_UNREACHABLE,/* a server did not answer (RFC 9975 Q4) */
+	CDS_R_SERVER_ERROR,      /* a server answered with an error/lame/garbage */
+	CDS_R_SERVERS_DISAGREE,  /* CDS or CDNSKEY differ between servers */
+	CDS_R_CDS_CDNSKEY_MISMATCH, /* key sets of CDS and CDNSKEY differ */
+	CDS_R_DELETE_PARTIAL,    /* delete at some servers only (9975 §3.1) */
+	CDS_R_DELETE_MALFORMED,  /* delete record next to other records */
+	CDS_R_DNSKEY_UNPROVEN,   /* a server's DNSKEY set not proven by the DS */
+	CDS_R_SIG_INVALID,       /* CDS/CDNSKEY unsigned, bogus or expired */
+	CDS_R_SIG_NOT_DS_KEY,    /* signed only by keys outside the DS set */
+	CDS_R_MALFORMED_RECORD,  /* digest length, protocol, zone key bit */
+	CDS_R_NO_ELIGIBLE_DIGEST,/* only digest types we do not accept */
+	CDS_R_ALGORITHM_REFUSED, /* a key with an algorithm we refuse */
+	CDS_R_TOO_MANY_DS,       /* more DS records than policy allows */
+	CDS_R_BREAKS_DELEGATION, /* new DS would not validate the DNSKEY set */
+	CDS_R_BOOTSTRAP_DISABLED,/* no DS at parent, no enabled bootstrap */
+	CDS_R_INPUT_MISSING,     /* policy requires both types, one absent */
+	CDS_R_TOO_MANY_RECORDS,  /* an RRset larger than we accept */
+	CDS_R__COUNT
+};
+
+struct cds_decision {
+	enum cds_verdict verdict;
+	enum cds_reason reason;
+	char detail[CDS_DETAIL_MAX]; /* names the servers and what they said */
+	size_t n_proposed;
+	struct cds_ds proposed[CDS_DS_MAX]; /* for UPDATE; canonical order */
+};
+
+const char *cds_verdict_name(enum cds_verdict v);
+const char *cds_reason_name(enum cds_reason r);
+
+#endif

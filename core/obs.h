@@ -1,0 +1,114 @@
+/*
+ * Observations: what one nameserver address said about a child zone, after
+ * the scanner asked it and checked the DNSSEC signatures. Plain structs:
+ * the scanner fills them, policy reads them, tests build them by hand.
+ *
+ * Ownership: the record arrays (dnskey, cds, cdnskey) are owned by the
+ * observation when filled by the scanner and released by
+ * cds_server_obs_clear(); tests may point them at their own arrays and
+ * must then not call it.
+ */
+#ifndef CDS_CORE_OBS_H
+#define CDS_CORE_OBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dnssec.h"
+
+#define CDS_ADDR_STR_MAX 46  /* INET6_ADDRSTRLEN */
+#define CDS_RRSET_MAX 32     /* records per RRset we accept from a server */
+#define CDS_ERRTEXT_MAX 160
+
+enum cds_transport { CDS_TRANSPORT_UDP = 0, CDS_TRANSPORT_TCP };
+
+/* What the server said for one query type. */
+enum cds_rrstate {
+	CDS_RR_NOT_QUERIED = 0, /* not asked (stopped early or not needed) */
+	CDS_RR_PRESENT,         /* an RRset of that type at the apex */
+	CDS_RR_NODATA,          /* NOERROR, no RRset of that type */
+	CDS_RR_FAILED,          /* no usable answer; see error */
+};
+
+/*
+ * Outcome of the signature checks on one RRset (filled by
+ * scanner/validate). Ordered by how much the data can be trusted.
+ */
+enum cds_sigstate {
+	CDS_SIG_NA = 0,        /* nothing to check (not present) */
+	CDS_SIG_VALID_DS_KEY,  /* valid RRSIG by a key in both DS and DNSKEY
+	                          (RFC 7344 §4.1) */
+	CDS_SIG_VALID_OTHER,   /* valid only by a key of the proven DNSKEY
+	                          set that no current DS refers to */
+	CDS_SIG_UNPROVEN,      /* the server's DNSKEY set is not proven by the
+	                          current DS, so nothing it signs is trusted */
+	CDS_SIG_UNSIGNED,      /* no RRSIG covering the RRset */
+	CDS_SIG_EXPIRED,       /* a signature verifies but now is outside its
+	                          inception..expiration window */
+	CDS_SIG_BOGUS,         /* RRSIGs present, none verifies */
+};
+
+struct cds_rrset_obs {
+	enum cds_rrstate state;
+	enum cds_sigstate sig;
+	int error;            /* CDS_E* when state is CDS_RR_FAILED */
+	uint32_t ttl;
+	uint32_t sig_inception;  /* newest inception among valid RRSIGs, 0 none */
+	uint32_t sig_expiration; /* its expiration */
+	uint16_t sig_keytag;     /* key tag of the key that made it */
+	unsigned count;       /* records received; > stored when truncated */
+	bool overflow;        /* more than CDS_RRSET_MAX records: not stored */
+};
+
+/* One nameserver address of the child, with everything it said. */
+struct cds_server_obs {
+	char name[CDS_NAME_MAX];      /* NS name, presentation form */
+	char addr[CDS_ADDR_STR_MAX];  /* address it was asked at */
+	enum cds_transport transport; /* transport of the last answer */
+
+	/* CDS_OK when every query got an authoritative answer; else why not
+	   (CDS_ETIMEOUT, CDS_ERCODE, CDS_ELAME, CDS_EMALFORMED, ...) and a
+	   line for people, naming the query ("CDS: timeout after 3 tries"). */
+	int error;
+	char error_text[CDS_ERRTEXT_MAX];
+	/* From history: when this address was first seen not answering in
+	   the current streak (unix time), 0 when unknown or answering. */
+	int64_t unreachable_since;
+
+	struct cds_rrset_obs soa;
+	uint32_t soa_serial;
+
+	struct cds_rrset_obs dnskey_rr;
+	size_t n_dnskey;
+	struct cds_dnskey *dnskey;
+	/* dnskey_signs[i]: dnskey[i] made an RRSIG over the DNSKEY RRset that
+	   verifies at the time of the check. Same length as dnskey. */
+	bool *dnskey_signs;
+	/* A key matching a current DS validly signs the DNSKEY RRset. */
+	bool dnskey_proven;
+
+	struct cds_rrset_obs cds_rr;
+	size_t n_cds;
+	struct cds_ds *cds;
+
+	struct cds_rrset_obs cdnskey_rr;
+	size_t n_cdnskey;
+	struct cds_dnskey *cdnskey;
+};
+
+/* The delegation as the parent holds it today. */
+struct cds_delegation {
+	char name[CDS_NAME_MAX];
+	size_t n_ds;
+	const struct cds_ds *ds;  /* borrowed */
+};
+
+/* Release the record arrays of an observation the scanner filled. */
+void cds_server_obs_clear(struct cds_server_obs *obs);
+
+const char *cds_rrstate_name(enum cds_rrstate s);
+const char *cds_sigstate_name(enum cds_sigstate s);
+const char *cds_transport_name(enum cds_transport t);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * Registry policy: the pure function from (delegation, observations,
+ * configuration, now) to a decision with its reason. No I/O, no clock, no
+ * sockets: everything it needs is an argument, so tests can drive every
+ * rule from a table.
+ *
+ * Rules implemented here cite ../shared/docs/STANDARDS.md (§1–4, §7, §8)
+ * and the RFC sections behind them.
+ */
+#ifndef CDS_POLICY_POLICY_H
+#define CDS_POLICY_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/decision.h"
+#include "core/obs.h"
+
+/* Which published type drives the decision (RFC 7344 §6, STANDARDS §13.1) */
+enum policy_input {
+	POLICY_INPUT_BOTH = 0, /* use what the child publishes; when it
+	                          publishes both they must agree (9975 §3.1) */
+	POLICY_INPUT_CDS,      /* CDS only; CDNSKEY ignored */
+	POLICY_INPUT_CDNSKEY,  /* CDNSKEY only; CDS ignored */
+};
+
+struct policy_config {
+	/* Accepted DS digest types: bit n set = type n accepted (RFC 9904).
+	   Default: 2 and 4. Types 0, 1 and 3 are never accepted. */
+	uint32_t digest_types;
+	/* Digest type computed from CDNSKEY. Default 2 (SHA-256). */
+	uint8_t cdnskey_digest;
+	/* Accepted DNSKEY algorithms: accept_alg[a] for algorithm a.
+	   Default 8, 10, 13, 14, 15, 16 (RFC 9904, RFC 9905). 1, 3, 5, 6, 7,
+	   12, 253 and 254 are never accepted. */
+	bool accept_alg[256];
+	/* Largest DS set we install. Default 8. */
+	unsigned max_ds;
+	enum policy_input input;
+	/* Reject when a child publishes only one of CDS/CDNSKEY. Default off. */
+	bool require_both;
+	/* RFC 7344 §4.1 switch: accept CDS/CDNSKEY signed by any key of the
+	   proven DNSKEY set, not only by one in both DS and DNSKEY. Off. */
+	bool accept_any_dnskey;
+	/* Q4: a server silent for at least this many seconds (per the
+	   history in obs.unreachable_since) is left out of the agreement
+	   check instead of holding the delegation pending. 0 = never. */
+	uint32_t exclude_unreachable_after;
+};
+
+/* Fill `cfg` with the defaults above. */
+void policy_config_default(struct policy_config *cfg);
+
+/*
+ * Decide what the DS set of `deleg` should become, from what every server
+ * said (`obs[0..n_obs)`). `now` is unix time (used only with
+ * exclude_unreachable_after). Always fills `out`; never fails.
+ */
+void policy_decide_ds(const struct cds_delegation *deleg,
+		      const struct cds_server_obs *obs, size_t n_obs,
+		      const struct policy_config *cfg, int64_t now,
+		      struct cds_decision *out);
+
+/*
+ * Fill `out` from the policy.* keys of `conf` (starting from the
+ * defaults). Returns 0, or CDS_ECONFIG with a message naming the key when
+ * a value is refused (e.g. digest type 1 or algorithm 5).
+ */
+struct conf;
+int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
+			    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * DNSSEC checks of what one server said about the child apex (ldns):
+ * is its DNSKEY RRset proven by the parent's current DS set, and are its
+ * CDS and CDNSKEY RRsets validly signed (RFC 7344 §4.1)? The results go
+ * into an observation for policy; nothing here decides.
+ */
+#ifndef CDS_SCANNER_VALIDATE_H
+#define CDS_SCANNER_VALIDATE_H
+
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+#include "core/obs.h"
+
+/* One RRset as received, with the RRSIGs that cover it. */
+struct scan_rrset {
+	ldns_rr_list *rrs;  /* records of the type at the owner; may be NULL */
+	ldns_rr_list *sigs; /* RRSIGs covering that type; may be NULL */
+};
+
+/*
+ * Take the RRset of `type` owned by `owner` (and the RRSIGs covering it)
+ * out of the answer section of `pkt`. Records are cloned: free with
+ * scan_rrset_free(). Records of other owners or types are ignored.
+ * Returns 0, or CDS_ENOMEM.
+ */
+int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
+			ldns_rr_type type, struct scan_rrset *out);
+void scan_rrset_free(struct scan_rrset *set);
+
+/*
+ * Check one server's DNSKEY, CDS and CDNSKEY RRsets (any may be empty)
+ * for zone `zone` against the DS set `ds[0..n_ds)` at time `now` (unix
+ * seconds; signature windows per RFC 4034 §3.1.5 with serial arithmetic).
+ *
+ * Fills in `obs`: dnskey/n_dnskey/dnskey_signs/dnskey_proven and
+ * dnskey_rr.{sig,ttl,count,overflow,sig_*}; cds/n_cds and
+ * cds_rr.{sig,ttl,count,overflow,sig_*}; the same for cdnskey. It does
+ * not touch the .state fields, name, addr or error. Arrays are allocated
+ * (release with cds_server_obs_clear). At most CDS_RRSET_MAX records of a
+ * type are kept; more sets .overflow and keeps none.
+ *
+ * sig states: a CDS/CDNSKEY RRset is VALID_DS_KEY when an RRSIG made by a
+ * key that is in the server's DNSKEY RRset and matches a DS in `ds`
+ * verifies at `now`; VALID_OTHER when only a key of the proven DNSKEY
+ * RRset (not matched by DS) makes one; UNPROVEN when the DNSKEY RRset is
+ * not proven; otherwise UNSIGNED, EXPIRED or BOGUS as they describe.
+ * dnskey_rr.sig is VALID_DS_KEY when proven, else the best failure.
+ *
+ * Returns 0 or CDS_ENOMEM.
+ */
+int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
+			 const struct scan_rrset *dnskey,
+			 const struct scan_rrset *cds,
+			 const struct scan_rrset *cdnskey, int64_t now,
+			 struct cds_server_obs *obs);
+
+#endif

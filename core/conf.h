@@ -77,4 +77,8 @@ int conf_set(struct conf *conf, const char *key, const char *value, char *err,
  */
 void conf_print(const struct conf *conf, FILE *out);
 
+/* The i-th key of the schema ("log.level"), NULL past the end; for
+   documentation checks and tools. Static string. */
+const char *conf_schema_key(size_t i);
+
 #endif

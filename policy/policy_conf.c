@@ -1,0 +1,87 @@
+/*
+ * The policy.* keys of the configuration mapped into struct
+ * policy_config. core/conf.c has already refused what RFC 9904/9905 rule
+ * out (with file and line); what is left here are the limits of the
+ * struct itself and rules that join two keys, which a single schema row
+ * cannot see.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/errors.h"
+#include "policy/policy.h"
+
+/* digest_types is a bit set of 32 bits. */
+#define DIGEST_BITS 32
+
+static int map_digests(const struct conf *conf, struct policy_config *out,
+		       char *err, size_t errlen)
+{
+	const int64_t *types;
+	size_t n = conf_int_list(conf, "policy.digest-types", &types);
+
+	out->digest_types = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (types[i] < 0 || types[i] >= DIGEST_BITS) {
+			snprintf(err, errlen,
+				 "policy.digest-types: digest type %" PRId64
+				 " is not supported", types[i]);
+			return CDS_ECONFIG;
+		}
+		out->digest_types |= UINT32_C(1) << types[i];
+	}
+	out->cdnskey_digest = (uint8_t)conf_int(conf, "policy.cdnskey-digest");
+	/* A DS we compute from CDNSKEY must be one we accept (STANDARDS C5). */
+	if (!(out->digest_types & (UINT32_C(1) << out->cdnskey_digest))) {
+		snprintf(err, errlen,
+			 "policy.cdnskey-digest: digest type %u is not in "
+			 "policy.digest-types", out->cdnskey_digest);
+		return CDS_ECONFIG;
+	}
+	return 0;
+}
+
+static void map_algorithms(const struct conf *conf, struct policy_config *out)
+{
+	const int64_t *algs;
+	size_t n = conf_int_list(conf, "policy.algorithms", &algs);
+
+	/* The list replaces the default set, it does not add to it. */
+	memset(out->accept_alg, 0, sizeof out->accept_alg);
+	for (size_t i = 0; i < n; i++)
+		out->accept_alg[(uint8_t)algs[i]] = true;
+}
+
+static enum policy_input map_input(const char *word)
+{
+	if (strcmp(word, "cds") == 0)
+		return POLICY_INPUT_CDS;
+	if (strcmp(word, "cdnskey") == 0)
+		return POLICY_INPUT_CDNSKEY;
+	return POLICY_INPUT_BOTH;
+}
+
+int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
+			    char *err, size_t errlen)
+{
+	int rc;
+
+	policy_config_default(out);
+	rc = map_digests(conf, out, err, errlen);
+	if (rc != 0)
+		goto out;
+	map_algorithms(conf, out);
+	out->max_ds = (unsigned)conf_int(conf, "policy.max-ds");
+	out->input = map_input(conf_enum(conf, "policy.input"));
+	out->require_both = conf_bool(conf, "policy.require-both");
+	out->accept_any_dnskey = conf_bool(conf, "policy.accept-any-dnskey");
+	/* Round up: 500ms must not turn into 0, which means "never". The
+	   schema caps this at 365 days, well inside uint32_t seconds. */
+	out->exclude_unreachable_after = (uint32_t)(
+		(conf_duration_ms(conf, "policy.exclude-unreachable-after") +
+		 999) / 1000);
+out:
+	return rc;
+}

@@ -1,0 +1,466 @@
+/*
+ * The per-delegation probe, an explicit state machine driven by the
+ * engine's and the resolver's callbacks:
+ *
+ *   start ── NS with glue ──────────────┐
+ *     └──── NS without glue → resolve ──┴→ per address: SOA, DNSKEY, CDS,
+ *                                         CDNSKEY in flight at once
+ *                                           └→ all four back → validate
+ *   every name resolved and every address validated → callback
+ *
+ * Every address is asked (RFC 9975 §3, STANDARDS Q1): consistency is the
+ * policy's check, over all of them. Each server's answers are validated
+ * against that server's own DNSKEY RRset (STANDARDS M2).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "scanner/probe.h"
+#include "scanner/validate.h"
+
+enum { Q_SOA = 0, Q_DNSKEY, Q_CDS, Q_CDNSKEY, Q__COUNT };
+
+static const uint16_t qtypes[Q__COUNT] = {
+	[Q_SOA] = LDNS_RR_TYPE_SOA,
+	[Q_DNSKEY] = LDNS_RR_TYPE_DNSKEY,
+	[Q_CDS] = LDNS_RR_TYPE_CDS,
+	[Q_CDNSKEY] = LDNS_RR_TYPE_CDNSKEY,
+};
+static const char *const qnames[Q__COUNT] = {"SOA", "DNSKEY", "CDS",
+					     "CDNSKEY"};
+
+struct scanner {
+	struct event_base *base;
+	struct scan_engine *eng;
+	struct scan_resolver *res;
+};
+
+struct probe;
+
+/* One query to one server: the engine callback's argument. */
+struct query {
+	struct server *srv;
+	int qi;
+};
+
+/* One server address of the delegation, while its answers come in. */
+struct server {
+	struct probe *p;
+	size_t idx; /* into p->obs */
+	unsigned pending;
+	struct query q[Q__COUNT];
+	struct scan_rrset sets[Q__COUNT];
+};
+
+/* One NS name waiting for its addresses. */
+struct name_lookup {
+	struct probe *p;
+	size_t ns_idx;
+};
+
+struct probe {
+	struct scanner *sc;
+	char zone[CDS_NAME_MAX];
+	struct scan_ns *ns;
+	size_t n_ns;
+	struct cds_ds *ds;
+	size_t n_ds;
+	int64_t now;
+	uint16_t port;
+	struct cds_server_obs *obs;
+	struct server **srv; /* parallel to obs; NULL for name-only entries */
+	size_t n_obs, cap_obs;
+	unsigned pending; /* name lookups + servers not finished */
+	bool starting;    /* inside scan_probe_start: do not finish yet */
+	unsigned queries;
+	scan_probe_cb cb;
+	void *arg;
+};
+
+int scanner_new(struct event_base *base, struct scan_engine *eng,
+		struct scan_resolver *res, struct scanner **out)
+{
+	struct scanner *sc = calloc(1, sizeof *sc);
+
+	if (!sc)
+		return CDS_ENOMEM;
+	sc->base = base;
+	sc->eng = eng;
+	sc->res = res;
+	*out = sc;
+	return CDS_OK;
+}
+
+void scanner_free(struct scanner *sc)
+{
+	free(sc);
+}
+
+void scan_result_free(struct scan_result *res)
+{
+	if (!res)
+		return;
+	for (size_t i = 0; i < res->n_obs; i++)
+		cds_server_obs_clear(&res->obs[i]);
+	free(res->obs);
+	free(res);
+}
+
+static void probe_free(struct probe *p)
+{
+	for (size_t i = 0; p->obs && i < p->n_obs; i++)
+		cds_server_obs_clear(&p->obs[i]);
+	free(p->obs);
+	for (size_t i = 0; i < p->n_obs; i++) {
+		if (p->srv[i]) {
+			for (int q = 0; q < Q__COUNT; q++)
+				scan_rrset_free(&p->srv[i]->sets[q]);
+			free(p->srv[i]);
+		}
+	}
+	free(p->srv);
+	free(p->ns);
+	free(p->ds);
+	free(p);
+}
+
+/* Hand the observations over and free the probe. */
+static void probe_finish(struct probe *p)
+{
+	struct scan_result *res = calloc(1, sizeof *res);
+
+	if (res) {
+		snprintf(res->zone, sizeof res->zone, "%s", p->zone);
+		res->obs = p->obs;
+		res->n_obs = p->n_obs;
+		res->queries = p->queries;
+		p->obs = NULL;
+	}
+	/* res is NULL only when out of memory; the receiver reports it. */
+	p->cb(res, p->arg);
+	probe_free(p);
+}
+
+static void finish_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe_finish(arg);
+}
+
+static void step_done(struct probe *p)
+{
+	if (--p->pending == 0 && !p->starting)
+		probe_finish(p);
+}
+
+/* A new observation slot for (name, addr); returns its index or -1. */
+static ssize_t obs_add(struct probe *p, const char *name, const char *addr)
+{
+	struct cds_server_obs *o;
+
+	if (p->n_obs == p->cap_obs) {
+		size_t cap = p->cap_obs ? 2 * p->cap_obs : 8;
+		void *no = realloc(p->obs, cap * sizeof *p->obs);
+		void *ns;
+
+		if (!no)
+			return -1;
+		p->obs = no;
+		ns = realloc(p->srv, cap * sizeof *p->srv);
+		if (!ns)
+			return -1;
+		p->srv = ns;
+		p->cap_obs = cap;
+	}
+	o = &p->obs[p->n_obs];
+	memset(o, 0, sizeof *o);
+	snprintf(o->name, sizeof o->name, "%s", name);
+	snprintf(o->addr, sizeof o->addr, "%s", addr);
+	p->srv[p->n_obs] = NULL;
+	return (ssize_t)p->n_obs++;
+}
+
+static void obs_error(struct cds_server_obs *o, int code, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+
+/* Keep the first error of a server: later ones are usually its echo. */
+static void obs_error(struct cds_server_obs *o, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->error != CDS_OK)
+		return;
+	o->error = code;
+	va_start(ap, fmt);
+	vsnprintf(o->error_text, sizeof o->error_text, fmt, ap);
+	va_end(ap);
+}
+
+static struct cds_rrset_obs *rrobs(struct cds_server_obs *o, int qi)
+{
+	switch (qi) {
+	case Q_SOA: return &o->soa;
+	case Q_DNSKEY: return &o->dnskey_rr;
+	case Q_CDS: return &o->cds_rr;
+	default: return &o->cdnskey_rr;
+	}
+}
+
+/*
+ * Classify one answer: an authoritative NOERROR is data or NODATA; an
+ * error RCODE, a referral or a non-authoritative answer is a failure of
+ * that server (never data we could act on).
+ */
+static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
+{
+	struct probe *p = s->p;
+	struct cds_server_obs *o = &p->obs[s->idx];
+	struct cds_rrset_obs *ro = rrobs(o, qi);
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
+
+	if (rc != LDNS_RCODE_NOERROR) {
+		ldns_lookup_table *lt =
+			ldns_lookup_by_id(ldns_rcodes, (int)rc);
+
+		ro->state = CDS_RR_FAILED;
+		ro->error = CDS_ERCODE;
+		obs_error(o, CDS_ERCODE, "%s: rcode %s", qnames[qi],
+			  lt ? lt->name : "?");
+		return;
+	}
+	if (!ldns_pkt_aa(pkt)) {
+		ro->state = CDS_RR_FAILED;
+		ro->error = CDS_ELAME;
+		obs_error(o, CDS_ELAME, "%s: not authoritative (AA=0%s)",
+			  qnames[qi],
+			  ldns_pkt_nscount(pkt) ? ", referral" : "");
+		return;
+	}
+	if (scan_rrset_from_pkt(pkt, p->zone, qtypes[qi], &s->sets[qi]) != 0) {
+		ro->state = CDS_RR_FAILED;
+		ro->error = CDS_ENOMEM;
+		obs_error(o, CDS_ENOMEM, "%s: out of memory", qnames[qi]);
+		return;
+	}
+	if (s->sets[qi].rrs && ldns_rr_list_rr_count(s->sets[qi].rrs) > 0) {
+		ro->state = CDS_RR_PRESENT;
+		if (qi == Q_SOA) {
+			ldns_rr *soa = ldns_rr_list_rr(s->sets[qi].rrs, 0);
+
+			o->soa_serial = ldns_rdf2native_int32(
+				ldns_rr_rdf(soa, 2));
+		}
+	} else {
+		ro->state = CDS_RR_NODATA;
+	}
+}
+
+static void server_done(struct server *s)
+{
+	struct probe *p = s->p;
+	struct cds_server_obs *o = &p->obs[s->idx];
+	int rc;
+
+	rc = scan_validate_server(p->zone, p->ds, p->n_ds, &s->sets[Q_DNSKEY],
+				  &s->sets[Q_CDS], &s->sets[Q_CDNSKEY], p->now,
+				  o);
+	if (rc != CDS_OK)
+		obs_error(o, rc, "validation: %s", cds_strerror(rc));
+	if (o->soa.state != CDS_RR_PRESENT && o->error == CDS_OK)
+		obs_error(o, CDS_ELAME, "SOA: no SOA at the apex");
+	for (int q = 0; q < Q__COUNT; q++)
+		scan_rrset_free(&s->sets[q]);
+	log_debug("%s: %s/%s done: %s", p->zone, o->name, o->addr,
+		  o->error ? o->error_text : "ok");
+	step_done(p);
+}
+
+static void on_answer(const struct scan_answer *ans, void *arg)
+{
+	struct query *q = arg;
+	struct server *s = q->srv;
+	struct cds_server_obs *o = &s->p->obs[s->idx];
+
+	if (ans->transport == CDS_TRANSPORT_TCP)
+		o->transport = CDS_TRANSPORT_TCP;
+	if (ans->status == CDS_OK) {
+		take_answer(s, q->qi, ans->pkt);
+	} else {
+		struct cds_rrset_obs *ro = rrobs(o, q->qi);
+
+		ro->state = CDS_RR_FAILED;
+		ro->error = ans->status;
+		obs_error(o, ans->status, "%s: %s after %u %s", qnames[q->qi],
+			  cds_strerror(ans->status), ans->attempts,
+			  ans->attempts == 1 ? "try" : "tries");
+	}
+	if (--s->pending == 0)
+		server_done(s);
+}
+
+/* Start the four queries to one address of one NS name. */
+static void server_start(struct probe *p, const char *name,
+			 const struct sockaddr *sa, socklen_t salen)
+{
+	char addr[CDS_ADDR_STR_MAX];
+	ssize_t idx;
+	struct server *s;
+
+	scan_addr_str(sa, addr, sizeof addr);
+	idx = obs_add(p, name, addr);
+	if (idx < 0)
+		return;
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		obs_error(&p->obs[idx], CDS_ENOMEM, "out of memory");
+		return;
+	}
+	s->p = p;
+	s->idx = (size_t)idx;
+	p->srv[idx] = s;
+	p->pending++;
+	s->pending = 1; /* held until every query is issued */
+	for (int qi = 0; qi < Q__COUNT; qi++) {
+		int rc;
+
+		s->q[qi] = (struct query){s, qi};
+		s->pending++;
+		rc = scan_engine_query(p->sc->eng, sa, salen, p->zone,
+				       qtypes[qi], on_answer, &s->q[qi]);
+		if (rc != CDS_OK) {
+			s->pending--;
+			rrobs(&p->obs[idx], qi)->state = CDS_RR_FAILED;
+			obs_error(&p->obs[idx], rc, "%s: %s", qnames[qi],
+				  cds_strerror(rc));
+			continue;
+		}
+		p->queries++;
+	}
+	if (--s->pending == 0)
+		server_done(s);
+}
+
+static void name_failed(struct probe *p, const char *name, int code,
+			const char *why)
+{
+	ssize_t idx = obs_add(p, name, "");
+
+	if (idx >= 0)
+		obs_error(&p->obs[idx], code, "no address: %s", why);
+}
+
+static void on_addrs(int status, const char *name,
+		     const struct sockaddr_storage *addrs, size_t n,
+		     enum scan_dnssec dnssec, void *arg)
+{
+	struct name_lookup *nl = arg;
+	struct probe *p = nl->p;
+
+	free(nl);
+	if (status != CDS_OK)
+		name_failed(p, name, status == CDS_ETIMEOUT ? CDS_ETIMEOUT
+							    : status,
+			    status == CDS_EBOGUS ? "address lookup is bogus"
+						 : cds_strerror(status));
+	else if (n == 0)
+		name_failed(p, name, CDS_ERESOLVE, "no A or AAAA records");
+	for (size_t i = 0; status == CDS_OK && i < n; i++)
+		server_start(p, name, (const struct sockaddr *)&addrs[i],
+			     addrs[i].ss_family == AF_INET6
+				     ? sizeof(struct sockaddr_in6)
+				     : sizeof(struct sockaddr_in));
+	log_debug("%s: NS %s: %zu addresses (%s)", p->zone, name, n,
+		  scan_dnssec_name(dnssec));
+	step_done(p);
+}
+
+static void ns_start(struct probe *p, size_t i)
+{
+	const struct scan_ns *ns = &p->ns[i];
+	struct name_lookup *nl;
+
+	for (size_t g = 0; g < ns->n_glue; g++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (scan_parse_addr(ns->glue[g], p->port, &ss, &len) != 0) {
+			name_failed(p, ns->name, CDS_EINVAL, "bad glue address");
+			continue;
+		}
+		server_start(p, ns->name, (struct sockaddr *)&ss, len);
+	}
+	if (ns->n_glue)
+		return;
+	if (!p->sc->res) {
+		name_failed(p, ns->name, CDS_ERESOLVE,
+			    "no glue and no resolver configured");
+		return;
+	}
+	nl = malloc(sizeof *nl);
+	if (!nl) {
+		name_failed(p, ns->name, CDS_ENOMEM, "out of memory");
+		return;
+	}
+	*nl = (struct name_lookup){p, i};
+	p->pending++;
+	if (scan_resolve_addrs(p->sc->res, ns->name, on_addrs, nl) != CDS_OK) {
+		free(nl);
+		p->pending--;
+		name_failed(p, ns->name, CDS_ERESOLVE, "lookup not started");
+	}
+}
+
+static int probe_copy(struct probe *p, const struct scan_request *req)
+{
+	if (cds_name_normalize(req->zone, p->zone) != 0)
+		return CDS_EINVAL;
+	p->ns = calloc(req->n_ns ? req->n_ns : 1, sizeof *p->ns);
+	p->ds = calloc(req->n_ds ? req->n_ds : 1, sizeof *p->ds);
+	if (!p->ns || !p->ds)
+		return CDS_ENOMEM;
+	if (req->n_ns)
+		memcpy(p->ns, req->ns, req->n_ns * sizeof *p->ns);
+	if (req->n_ds)
+		memcpy(p->ds, req->ds, req->n_ds * sizeof *p->ds);
+	p->n_ns = req->n_ns;
+	p->n_ds = req->n_ds;
+	p->now = req->now;
+	p->port = req->port ? req->port : 53;
+	return CDS_OK;
+}
+
+int scan_probe_start(struct scanner *sc, const struct scan_request *req,
+		     scan_probe_cb cb, void *arg)
+{
+	struct probe *p = calloc(1, sizeof *p);
+	int rc;
+
+	if (!p)
+		return CDS_ENOMEM;
+	p->sc = sc;
+	p->cb = cb;
+	p->arg = arg;
+	if ((rc = probe_copy(p, req)) != CDS_OK) {
+		probe_free(p);
+		return rc;
+	}
+	/* Callbacks may run synchronously from the resolver; `starting`
+	   keeps the probe alive until every NS has been started. */
+	p->starting = true;
+	for (size_t i = 0; i < p->n_ns; i++)
+		ns_start(p, i);
+	p->starting = false;
+	if (p->pending == 0 &&
+	    event_base_once(sc->base, -1, EV_TIMEOUT, finish_deferred, p,
+			    NULL) != 0) {
+		probe_free(p);
+		return CDS_ENOMEM;
+	}
+	return CDS_OK;
+}

@@ -1,0 +1,500 @@
+/*
+ * `cdscan check DOMAIN`: what would the parent do with this zone, and why?
+ * Asks every address of every NS name for SOA, DNSKEY, CDS and CDNSKEY,
+ * validates each server's answers from the current DS, and prints what
+ * each server said and the decision with its reason — for people, or as
+ * one JSON object with --json.
+ *
+ * The NS set and the current DS come from --ns/--ds or, without them,
+ * from the configured resolver (the DS must then validate).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/conf.h"
+#include "core/errors.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "policy/policy.h"
+#include "scanner/probe.h"
+
+#define CHECK_NS_MAX 32
+
+struct check {
+	char zone[CDS_NAME_MAX];
+	struct scan_ns ns[CHECK_NS_MAX];
+	size_t n_ns;
+	bool ns_given;
+	struct cds_ds ds[CDS_DS_MAX];
+	size_t n_ds;
+	bool ds_given;
+	bool json;
+	int64_t now;
+
+	struct event_base *base;
+	struct scan_engine *eng;
+	struct scan_resolver *res;
+	struct scanner *sc;
+	struct policy_config pol;
+
+	/* phase results */
+	bool done;
+	int lookup_status;
+	enum scan_dnssec ds_dnssec;
+	struct scan_result *result;
+};
+
+static void check_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cdscan check DOMAIN [--ns NAME[=ADDR[,ADDR...]]]... "
+		"[--ds \"TAG ALG DT HEX\" | --ds none]...\n"
+		"                    [--json] [--time UNIXTIME] [--set KEY=VALUE]...\n");
+}
+
+/* --ns NAME[=ADDR[,ADDR...]] */
+static int parse_ns(struct check *c, const char *arg)
+{
+	struct scan_ns *ns;
+	char buf[1024], *eq, *tok, *save = NULL;
+
+	if (c->n_ns == CHECK_NS_MAX || strlen(arg) >= sizeof buf)
+		return CDS_ELIMIT;
+	snprintf(buf, sizeof buf, "%s", arg);
+	ns = &c->ns[c->n_ns];
+	memset(ns, 0, sizeof *ns);
+	eq = strchr(buf, '=');
+	if (eq)
+		*eq++ = '\0';
+	if (cds_name_normalize(buf, ns->name) != 0)
+		return CDS_EINVAL;
+	for (tok = eq ? strtok_r(eq, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (ns->n_glue == SCAN_GLUE_MAX)
+			return CDS_ELIMIT;
+		if (scan_parse_addr(tok, 53, &ss, &len) != 0)
+			return CDS_EINVAL;
+		snprintf(ns->glue[ns->n_glue++], CDS_ADDR_STR_MAX, "%s", tok);
+	}
+	c->n_ns++;
+	return CDS_OK;
+}
+
+static int parse_args(struct check *c, struct conf *conf, int argc,
+		      char **argv)
+{
+	static const struct option opts[] = {
+		{"ns", required_argument, NULL, 'n'},
+		{"ds", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"time", required_argument, NULL, 't'},
+		{"set", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char err[512], *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			if (parse_ns(c, optarg) != 0) {
+				fprintf(stderr, "cdscan check: bad --ns '%s'\n",
+					optarg);
+				return -1;
+			}
+			c->ns_given = true;
+			break;
+		case 'd':
+			c->ds_given = true;
+			if (strcmp(optarg, "none") == 0)
+				break;
+			if (c->n_ds == CDS_DS_MAX ||
+			    cds_ds_parse(optarg, &c->ds[c->n_ds]) != 0) {
+				fprintf(stderr, "cdscan check: bad --ds '%s'\n",
+					optarg);
+				return -1;
+			}
+			c->n_ds++;
+			break;
+		case 'j': c->json = true; break;
+		case 't':
+			c->now = strtoll(optarg, &end, 10);
+			if (*end || c->now <= 0) {
+				fprintf(stderr, "cdscan check: bad --time\n");
+				return -1;
+			}
+			break;
+		case 's': {
+			char key[128], *eq = strchr(optarg, '=');
+
+			if (!eq || (size_t)(eq - optarg) >= sizeof key) {
+				fprintf(stderr, "cdscan check: --set KEY=VALUE\n");
+				return -1;
+			}
+			snprintf(key, sizeof key, "%.*s", (int)(eq - optarg),
+				 optarg);
+			if (conf_set(conf, key, eq + 1, err, sizeof err) != 0) {
+				fprintf(stderr, "cdscan check: --set: %s\n", err);
+				return -1;
+			}
+			break;
+		}
+		case 'h': check_usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind + 1 != argc || cds_name_normalize(argv[optind], c->zone)) {
+		check_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void run_until_done(struct check *c)
+{
+	c->done = false;
+	while (!c->done && event_base_loop(c->base, EVLOOP_ONCE) == 0)
+		;
+}
+
+static void ns_looked_up(int status, const ldns_rr_list *rrs,
+			 enum scan_dnssec dnssec, void *arg)
+{
+	struct check *c = arg;
+
+	c->lookup_status = status;
+	for (size_t i = 0; status == CDS_OK && i < ldns_rr_list_rr_count(rrs) &&
+			   c->n_ns < CHECK_NS_MAX;
+	     i++) {
+		char *name = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0));
+
+		if (name && cds_name_normalize(name, c->ns[c->n_ns].name) == 0)
+			c->ns[c->n_ns++].n_glue = 0;
+		free(name);
+	}
+	(void)dnssec;
+	c->done = true;
+}
+
+static void ds_looked_up(int status, const ldns_rr_list *rrs,
+			 enum scan_dnssec dnssec, void *arg)
+{
+	struct check *c = arg;
+
+	c->lookup_status = status;
+	c->ds_dnssec = dnssec;
+	for (size_t i = 0; status == CDS_OK && i < ldns_rr_list_rr_count(rrs) &&
+			   c->n_ds < CDS_DS_MAX;
+	     i++) {
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		uint8_t buf[4 + CDS_DIGEST_MAX + 8];
+		size_t len = 0;
+
+		for (size_t r = 0; r < ldns_rr_rd_count(rr); r++) {
+			ldns_rdf *rd = ldns_rr_rdf(rr, r);
+
+			if (len + ldns_rdf_size(rd) > sizeof buf)
+				break;
+			memcpy(buf + len, ldns_rdf_data(rd), ldns_rdf_size(rd));
+			len += ldns_rdf_size(rd);
+		}
+		if (cds_ds_from_rdata(buf, len, &c->ds[c->n_ds]) == 0)
+			c->n_ds++;
+	}
+	c->done = true;
+}
+
+/* NS set and current DS from the resolver, where not given. */
+static int find_delegation(struct check *c)
+{
+	if (!c->ns_given) {
+		if (scan_resolve_lookup(c->res, c->zone, LDNS_RR_TYPE_NS,
+					ns_looked_up, c) != 0)
+			return -1;
+		run_until_done(c);
+		if (c->lookup_status != CDS_OK || c->n_ns == 0) {
+			fprintf(stderr, "cdscan check: %s: no NS set found (%s)\n",
+				c->zone, cds_strerror(c->lookup_status));
+			return -1;
+		}
+	}
+	if (c->ds_given)
+		return 0;
+	if (scan_resolve_lookup(c->res, c->zone, LDNS_RR_TYPE_DS, ds_looked_up,
+				c) != 0)
+		return -1;
+	run_until_done(c);
+	if (c->lookup_status != CDS_OK) {
+		fprintf(stderr, "cdscan check: %s: DS lookup failed: %s\n",
+			c->zone, cds_strerror(c->lookup_status));
+		return -1;
+	}
+	if (c->ds_dnssec == SCAN_DNSSEC_BOGUS) {
+		fprintf(stderr, "cdscan check: %s: the parent's DS RRset is "
+				"bogus; give it with --ds\n", c->zone);
+		return -1;
+	}
+	if (c->ds_dnssec == SCAN_DNSSEC_INDETERMINATE)
+		log_warn("%s: current DS not validated (no trust anchor)",
+			 c->zone);
+	return 0;
+}
+
+static void probed(struct scan_result *res, void *arg)
+{
+	struct check *c = arg;
+
+	c->result = res;
+	c->done = true;
+}
+
+static int setup(struct check *c, const struct conf *conf)
+{
+	struct scan_engine_opts eo;
+	const char *const *servers;
+	size_t n = conf_list(conf, "resolver.servers", &servers);
+	int rc;
+
+	scan_engine_opts_from_conf(conf, &eo);
+	c->base = event_base_new();
+	if (!c->base)
+		return CDS_ENOMEM;
+	if ((rc = scan_engine_new(c->base, &eo, &c->eng)) != 0)
+		return rc;
+	rc = scan_resolver_new(c->base, servers, n,
+			       conf_str(conf, "resolver.trust-anchors"),
+			       (unsigned)conf_duration_ms(conf, "resolver.timeout"),
+			       &c->res);
+	if (rc != 0) {
+		fprintf(stderr, "cdscan check: resolver: %s (trust anchors %s)\n",
+			cds_strerror(rc), conf_str(conf, "resolver.trust-anchors"));
+		return rc;
+	}
+	return scanner_new(c->base, c->eng, c->res, &c->sc);
+}
+
+static void teardown(struct check *c)
+{
+	scan_result_free(c->result);
+	scanner_free(c->sc);
+	scan_resolver_free(c->res);
+	scan_engine_free(c->eng);
+	if (c->base)
+		event_base_free(c->base);
+}
+
+/* ---- output ---- */
+
+static void print_ds_list(FILE *f, const char *label, const struct cds_ds *ds,
+			  size_t n)
+{
+	char buf[CDS_DS_STR_MAX];
+
+	fprintf(f, "  %-12s%s\n", label, n ? "" : "(none)");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "    %s\n", cds_ds_format(&ds[i], buf, sizeof buf));
+}
+
+static const char *rr_summary(const struct cds_rrset_obs *ro, char *buf,
+			      size_t len)
+{
+	if (ro->state != CDS_RR_PRESENT)
+		return cds_rrstate_name(ro->state);
+	if (ro->overflow)
+		snprintf(buf, len, "%u records (too many, not kept)", ro->count);
+	else if (ro->sig_keytag && ro->sig != CDS_SIG_BOGUS &&
+		 ro->sig != CDS_SIG_UNSIGNED)
+		snprintf(buf, len, "%u record%s, signature %s (key %u)",
+			 ro->count, ro->count == 1 ? "" : "s",
+			 cds_sigstate_name(ro->sig), ro->sig_keytag);
+	else
+		snprintf(buf, len, "%u record%s, signature %s", ro->count,
+			 ro->count == 1 ? "" : "s", cds_sigstate_name(ro->sig));
+	return buf;
+}
+
+static void print_server(FILE *f, const struct cds_server_obs *o)
+{
+	char sum[128], buf[CDS_DS_STR_MAX];
+
+	fprintf(f, "  %s %s (%s)\n", o->name, o->addr[0] ? o->addr : "-",
+		cds_transport_name(o->transport));
+	if (o->error)
+		fprintf(f, "    error    %s\n", o->error_text);
+	if (o->soa.state == CDS_RR_PRESENT)
+		fprintf(f, "    SOA      serial %u\n", o->soa_serial);
+	if (o->dnskey_rr.state != CDS_RR_NOT_QUERIED)
+		fprintf(f, "    DNSKEY   %s, %s\n",
+			rr_summary(&o->dnskey_rr, sum, sizeof sum),
+			o->dnskey_proven ? "proven by the current DS"
+					 : "NOT proven by the current DS");
+	if (o->cds_rr.state != CDS_RR_NOT_QUERIED)
+		fprintf(f, "    CDS      %s\n",
+			rr_summary(&o->cds_rr, sum, sizeof sum));
+	for (size_t i = 0; i < o->n_cds; i++)
+		fprintf(f, "             %s\n",
+			cds_ds_format(&o->cds[i], buf, sizeof buf));
+	if (o->cdnskey_rr.state != CDS_RR_NOT_QUERIED)
+		fprintf(f, "    CDNSKEY  %s\n",
+			rr_summary(&o->cdnskey_rr, sum, sizeof sum));
+	for (size_t i = 0; i < o->n_cdnskey; i++) {
+		const struct cds_dnskey *k = &o->cdnskey[i];
+
+		fprintf(f, "             %u %u %u (key tag %u, %s)\n", k->flags,
+			k->protocol, k->alg, cds_keytag(k),
+			cds_alg_name(k->alg) ? cds_alg_name(k->alg) : "?");
+	}
+}
+
+static void print_text(const struct check *c, const struct cds_decision *d)
+{
+	FILE *f = stdout;
+
+	fprintf(f, "%s\n", c->zone);
+	print_ds_list(f, "current DS", c->ds, c->n_ds);
+	fprintf(f, "servers\n");
+	for (size_t i = 0; i < c->result->n_obs; i++)
+		print_server(f, &c->result->obs[i]);
+	fprintf(f, "decision     %s (%s)\n", cds_verdict_name(d->verdict),
+		cds_reason_name(d->reason));
+	if (d->detail[0])
+		fprintf(f, "  %s\n", d->detail);
+	if (d->verdict == CDS_DEC_UPDATE)
+		print_ds_list(f, "new DS", d->proposed, d->n_proposed);
+}
+
+static void json_ds_list(struct json *j, const char *key,
+			 const struct cds_ds *ds, size_t n)
+{
+	char buf[CDS_DS_STR_MAX];
+
+	json_array_begin(j, key);
+	for (size_t i = 0; i < n; i++)
+		json_str(j, NULL, cds_ds_format(&ds[i], buf, sizeof buf));
+	json_array_end(j);
+}
+
+static void json_rrset(struct json *j, const char *key,
+		       const struct cds_rrset_obs *ro)
+{
+	json_object_begin(j, key);
+	json_str(j, "state", cds_rrstate_name(ro->state));
+	json_str(j, "signature", cds_sigstate_name(ro->sig));
+	json_int(j, "count", ro->count);
+	if (ro->sig_keytag)
+		json_int(j, "signed_by", ro->sig_keytag);
+	if (ro->sig_inception)
+		json_int(j, "sig_inception", ro->sig_inception);
+	json_object_end(j);
+}
+
+static void json_server(struct json *j, const struct cds_server_obs *o)
+{
+	json_object_begin(j, NULL);
+	json_str(j, "name", o->name);
+	json_str(j, "address", o->addr[0] ? o->addr : NULL);
+	json_str(j, "transport", cds_transport_name(o->transport));
+	json_str(j, "error", o->error ? o->error_text : NULL);
+	if (o->soa.state == CDS_RR_PRESENT)
+		json_int(j, "soa_serial", o->soa_serial);
+	json_bool(j, "dnskey_proven", o->dnskey_proven);
+	json_rrset(j, "dnskey_rrset", &o->dnskey_rr);
+	json_rrset(j, "cds_rrset", &o->cds_rr);
+	json_rrset(j, "cdnskey_rrset", &o->cdnskey_rr);
+	json_ds_list(j, "cds", o->cds, o->n_cds);
+	json_array_begin(j, "cdnskey");
+	for (size_t i = 0; i < o->n_cdnskey; i++) {
+		size_t len = cds_dnskey_str_size(&o->cdnskey[i]);
+		char *buf = malloc(len);
+
+		if (buf)
+			json_str(j, NULL, cds_dnskey_format(&o->cdnskey[i], buf,
+							    len));
+		free(buf);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static void print_json(const struct check *c, const struct cds_decision *d)
+{
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_object_begin(&j, NULL);
+	json_str(&j, "domain", c->zone);
+	json_int(&j, "time", c->now);
+	json_object_begin(&j, "ds");
+	json_str(&j, "decision", cds_verdict_name(d->verdict));
+	json_str(&j, "reason", cds_reason_name(d->reason));
+	json_str(&j, "detail", d->detail);
+	json_ds_list(&j, "current", c->ds, c->n_ds);
+	json_ds_list(&j, "proposed", d->proposed, d->n_proposed);
+	json_object_end(&j);
+	json_array_begin(&j, "servers");
+	for (size_t i = 0; i < c->result->n_obs; i++)
+		json_server(&j, &c->result->obs[i]);
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+int cmd_check(int argc, char **argv, const struct cli_global *g)
+{
+	struct check *c = calloc(1, sizeof *c);
+	struct conf *conf = cli_load_conf(g);
+	struct cds_delegation deleg;
+	struct cds_decision dec;
+	struct scan_request req = {0};
+	char err[512];
+	int ret = CLI_EXIT_FAIL;
+
+	if (!c || !conf)
+		goto out;
+	if (parse_args(c, conf, argc, argv) != 0) {
+		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (policy_config_from_conf(conf, &c->pol, err, sizeof err) != 0) {
+		fprintf(stderr, "cdscan check: %s\n", err);
+		goto out;
+	}
+	if (!c->now)
+		c->now = (int64_t)time(NULL);
+	if (setup(c, conf) != 0 || find_delegation(c) != 0)
+		goto out;
+	req = (struct scan_request){.zone = c->zone, .ns = c->ns,
+				    .n_ns = c->n_ns, .ds = c->ds,
+				    .n_ds = c->n_ds, .now = c->now};
+	if (scan_probe_start(c->sc, &req, probed, c) != 0)
+		goto out;
+	run_until_done(c);
+	if (!c->result) {
+		fprintf(stderr, "cdscan check: out of memory\n");
+		goto out;
+	}
+	snprintf(deleg.name, sizeof deleg.name, "%s", c->zone);
+	deleg.ds = c->ds;
+	deleg.n_ds = c->n_ds;
+	policy_decide_ds(&deleg, c->result->obs, c->result->n_obs, &c->pol,
+			 c->now, &dec);
+	if (c->json)
+		print_json(c, &dec);
+	else
+		print_text(c, &dec);
+	ret = CLI_EXIT_OK;
+out:
+	if (c)
+		teardown(c);
+	free(c);
+	conf_free(conf);
+	return ret;
+}

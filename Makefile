@@ -20,6 +20,9 @@ WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS  := -l:libgetdns_ex_event.a $(PKG_LIBS) -lm
+ifeq ($(CI),true)
+WERROR  ?= 1
+endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
@@ -75,7 +78,9 @@ tests: cdscan $(UNIT_BIN) $(TOOL_BIN)
 
 # The whole suite: unit tests, then integration tests against real servers
 # (NSD, Knot, unbound) that the test scripts start on loopback. Needs root.
-check: tests
+check:
+	$(Q)tests/deps
+	$(Q)$(MAKE) --no-print-directory tests depcheck
 	$(Q)tests/run
 
 unit: $(UNIT_BIN)
@@ -99,7 +104,9 @@ install: cdscan
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
-demo: cdscan $(TOOL_BIN)
+demo:
+	$(Q)tests/deps
+	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)tests/demo
 
 format:

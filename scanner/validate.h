@@ -7,6 +7,7 @@
 #ifndef CDS_SCANNER_VALIDATE_H
 #define CDS_SCANNER_VALIDATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ldns/ldns.h>
@@ -22,8 +23,10 @@ struct scan_rrset {
 /*
  * Take the RRset of `type` owned by `owner` (and the RRSIGs covering it)
  * out of the answer section of `pkt`. Records are cloned: free with
- * scan_rrset_free(). Records of other owners or types are ignored.
- * Returns 0, or CDS_ENOMEM.
+ * scan_rrset_free(). Records of other owners or types are ignored; the
+ * owner is compared case-insensitively. Both lists are always allocated
+ * (possibly empty) on success; on failure *out holds nothing to free.
+ * Returns 0, or CDS_ENOMEM (CDS_EINVAL when `owner` is not a name).
  */
 int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 			ldns_rr_type type, struct scan_rrset *out);
@@ -48,12 +51,45 @@ void scan_rrset_free(struct scan_rrset *set);
  * not proven; otherwise UNSIGNED, EXPIRED or BOGUS as they describe.
  * dnskey_rr.sig is VALID_DS_KEY when proven, else the best failure.
  *
- * Returns 0 or CDS_ENOMEM.
+ * The exact mapping of failures to states is documented at
+ * dnskey_verdict() and child_verdict() in validate.c. A DNSKEY RRset of
+ * more than CDS_RRSET_MAX records is not checked at all (KeyTrap): it is
+ * BOGUS and not proven. `obs` must come with empty arrays (zeroed, or
+ * after cds_server_obs_clear); on error the caller still clears it.
+ *
+ * Returns 0 or CDS_ENOMEM (CDS_EINVAL when `zone` is not a name).
  */
 int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
 			 const struct scan_rrset *dnskey,
 			 const struct scan_rrset *cds,
 			 const struct scan_rrset *cdnskey, int64_t now,
 			 struct cds_server_obs *obs);
+
+
+/*
+ * The building blocks, exposed for a verification cache and for tests.
+ *
+ * scan_sig_verify_crypto: does `rrsig` over `rrset` verify with `key`
+ * (DNSKEY record), time aside? Depends on its three inputs only, so its
+ * result may be memoised per (RRset, RRSIG, key). *ok gets the answer.
+ * All three are borrowed. Returns 0 or CDS_ENOMEM.
+ *
+ * scan_sig_in_window: is `now` within the RRSIG's inception..expiration
+ * (RFC 4034 §3.1.5, serial arithmetic)?
+ *
+ * scan_sig_verify: both, at time `now`: VALID, WINDOW (verifies, but now
+ * is outside the window) or BAD. Returns 0 or CDS_ENOMEM.
+ */
+enum scan_sigcheck {
+	SCAN_SIGCHECK_VALID = 0,
+	SCAN_SIGCHECK_WINDOW,
+	SCAN_SIGCHECK_BAD,
+};
+
+int scan_sig_verify_crypto(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+			   const ldns_rr *key, bool *ok);
+bool scan_sig_in_window(const ldns_rr *rrsig, int64_t now);
+int scan_sig_verify(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+		    const ldns_rr *key, int64_t now, enum scan_sigcheck *out);
 
 #endif

@@ -1,0 +1,588 @@
+/*
+ * DNSSEC checks of one server's apex data. The parent trusts nothing a
+ * child's server says until it is chained to the DS set the parent holds:
+ * the server's DNSKEY RRset must be signed by a key a current DS refers to
+ * (RFC 4035 §5.2, §5.3), and only then can its CDS and CDNSKEY RRsets be
+ * judged, preferably signed by such a key (RFC 7344 §4.1, STANDARDS C1).
+ * Each server is judged against its own DNSKEY RRset, since multi-signer
+ * providers serve different ones (RFC 8901, STANDARDS M2). Time is an
+ * argument so that tests and replays see the same verdicts; the one
+ * cryptographic step, scan_sig_verify_crypto(), depends on its three
+ * inputs only, so that a later cache can remember it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "scanner/validate.h"
+
+/*
+ * KeyTrap (CVE-2023-50387): colliding key tags let a hostile zone make a
+ * validator try every key for every signature. Key tags collide rarely by
+ * chance, so a few tries per RRSIG and a bounded number of RRSIGs per
+ * RRset cost nothing to honest zones.
+ */
+#define SCAN_KEYS_PER_SIG 4
+#define SCAN_SIGS_PER_RRSET 16
+
+/* What one server's DNSKEY RRset gives the checks of the other RRsets. */
+struct keyset {
+	const ldns_rdf *zone;
+	int64_t now;
+	size_t n;                     /* usable keys: zone keys, protocol 3 */
+	const ldns_rr *rr[CDS_RRSET_MAX];  /* borrowed records */
+	size_t obs_idx[CDS_RRSET_MAX];     /* its index in obs->dnskey */
+	uint16_t tag[CDS_RRSET_MAX];
+	bool ds_key[CDS_RRSET_MAX];   /* some current DS refers to it */
+	bool signs[CDS_RRSET_MAX];    /* it validly signs the DNSKEY RRset */
+	bool any_ds_key;
+	bool proven;
+};
+
+/* What the RRSIGs over one RRset showed. */
+struct sigsum {
+	bool any_sig;      /* some RRSIG covers the RRset */
+	bool valid_ds;     /* one by a DS-referenced key verifies at now */
+	bool valid_any;    /* one by any key of the set verifies at now */
+	bool window_ds;    /* one by a DS key verifies, now outside window */
+	bool window_any;
+	uint32_t inception; /* newest inception among those valid at now */
+	uint32_t expiration;
+	uint16_t keytag;
+};
+
+static bool name_is(const ldns_rr *rr, const ldns_rdf *name)
+{
+	return ldns_dname_compare(ldns_rr_owner(rr), name) == 0;
+}
+
+/* The type an RRSIG covers, or 0 when the record is too short. */
+static ldns_rr_type sig_covers(const ldns_rr *sig)
+{
+	const ldns_rdf *f = ldns_rr_rrsig_typecovered(sig);
+
+	return f ? ldns_rdf2rr_type(f) : 0;
+}
+
+static int push_clone(ldns_rr_list *list, const ldns_rr *rr)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+
+	if (!c)
+		return CDS_ENOMEM;
+	if (!ldns_rr_list_push_rr(list, c)) {
+		ldns_rr_free(c);
+		return CDS_ENOMEM;
+	}
+	return CDS_OK;
+}
+
+int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
+			ldns_rr_type type, struct scan_rrset *out)
+{
+	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
+	ldns_rdf *name = ldns_dname_new_frm_str(owner);
+	int rc = CDS_ENOMEM;
+
+	out->rrs = ldns_rr_list_new();
+	out->sigs = ldns_rr_list_new();
+	if (!name || !out->rrs || !out->sigs) {
+		rc = name ? CDS_ENOMEM : CDS_EINVAL;
+		goto out;
+	}
+	rc = CDS_OK;
+	for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans) && !rc; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (!name_is(rr, name))
+			continue;
+		if (ldns_rr_get_type(rr) == type)
+			rc = push_clone(out->rrs, rr);
+		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
+			 sig_covers(rr) == type)
+			rc = push_clone(out->sigs, rr);
+	}
+out:
+	if (rc)
+		scan_rrset_free(out);
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+void scan_rrset_free(struct scan_rrset *set)
+{
+	ldns_rr_list_deep_free(set->rrs);
+	ldns_rr_list_deep_free(set->sigs);
+	set->rrs = NULL;
+	set->sigs = NULL;
+}
+
+/*
+ * RFC 4034 §3.1.5: the times are serial numbers (RFC 1982), so that they
+ * keep working after 2106; now must lie in [inception, expiration].
+ */
+bool scan_sig_in_window(const ldns_rr *rrsig, int64_t now)
+{
+	const ldns_rdf *inc = ldns_rr_rrsig_inception(rrsig);
+	const ldns_rdf *exp = ldns_rr_rrsig_expiration(rrsig);
+	uint32_t t = (uint32_t)now;
+
+	if (!inc || !exp)
+		return false;
+	return (int32_t)(t - ldns_rdf2native_int32(inc)) >= 0 &&
+	       (int32_t)(ldns_rdf2native_int32(exp) - t) >= 0;
+}
+
+int scan_sig_verify_crypto(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+			   const ldns_rr *key, bool *ok)
+{
+	ldns_rr_list *keys = ldns_rr_list_new();
+	ldns_status st;
+	int rc = CDS_ENOMEM;
+
+	*ok = false;
+	/* ldns wants a key list; the list only borrows the record. */
+	if (!keys || !ldns_rr_list_push_rr(keys, (ldns_rr *)key))
+		goto out;
+	/* ldns restores the original TTL and the owner of a wildcard
+	   expansion from the RRSIG (RFC 4035 §5.3.2) before hashing. */
+	st = ldns_verify_rrsig_keylist_notime(rrset, rrsig, keys, NULL);
+	if (st == LDNS_STATUS_MEM_ERR)
+		goto out;
+	*ok = st == LDNS_STATUS_OK;
+	rc = CDS_OK;
+out:
+	ldns_rr_list_free(keys);
+	return rc;
+}
+
+int scan_sig_verify(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+		    const ldns_rr *key, int64_t now, enum scan_sigcheck *out)
+{
+	bool ok;
+	int rc = scan_sig_verify_crypto(rrset, rrsig, key, &ok);
+
+	if (rc)
+		return rc;
+	if (!ok)
+		*out = SCAN_SIGCHECK_BAD;
+	else if (!scan_sig_in_window(rrsig, now))
+		*out = SCAN_SIGCHECK_WINDOW;
+	else
+		*out = SCAN_SIGCHECK_VALID;
+	return CDS_OK;
+}
+
+/*
+ * The records of `type` owned by the apex, as a list that borrows them:
+ * the checks must not be fooled by records a caller put in from elsewhere
+ * (RFC 7344 §4.1: CDS/CDNSKEY count only at the child apex).
+ */
+static ldns_rr_list *apex_subset(const ldns_rr_list *in, const ldns_rdf *zone,
+				 ldns_rr_type type)
+{
+	ldns_rr_list *out = ldns_rr_list_new();
+
+	for (size_t i = 0; out && in && i < ldns_rr_list_rr_count(in); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(in, i);
+
+		if (ldns_rr_get_type(rr) != type || !name_is(rr, zone))
+			continue;
+		if (!ldns_rr_list_push_rr(out, rr)) {
+			ldns_rr_list_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* Wire rdata of `rr` into `buf`; false when it does not serialise. */
+static bool rdata_wire(ldns_buffer *buf, const ldns_rr *rr)
+{
+	ldns_buffer_clear(buf);
+	return ldns_rr_rdata2buffer_wire(buf, rr) == LDNS_STATUS_OK &&
+	       ldns_buffer_status_ok(buf);
+}
+
+static int to_dnskey(ldns_buffer *buf, const ldns_rr *rr,
+		     struct cds_dnskey *out)
+{
+	if (!rdata_wire(buf, rr))
+		return CDS_EMALFORMED;
+	return cds_dnskey_from_rdata(ldns_buffer_begin(buf),
+				     ldns_buffer_position(buf), out);
+}
+
+static int to_ds(ldns_buffer *buf, const ldns_rr *rr, struct cds_ds *out)
+{
+	if (!rdata_wire(buf, rr))
+		return CDS_EMALFORMED;
+	return cds_ds_from_rdata(ldns_buffer_begin(buf),
+				 ldns_buffer_position(buf), out);
+}
+
+/* count, ttl (the smallest: RFC 2181 §5.2) and overflow of an RRset. */
+static void rrset_shape(const ldns_rr_list *rrs, struct cds_rrset_obs *o)
+{
+	size_t n = ldns_rr_list_rr_count(rrs);
+
+	o->count = (unsigned)n;
+	o->overflow = n > CDS_RRSET_MAX;
+	o->ttl = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ttl = ldns_rr_ttl(ldns_rr_list_rr(rrs, i));
+
+		if (i == 0 || ttl < o->ttl)
+			o->ttl = ttl;
+	}
+}
+
+/* An RRSIG that claims to be over `type` at the apex. */
+static bool sig_covers_apex(const ldns_rr *sig, const ldns_rdf *zone,
+			    ldns_rr_type type)
+{
+	return ldns_rr_get_type(sig) == LDNS_RR_TYPE_RRSIG &&
+	       name_is(sig, zone) && sig_covers(sig) == type;
+}
+
+/*
+ * Could key i have made `sig`? RFC 4035 §5.3.1: the signer is the zone,
+ * key tag and algorithm match, and the key is a zone key of protocol 3
+ * (RFC 4034 §2.1.1, §2.1.2).
+ */
+static bool sig_by_key(const struct keyset *ks, size_t i, const ldns_rr *sig)
+{
+	const ldns_rr *key = ks->rr[i];
+	const ldns_rdf *tag = ldns_rr_rrsig_keytag(sig);
+	const ldns_rdf *alg = ldns_rr_rrsig_algorithm(sig);
+	const ldns_rdf *signer = ldns_rr_rrsig_signame(sig);
+	const ldns_rdf *kalg = ldns_rr_dnskey_algorithm(key);
+
+	if (!tag || !alg || !signer || !kalg)
+		return false;
+	return ldns_rdf2native_int16(tag) == ks->tag[i] &&
+	       ldns_rdf2native_int8(alg) == ldns_rdf2native_int8(kalg) &&
+	       ldns_dname_compare(signer, ks->zone) == 0;
+}
+
+static void note_result(struct sigsum *s, const struct keyset *ks, size_t i,
+			const ldns_rr *sig, enum scan_sigcheck r)
+{
+	uint32_t inc;
+
+	if (r == SCAN_SIGCHECK_WINDOW) {
+		s->window_any = true;
+		s->window_ds |= ks->ds_key[i];
+		return;
+	}
+	if (r != SCAN_SIGCHECK_VALID)
+		return;
+	s->valid_any = true;
+	s->valid_ds |= ks->ds_key[i];
+	inc = ldns_rdf2native_int32(ldns_rr_rrsig_inception(sig));
+	/* The newest signature proves the freshest data (RFC 7344 §6.2
+	   replay protection, STANDARDS C6); serial arithmetic as §3.1.5. */
+	if (s->inception == 0 || (int32_t)(inc - s->inception) > 0) {
+		s->inception = inc;
+		s->expiration =
+			ldns_rdf2native_int32(ldns_rr_rrsig_expiration(sig));
+		s->keytag = ks->tag[i];
+	}
+}
+
+/*
+ * Try every RRSIG over `rrs` with the keys that could have made it.
+ * `signs`, when given, gets which keys made a signature valid at now.
+ */
+static int check_sigs(const struct keyset *ks, const ldns_rr_list *rrs,
+		      const ldns_rr_list *sigs, ldns_rr_type type,
+		      struct sigsum *s, bool *signs)
+{
+	size_t nsig = sigs ? ldns_rr_list_rr_count(sigs) : 0;
+	size_t tried = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t j = 0; j < nsig; j++) {
+		const ldns_rr *sig = ldns_rr_list_rr(sigs, j);
+		unsigned tries = 0;
+
+		if (!sig_covers_apex(sig, ks->zone, type))
+			continue;
+		s->any_sig = true;
+		if (++tried > SCAN_SIGS_PER_RRSET)
+			break;
+		for (size_t i = 0; i < ks->n; i++) {
+			enum scan_sigcheck r;
+			int rc;
+
+			if (!sig_by_key(ks, i, sig))
+				continue;
+			if (++tries > SCAN_KEYS_PER_SIG)
+				break;
+			rc = scan_sig_verify(rrs, sig, ks->rr[i], ks->now, &r);
+			if (rc)
+				return rc;
+			note_result(s, ks, i, sig, r);
+			if (signs && r == SCAN_SIGCHECK_VALID)
+				signs[i] = true;
+		}
+	}
+	return CDS_OK;
+}
+
+static void sig_report(struct cds_rrset_obs *o, const struct sigsum *s)
+{
+	o->sig_inception = s->inception;
+	o->sig_expiration = s->expiration;
+	o->sig_keytag = s->keytag;
+}
+
+/*
+ * The DNSKEY RRset's verdict, most trusted first:
+ *   VALID_DS_KEY  a key a current DS refers to signs it, valid at now;
+ *   UNSIGNED      no RRSIG covers it;
+ *   UNPROVEN      no key of the set is referred to by any current DS
+ *                 (also n_ds == 0): nothing could prove it;
+ *   EXPIRED       a DS-referenced key's signature verifies but now lies
+ *                 outside its window (expired or not yet incepted);
+ *   BOGUS         RRSIGs present, but none by a DS-referenced key
+ *                 verifies (tampered, or signed only by other keys).
+ */
+static enum cds_sigstate dnskey_verdict(const struct keyset *ks,
+					const struct sigsum *s)
+{
+	if (ks->proven)
+		return CDS_SIG_VALID_DS_KEY;
+	if (!s->any_sig)
+		return CDS_SIG_UNSIGNED;
+	if (!ks->any_ds_key)
+		return CDS_SIG_UNPROVEN;
+	if (s->window_ds)
+		return CDS_SIG_EXPIRED;
+	return CDS_SIG_BOGUS;
+}
+
+/* Which usable keys a current DS refers to (RFC 4035 §5.2). */
+static void match_ds(struct keyset *ks, const char *zone,
+		     const struct cds_dnskey *keys, const struct cds_ds *ds,
+		     size_t n_ds)
+{
+	for (size_t i = 0; i < ks->n; i++) {
+		const struct cds_dnskey *key = &keys[ks->obs_idx[i]];
+
+		for (size_t j = 0; j < n_ds && !ks->ds_key[i]; j++)
+			ks->ds_key[i] = cds_ds_matches_dnskey(zone, &ds[j], key);
+		ks->any_ds_key |= ks->ds_key[i];
+	}
+}
+
+/*
+ * Convert the DNSKEY records into obs->dnskey and keep, in ks, those
+ * that can sign: a zone key of protocol 3. A record we cannot hold
+ * (malformed, key too long) is counted but neither stored nor used.
+ */
+static int load_dnskeys(struct keyset *ks, ldns_buffer *buf,
+			const ldns_rr_list *rrs, struct cds_server_obs *obs)
+{
+	size_t n = ldns_rr_list_rr_count(rrs);
+
+	obs->dnskey = calloc(n ? n : 1, sizeof(*obs->dnskey));
+	obs->dnskey_signs = calloc(n ? n : 1, sizeof(*obs->dnskey_signs));
+	if (!obs->dnskey || !obs->dnskey_signs)
+		return CDS_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		struct cds_dnskey *k = &obs->dnskey[obs->n_dnskey];
+
+		if (to_dnskey(buf, rr, k) != CDS_OK)
+			continue;
+		obs->n_dnskey++;
+		if (!(k->flags & CDS_DNSKEY_ZONE) || k->protocol != 3)
+			continue;
+		ks->rr[ks->n] = rr;
+		ks->obs_idx[ks->n] = obs->n_dnskey - 1;
+		ks->tag[ks->n] = cds_keytag(k);
+		ks->n++;
+	}
+	return CDS_OK;
+}
+
+static int check_dnskey(struct keyset *ks, ldns_buffer *buf, const char *zone,
+			const struct cds_ds *ds, size_t n_ds,
+			const struct scan_rrset *set, struct cds_server_obs *obs)
+{
+	ldns_rr_list *rrs = apex_subset(set ? set->rrs : NULL, ks->zone,
+					LDNS_RR_TYPE_DNSKEY);
+	struct sigsum s;
+	int rc = CDS_ENOMEM;
+
+	if (!rrs)
+		goto out;
+	rrset_shape(rrs, &obs->dnskey_rr);
+	obs->dnskey_rr.sig = CDS_SIG_NA;
+	rc = CDS_OK;
+	if (obs->dnskey_rr.count == 0)
+		goto out;
+	/* An oversized key set is refused unread: checking it is what a
+	   KeyTrap-style attack wants us to do. It proves nothing. */
+	if (obs->dnskey_rr.overflow) {
+		obs->dnskey_rr.sig = CDS_SIG_BOGUS;
+		goto out;
+	}
+	rc = load_dnskeys(ks, buf, rrs, obs);
+	if (rc)
+		goto out;
+	match_ds(ks, zone, obs->dnskey, ds, n_ds);
+	rc = check_sigs(ks, rrs, set->sigs, LDNS_RR_TYPE_DNSKEY, &s,
+			ks->signs);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < ks->n; i++) {
+		obs->dnskey_signs[ks->obs_idx[i]] = ks->signs[i];
+		ks->proven |= ks->signs[i] && ks->ds_key[i];
+	}
+	obs->dnskey_proven = ks->proven;
+	obs->dnskey_rr.sig = dnskey_verdict(ks, &s);
+	if (ks->proven)
+		sig_report(&obs->dnskey_rr, &s);
+out:
+	ldns_rr_list_free(rrs);
+	return rc;
+}
+
+/*
+ * A CDS or CDNSKEY RRset's verdict. Nothing a server signs is trusted
+ * unless its DNSKEY RRset is proven (RFC 4035 §5), so that comes first.
+ * Then RFC 7344 §4.1 wants a key in both DS and DNSKEY (VALID_DS_KEY);
+ * a signature only by another key of the proven set is kept apart
+ * (VALID_OTHER) so that policy can say why it refuses (STANDARDS C1).
+ */
+static enum cds_sigstate child_verdict(const struct keyset *ks,
+				       const struct sigsum *s)
+{
+	if (!ks->proven)
+		return CDS_SIG_UNPROVEN;
+	if (s->valid_ds)
+		return CDS_SIG_VALID_DS_KEY;
+	if (s->valid_any)
+		return CDS_SIG_VALID_OTHER;
+	if (!s->any_sig)
+		return CDS_SIG_UNSIGNED;
+	if (s->window_any)
+		return CDS_SIG_EXPIRED;
+	return CDS_SIG_BOGUS;
+}
+
+/*
+ * Shape and signatures of the CDS or CDNSKEY RRset; the apex records go
+ * to *out (a list borrowing them) for conversion.
+ */
+static int check_child(const struct keyset *ks, const struct scan_rrset *set,
+		       ldns_rr_type type, struct cds_rrset_obs *o,
+		       ldns_rr_list **out)
+{
+	struct sigsum s;
+	int rc;
+
+	*out = apex_subset(set ? set->rrs : NULL, ks->zone, type);
+	if (!*out)
+		return CDS_ENOMEM;
+	rrset_shape(*out, o);
+	o->sig = CDS_SIG_NA;
+	if (o->count == 0)
+		return CDS_OK;
+	if (!ks->proven) {
+		o->sig = CDS_SIG_UNPROVEN;
+		return CDS_OK;
+	}
+	rc = check_sigs(ks, *out, set->sigs, type, &s, NULL);
+	if (rc)
+		return rc;
+	o->sig = child_verdict(ks, &s);
+	if (o->sig == CDS_SIG_VALID_DS_KEY || o->sig == CDS_SIG_VALID_OTHER)
+		sig_report(o, &s);
+	return CDS_OK;
+}
+
+/* Records that do not convert (malformed, too long) are not stored. */
+static int load_cds(ldns_buffer *buf, const ldns_rr_list *rrs,
+		    struct cds_server_obs *obs)
+{
+	size_t n = ldns_rr_list_rr_count(rrs);
+
+	if (n == 0 || obs->cds_rr.overflow)
+		return CDS_OK;
+	obs->cds = calloc(n, sizeof(*obs->cds));
+	if (!obs->cds)
+		return CDS_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (to_ds(buf, ldns_rr_list_rr(rrs, i), &obs->cds[obs->n_cds]) ==
+		    CDS_OK)
+			obs->n_cds++;
+	return CDS_OK;
+}
+
+static int load_cdnskey(ldns_buffer *buf, const ldns_rr_list *rrs,
+			struct cds_server_obs *obs)
+{
+	size_t n = ldns_rr_list_rr_count(rrs);
+
+	if (n == 0 || obs->cdnskey_rr.overflow)
+		return CDS_OK;
+	obs->cdnskey = calloc(n, sizeof(*obs->cdnskey));
+	if (!obs->cdnskey)
+		return CDS_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (to_dnskey(buf, ldns_rr_list_rr(rrs, i),
+			      &obs->cdnskey[obs->n_cdnskey]) == CDS_OK)
+			obs->n_cdnskey++;
+	return CDS_OK;
+}
+
+static int check_cds_cdnskey(const struct keyset *ks, ldns_buffer *buf,
+			     const struct scan_rrset *cds,
+			     const struct scan_rrset *cdnskey,
+			     struct cds_server_obs *obs)
+{
+	ldns_rr_list *a = NULL, *b = NULL;
+	int rc;
+
+	rc = check_child(ks, cds, LDNS_RR_TYPE_CDS, &obs->cds_rr, &a);
+	if (!rc)
+		rc = load_cds(buf, a, obs);
+	if (!rc)
+		rc = check_child(ks, cdnskey, LDNS_RR_TYPE_CDNSKEY,
+				 &obs->cdnskey_rr, &b);
+	if (!rc)
+		rc = load_cdnskey(buf, b, obs);
+	ldns_rr_list_free(a);
+	ldns_rr_list_free(b);
+	return rc;
+}
+
+int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
+			 const struct scan_rrset *dnskey,
+			 const struct scan_rrset *cds,
+			 const struct scan_rrset *cdnskey, int64_t now,
+			 struct cds_server_obs *obs)
+{
+	struct keyset ks = {.now = now};
+	ldns_rdf *zname = ldns_dname_new_frm_str(zone);
+	ldns_buffer *buf = ldns_buffer_new(1024);
+	int rc = CDS_ENOMEM;
+
+	obs->n_dnskey = obs->n_cds = obs->n_cdnskey = 0;
+	obs->dnskey_proven = false;
+	if (!zname || !buf) {
+		rc = zname ? CDS_ENOMEM : CDS_EINVAL;
+		goto out;
+	}
+	ks.zone = zname;
+	rc = check_dnskey(&ks, buf, zone, ds, n_ds, dnskey, obs);
+	if (!rc)
+		rc = check_cds_cdnskey(&ks, buf, cds, cdnskey, obs);
+out:
+	ldns_buffer_free(buf);
+	ldns_rdf_deep_free(zname);
+	return rc;
+}

@@ -784,9 +784,10 @@ static int load_mapping(struct loader *ld, const yaml_node_t *map,
 			const char *prefix);
 
 /* One key: value pair of the mapping at `prefix`. */
-static int load_pair(struct loader *ld, const yaml_node_t *k,
-		     const yaml_node_t *v, const char *prefix)
+static int load_pair(struct loader *ld, const yaml_node_t *k, int vid,
+		     const char *prefix)
 {
+	const yaml_node_t *v = node_get(ld, vid);
 	char key[CONF_MAX_KEY];
 	const struct conf_row *row;
 	const char *name;
@@ -800,6 +801,10 @@ static int load_pair(struct loader *ld, const yaml_node_t *k,
 	if ((size_t)snprintf(key, sizeof key, "%s%s%s", prefix,
 			     prefix[0] ? "." : "", name) >= sizeof key)
 		return fail(ld, k, NULL, "key too long");
+	/* An alias would let a small file expand without bound. */
+	if (ld->visited[vid - 1])
+		return fail(ld, k, key, "aliases are not supported");
+	ld->visited[vid - 1] = 1;
 	row = row_find(key);
 	if (row)
 		return load_leaf(ld, row, k, v);
@@ -844,16 +849,10 @@ static int load_mapping(struct loader *ld, const yaml_node_t *map,
 
 	for (p = map->data.mapping.pairs.start;
 	     rc == 0 && p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *v = node_get(ld, p->value);
-
-		/* An alias would let a small file expand without bound. */
-		if (ld->visited[p->value - 1])
-			return fail(ld, v, NULL,
-				    "aliases are not supported here");
-		ld->visited[p->value - 1] = 1;
 		rc = check_duplicate(ld, map, p, prefix);
 		if (rc == 0)
-			rc = load_pair(ld, node_get(ld, p->key), v, prefix);
+			rc = load_pair(ld, node_get(ld, p->key), p->value,
+				       prefix);
 	}
 	return rc;
 }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/cli.h"
 #include "core/conf.h"
 #include "core/errors.h"
 #include "policy/policy.h"
@@ -720,6 +722,117 @@ START_TEST(policy_refuses_cross_key_conflicts)
 }
 END_TEST
 
+/* ---- cdscan config check (cmd_config is in the library) ---- */
+
+struct run {
+	int rc;
+	char *out, *err;
+};
+
+static char *read_back(FILE *f)
+{
+	long n;
+	char *buf;
+
+	fflush(f);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), n);
+	fclose(f);
+	return buf;
+}
+
+/* Run `cdscan [-c path] config ARGS...` with stdout/stderr captured. */
+static struct run run_config(const char *path, int argc, char **argv)
+{
+	struct cli_global g = {.config_path = path};
+	FILE *o = tmpfile(), *e = tmpfile();
+	int so = dup(1), se = dup(2);
+	struct run r;
+
+	ck_assert(o && e && so >= 0 && se >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(o), 1);
+	dup2(fileno(e), 2);
+	r.rc = cmd_config(argc, argv, &g);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	fseek(o, 0, SEEK_END);
+	fseek(e, 0, SEEK_END);
+	r.out = read_back(o);
+	r.err = read_back(e);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+START_TEST(config_check_prints_effective_config)
+{
+	char *argv[] = {"config", "check", NULL};
+	struct run r = run_config(DATA "good.yaml", 2, argv);
+	struct conf *c = load_ok(DATA "good.yaml");
+	char *want = print_str(c);
+
+	ck_assert_int_eq(r.rc, CLI_EXIT_OK);
+	ck_assert_str_eq(r.err, DATA "good.yaml: ok\n");
+	ck_assert_str_eq(r.out, want);
+	free(want);
+	conf_free(c);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(config_check_reports_errors)
+{
+	char *argv[] = {"config", "check", NULL};
+	struct run r = run_config(DATA "algorithm-5.yaml", 2, argv);
+
+	ck_assert_int_eq(r.rc, CLI_EXIT_FAIL);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.err, DATA "algorithm-5.yaml:2: "
+					    "policy.algorithms: algorithm 5"));
+	run_free(&r);
+	/* A file named with -c must exist, unlike the default one. */
+	r = run_config(DATA "no-such.yaml", 2, argv);
+	ck_assert_int_eq(r.rc, CLI_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.err, DATA "no-such.yaml: No such"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(config_usage_errors)
+{
+	char *alone[] = {"config", NULL};
+	char *unknown[] = {"config", "frob", NULL};
+	char *extra[] = {"config", "check", "x", NULL};
+	struct run r;
+
+	r = run_config(DATA "good.yaml", 1, alone);
+	ck_assert_int_eq(r.rc, CLI_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "usage:"));
+	run_free(&r);
+	r = run_config(DATA "good.yaml", 2, unknown);
+	ck_assert_int_eq(r.rc, CLI_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "'frob'"));
+	run_free(&r);
+	r = run_config(DATA "good.yaml", 3, extra);
+	ck_assert_int_eq(r.rc, CLI_EXIT_USAGE);
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -769,6 +882,12 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, policy_from_good_file);
 	tcase_add_test(tc, policy_from_defaults_is_policy_default);
 	tcase_add_test(tc, policy_refuses_cross_key_conflicts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cli");
+	tcase_add_test(tc, config_check_prints_effective_config);
+	tcase_add_test(tc, config_check_reports_errors);
+	tcase_add_test(tc, config_usage_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

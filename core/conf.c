@@ -859,7 +859,7 @@ static int load_mapping(struct loader *ld, const yaml_node_t *map,
 
 /* ---- loading ---- */
 
-static int conf_defaults(struct conf *conf)
+static void conf_defaults(struct conf *conf)
 {
 	char why[256];
 
@@ -872,7 +872,6 @@ static int conf_defaults(struct conf *conf)
 			abort();
 		}
 	}
-	return 0;
 }
 
 static struct conf *conf_new(const char *path)

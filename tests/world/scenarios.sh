@@ -1,0 +1,344 @@
+# Scenario zones of the test world, one function scn_NAME per child zone
+# NAME.test. Each sets up the parent's current DS (ds) and what every
+# server serves (variant + sign). What cdscan should decide about each is
+# in tests/integration/check_scenarios.sh. Key names are the handles the
+# tests use to compute expected DS sets (keys/ZONE/NAME.ds).
+#
+# Unless a scenario says otherwise: ECDSA P-256 (13) KSK "ksk" + ZSK "zsk",
+# DS {ksk}, every KSK given to sign signs DNSKEY/CDS/CDNSKEY.
+
+WORLD_SCENARIOS="steady steady-cds ksk-rollover ksk-rollover-done
+cdnskey-only cds-cdnskey-mismatch one-disagrees delete-all delete-one
+delete-malformed expired-rrsig cds-zsk-only new-ds-no-dnskey sha1-only
+sha1-and-sha256 alg7-refused alg7-to-13 alg-rollover-8-13
+alg-rollover-8-13-done multi-signer multi-signer-own-key-only
+silent-server tcp-large ipv6 op-a op-b no-glue already-insecure"
+
+# the usual pair: KSK + ZSK, algorithm 13
+_std_keys() {
+	key "$1" ksk 13 ksk
+	key "$1" zsk 13
+}
+
+# signed zone, no CDS/CDNSKEY: nothing to do (RFC 7344 §6.1.1)
+scn_steady() {
+	local z=steady.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	variant $z a </dev/null
+	sign $z a "op1 op2" ksk zsk
+}
+
+# CDS and CDNSKEY equal to the current DS
+scn_steady-cds() {
+	local z=steady-cds.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=knot"
+	ds $z ksk
+	{ cds $z ksk; cdnskey $z ksk; } | variant $z a
+	sign $z a "op1 knot" ksk zsk
+}
+
+# KSK rollover, double-DS step 1: DS {old}, both KSKs sign, CDS {old,new}
+scn_ksk-rollover() {
+	local z=ksk-rollover.test
+	key $z old 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=knot"
+	ds $z old
+	{ cds $z old new; cdnskey $z old new; } | variant $z a
+	sign $z a "op1 knot" old new zsk
+}
+
+# step 2: DS {old,new}, CDS {new}
+scn_ksk-rollover-done() {
+	local z=ksk-rollover-done.test
+	key $z old 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op2 ns2=knot"
+	ds $z old new
+	{ cds $z new; cdnskey $z new; } | variant $z a
+	sign $z a "op2 knot" old new zsk
+}
+
+# only CDNSKEY: the parent computes the DS (SHA-256)
+scn_cdnskey-only() {
+	local z=cdnskey-only.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	cdnskey $z ksk new | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+}
+
+# CDS {ksk} but CDNSKEY {ksk,new}: RFC 9975 §3.1
+scn_cds-cdnskey-mismatch() {
+	local z=cds-cdnskey-mismatch.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z ksk; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+}
+
+# three operators; ns3 (op3) asks for {ksk,other}, the others for {ksk,new}
+scn_one-disagrees() {
+	local z=one-disagrees.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z other 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2 ns3=op3"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" ksk zsk -p new -p other
+	{ cds $z ksk other; cdnskey $z ksk other; } | variant $z b
+	sign $z b "op3" ksk zsk -p new -p other
+}
+
+# RFC 8078 §4 delete at every server
+scn_delete-all() {
+	local z=delete-all.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=knot"
+	ds $z ksk
+	{ cds_delete $z; cdnskey_delete $z; } | variant $z a
+	sign $z a "op1 knot" ksk zsk
+}
+
+# delete at ns1 only (the first server in name and address order, so an
+# early stop on "same as current" at another server cannot hide it);
+# ns2 and ns3 still serve the current CDS: RFC 9975 §3.1, STANDARDS D3
+scn_delete-one() {
+	local z=delete-one.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=op2 ns3=op3"
+	ds $z ksk
+	{ cds_delete $z; cdnskey_delete $z; } | variant $z del
+	sign $z del "op1" ksk zsk
+	{ cds $z ksk; cdnskey $z ksk; } | variant $z old
+	sign $z old "op2 op3" ksk zsk
+}
+
+# a delete record next to a normal CDS record (RFC 8078 §4, STANDARDS D1)
+scn_delete-malformed() {
+	local z=delete-malformed.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds_delete $z; cds $z ksk; } | variant $z a
+	sign $z a "op1 op2" ksk zsk
+}
+
+# CDS/CDNSKEY signatures expired (valid 15 days ago .. yesterday); the
+# DNSKEY set and everything else validly signed
+scn_expired-rrsig() {
+	local z=expired-rrsig.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" -I -15d -E -1d ksk new zsk
+}
+
+# CDS/CDNSKEY signed only by the ZSK, which is not in the DS set (7344 §4.1)
+scn_cds-zsk-only() {
+	local z=cds-zsk-only.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" -z ksk new zsk
+}
+
+# CDS {new} where new is in no DNSKEY set: applying it breaks the zone
+scn_new-ds-no-dnskey() {
+	local z=new-ds-no-dnskey.test
+	_std_keys $z
+	key $z new 13 ksk
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z new; cdnskey $z new; } | variant $z a
+	sign $z a "op1 op2" ksk zsk
+}
+
+# only SHA-1 CDS records (RFC 9904: SHA-1 digests not accepted)
+scn_sha1-only() {
+	local z=sha1-only.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	cds $z -1 ksk new | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+}
+
+# each key as SHA-1 and SHA-256: install the SHA-256 ones only
+scn_sha1-and-sha256() {
+	local z=sha1-and-sha256.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z -1 ksk new; cds $z ksk new; } | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+}
+
+# a zone on algorithm 7 asking for another algorithm-7 key (RFC 9905)
+scn_alg7-refused() {
+	local z=alg7-refused.test
+	key $z ksk 7 ksk
+	key $z new 7 ksk
+	key $z zsk 7 zsk 1024
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+}
+
+# algorithm rollover 7 -> 13: both algorithms sign everything, CDS {13}
+scn_alg7-to-13() {
+	local z=alg7-to-13.test
+	key $z ksk7 7 ksk
+	key $z zsk7 7 zsk 1024
+	key $z ksk13 13 ksk
+	key $z zsk13 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk7
+	{ cds $z ksk13; cdnskey $z ksk13; } | variant $z a
+	sign $z a "op1 op2" ksk7 zsk7 ksk13 zsk13
+}
+
+# algorithm rollover 8 -> 13, step 1: DS {8}, CDS {8,13}
+scn_alg-rollover-8-13() {
+	local z=alg-rollover-8-13.test
+	key $z ksk8 8 ksk
+	key $z zsk8 8 zsk 1024
+	key $z ksk13 13 ksk
+	key $z zsk13 13
+	zone_new $z "ns1=op2 ns2=knot"
+	ds $z ksk8
+	{ cds $z ksk8 ksk13; cdnskey $z ksk8 ksk13; } | variant $z a
+	sign $z a "op2 knot" ksk8 zsk8 ksk13 zsk13
+}
+
+# step 2: DS {8,13}, CDS {13}
+scn_alg-rollover-8-13-done() {
+	local z=alg-rollover-8-13-done.test
+	key $z ksk8 8 ksk
+	key $z zsk8 8 zsk 1024
+	key $z ksk13 13 ksk
+	key $z zsk13 13
+	zone_new $z "ns1=op2 ns2=knot"
+	ds $z ksk8 ksk13
+	{ cds $z ksk13; cdnskey $z ksk13; } | variant $z a
+	sign $z a "op2 knot" ksk8 zsk8 ksk13 zsk13
+}
+
+# RFC 8901 model 2: operator A (op1) and B (knot), each its own KSK+ZSK,
+# each serving own KSK + both ZSKs signed by its own KSK. B rolls in b2.
+_multi_signer() {
+	local z=$1 cds_b=$2
+	key $z ksk_a 13 ksk
+	key $z zsk_a 13
+	key $z ksk_b 13 ksk
+	key $z ksk_b2 13 ksk
+	key $z zsk_b 13
+	zone_new $z "ns1=op1 ns2=knot"
+	ds $z ksk_a ksk_b
+	{ cds $z ksk_a ksk_b ksk_b2; cdnskey $z ksk_a ksk_b ksk_b2; } | variant $z a
+	sign $z a "op1" ksk_a zsk_a -p zsk_b
+	{ cds $z $cds_b; cdnskey $z $cds_b; } | variant $z b
+	sign $z b "knot" ksk_b ksk_b2 zsk_b -p zsk_a
+}
+scn_multi-signer() { _multi_signer multi-signer.test "ksk_a ksk_b ksk_b2"; }
+# B publishes only its own keys: RFC 8901 wants the union everywhere
+scn_multi-signer-own-key-only() {
+	_multi_signer multi-signer-own-key-only.test "ksk_b ksk_b2"
+}
+
+# ns2 points at an address where nothing listens
+scn_silent-server() {
+	local z=silent-server.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=silent"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1" ksk new zsk
+}
+
+# DNSKEY and CDNSKEY answers above 1232 octets: four RSA standby KSKs
+# published (not signing) and offered in CDS/CDNSKEY; needs TCP after TC=1
+scn_tcp-large() {
+	local z=tcp-large.test i
+	_std_keys $z
+	for i in 1 2 3 4; do
+		key $z rsa$i 8 ksk 2048
+	done
+	zone_new $z "ns1=op2 ns2=knot"
+	ds $z ksk
+	{ cds $z ksk rsa1 rsa2 rsa3 rsa4; cdnskey $z ksk rsa1 rsa2 rsa3 rsa4; } |
+		variant $z a
+	sign $z a "op2 knot" ksk zsk -p rsa1 -p rsa2 -p rsa3 -p rsa4
+}
+
+# one NS name with an A (op3) and an AAAA (::1, also op3)
+scn_ipv6() {
+	local z=ipv6.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op3,v6"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op3" ksk new zsk
+}
+
+# operator zones holding their nameservers' addresses (for no-glue)
+_operator_zone() {
+	local z=$1 s1=$2 s2=$3
+	_std_keys $z
+	zone_new $z "ns=$s1"
+	ds $z ksk
+	printf '%s\n' "ns1.$z. IN A $(world_addr $s1)" "ns2.$z. IN A $(world_addr $s2)" |
+		variant $z a
+	sign $z a "$s1 $s2" ksk zsk
+}
+scn_op-a() { _operator_zone op-a.test op1 op2; }
+scn_op-b() { _operator_zone op-b.test op3 knot; }
+
+# NS names in other zones, no glue in test.: addresses come from unbound
+scn_no-glue() {
+	local z=no-glue.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1.op-a.test.= ns1.op-b.test.="
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op3" ksk new zsk
+}
+
+# signed child without DS at the parent asking for delete: nothing to do
+scn_already-insecure() {
+	local z=already-insecure.test
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=op2"
+	{ cds_delete $z; cdnskey_delete $z; } | variant $z a
+	sign $z a "op1 op2" ksk zsk
+}

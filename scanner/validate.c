@@ -377,7 +377,7 @@ static void match_ds(struct keyset *ks, const char *zone,
 }
 
 /*
- * Convert the DNSKEY records into obs->dnskey and keep, in ks, those
+ * Convert the (1..CDS_RRSET_MAX) DNSKEY records into obs->dnskey and keep, in ks, those
  * that can sign: a zone key of protocol 3. A record we cannot hold
  * (malformed, key too long) is counted but neither stored nor used.
  */
@@ -386,8 +386,8 @@ static int load_dnskeys(struct keyset *ks, ldns_buffer *buf,
 {
 	size_t n = ldns_rr_list_rr_count(rrs);
 
-	obs->dnskey = calloc(n ? n : 1, sizeof(*obs->dnskey));
-	obs->dnskey_signs = calloc(n ? n : 1, sizeof(*obs->dnskey_signs));
+	obs->dnskey = calloc(n, sizeof(*obs->dnskey));
+	obs->dnskey_signs = calloc(n, sizeof(*obs->dnskey_signs));
 	if (!obs->dnskey || !obs->dnskey_signs)
 		return CDS_ENOMEM;
 	for (size_t i = 0; i < n; i++) {

@@ -65,7 +65,6 @@ int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
 			 const struct scan_rrset *cdnskey, int64_t now,
 			 struct cds_server_obs *obs);
 
-
 /*
  * The building blocks, exposed for a verification cache and for tests.
  *

@@ -27,6 +27,8 @@ struct tkey {
    stray: a KSK never published in any DNSKEY RRset; rsa: RSASHA256;
    sha1: RSASHA1 (alg 5, for algorithm rollovers away from it). */
 static struct tkey ksk, zsk, b_ksk, b_zsk, stray, rsa, sha1;
+/* a key without the Zone Key flag (RFC 4034 §2.1.1): cannot sign */
+static struct tkey nonzone;
 
 #define KEYS(...) ((struct tkey *const[]){__VA_ARGS__, NULL})
 #define NONE ((struct tkey *const[]){NULL})
@@ -341,6 +343,21 @@ START_TEST(dnskey_signer_name_must_be_zone)
 	ck_assert_int_eq(validate(&ds, 1), CDS_OK);
 	ck_assert(!obs.dnskey_proven);
 	ck_assert_int_eq(obs.dnskey_rr.sig, CDS_SIG_BOGUS);
+}
+END_TEST
+
+START_TEST(dnskey_non_zone_key_cannot_prove)
+{
+	struct cds_ds ds = ds_of(&nonzone);
+
+	set_rrset(&dk, LDNS_RR_TYPE_DNSKEY, KEYS(&nonzone, &zsk),
+		  KEYS(&nonzone, &zsk), INC, EXP);
+	ck_assert_int_eq(validate(&ds, 1), CDS_OK);
+	ck_assert_uint_eq(obs.n_dnskey, 2);
+	ck_assert(!obs.dnskey_proven);
+	ck_assert(!signs(&nonzone));
+	ck_assert(signs(&zsk));
+	ck_assert_int_eq(obs.dnskey_rr.sig, CDS_SIG_UNPROVEN);
 }
 END_TEST
 
@@ -835,6 +852,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, dnskey_tampered_record_is_bogus);
 	tcase_add_test(tc, dnskey_unsigned_is_unsigned);
 	tcase_add_test(tc, dnskey_signer_name_must_be_zone);
+	tcase_add_test(tc, dnskey_non_zone_key_cannot_prove);
 	tcase_add_test(tc, dnskey_absent_is_na);
 	tcase_add_test(tc, dnskey_decremented_ttl_still_verifies);
 	tcase_add_test(tc, dnskey_overflow_is_refused_unchecked);
@@ -891,6 +909,7 @@ int main(void)
 	make_key(&stray, LDNS_SIGN_ECDSAP256SHA256, 256, 257);
 	make_key(&rsa, LDNS_SIGN_RSASHA256, 2048, 257);
 	make_key(&sha1, LDNS_SIGN_RSASHA1, 1024, 257);
+	make_key(&nonzone, LDNS_SIGN_ECDSAP256SHA256, 256, 0);
 
 	sr = srunner_create(validate_suite());
 	srunner_run_all(sr, CK_NORMAL);
@@ -904,5 +923,6 @@ int main(void)
 	free_key(&stray);
 	free_key(&rsa);
 	free_key(&sha1);
+	free_key(&nonzone);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

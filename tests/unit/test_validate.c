@@ -466,6 +466,25 @@ START_TEST(algorithm_rsasha1_still_validates)
 }
 END_TEST
 
+#if LDNS_BUILD_CONFIG_USE_ED25519
+START_TEST(algorithm_ed25519_validates)
+{
+	struct tkey ed;
+	struct cds_ds ds;
+
+	make_key(&ed, LDNS_SIGN_ED25519, 256, 257);
+	ds = ds_of(&ed);
+	set_rrset(&dk, LDNS_RR_TYPE_DNSKEY, KEYS(&ed, &zsk), KEYS(&ed), INC,
+		  EXP);
+	set_rrset(&cds, LDNS_RR_TYPE_CDS, KEYS(&ed), KEYS(&ed), INC, EXP);
+	ck_assert_int_eq(validate(&ds, 1), CDS_OK);
+	ck_assert(obs.dnskey_proven);
+	ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_VALID_DS_KEY);
+	free_key(&ed);
+}
+END_TEST
+#endif
+
 START_TEST(algorithm_mismatch_in_rrsig_is_bogus)
 {
 	struct cds_ds ds = ds_of(&ksk);
@@ -735,6 +754,35 @@ START_TEST(window_serial_arithmetic)
 }
 END_TEST
 
+/* The one step a verification cache would remember, on its own. */
+START_TEST(sig_verify_distinguishes_valid_window_bad)
+{
+	enum scan_sigcheck r;
+	bool ok;
+
+	set_rrset(&dk, LDNS_RR_TYPE_DNSKEY, KEYS(&rsa, &zsk), KEYS(&rsa),
+		  INC, EXP);
+	ck_assert_int_eq(scan_sig_verify(dk.rrs, ldns_rr_list_rr(dk.sigs, 0),
+					 rsa.rr, NOW, &r),
+			 CDS_OK);
+	ck_assert_int_eq(r, SCAN_SIGCHECK_VALID);
+	ck_assert_int_eq(scan_sig_verify(dk.rrs, ldns_rr_list_rr(dk.sigs, 0),
+					 rsa.rr, (int64_t)EXP + 1, &r),
+			 CDS_OK);
+	ck_assert_int_eq(r, SCAN_SIGCHECK_WINDOW);
+	/* time plays no part in the cryptographic step */
+	ck_assert_int_eq(scan_sig_verify_crypto(dk.rrs,
+						ldns_rr_list_rr(dk.sigs, 0),
+						rsa.rr, &ok),
+			 CDS_OK);
+	ck_assert(ok);
+	ck_assert_int_eq(scan_sig_verify(dk.rrs, ldns_rr_list_rr(dk.sigs, 0),
+					 zsk.rr, NOW, &r),
+			 CDS_OK);
+	ck_assert_int_eq(r, SCAN_SIGCHECK_BAD);
+}
+END_TEST
+
 /* ---- scan_rrset_from_pkt ---- */
 
 static void answer(ldns_pkt *p, ldns_pkt_section sec, const char *text)
@@ -867,6 +915,9 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, algorithm_rollover_both_algorithms_sign);
 	tcase_add_test(tc, algorithm_rsasha1_still_validates);
 	tcase_add_test(tc, algorithm_mismatch_in_rrsig_is_bogus);
+#if LDNS_BUILD_CONFIG_USE_ED25519
+	tcase_add_test(tc, algorithm_ed25519_validates);
+#endif
 	suite_add_tcase(s, tc);
 
 	tc = tcase("cds_cdnskey");
@@ -883,9 +934,10 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, cdnskey_signed_by_ds_key_is_valid_ds_key);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("window");
+	tc = tcase("signature");
 	tcase_add_loop_test(tc, window_serial_arithmetic, 0,
 			    (int)(sizeof(windows) / sizeof(windows[0])));
+	tcase_add_test(tc, sig_verify_distinguishes_valid_window_bad);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("rrset_from_pkt");

@@ -1,0 +1,1238 @@
+/*
+ * The query engine: many thousands of single questions, each aimed at one
+ * exact nameserver address, on the caller's libevent loop. A query waits
+ * in its server's FIFO queue until the in-flight window has a slot and
+ * both token buckets (the server's and the global one) have a token; a
+ * round-robin list of servers that can send right now lets a server that
+ * is out of tokens sleep on its own timer while queries to other servers
+ * keep the window full. On the wire a query owns one UDP socket bound to
+ * port 0 (a fresh kernel-chosen source port per attempt) and a fresh
+ * random ID per attempt; an answer counts only from the exact address and
+ * port asked, with that ID and that question. TC=1 moves the query to
+ * TCP. Finished queries go on a done list that a deferred event drains,
+ * so callbacks never run inside scan_engine_query() and may call it
+ * again. Per-server state lives in a hash table and is dropped once idle
+ * long enough that its bucket would be full again, so memory tracks the
+ * servers in use, not every server ever asked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "scanner/engine.h"
+
+#define DNS_HDR_LEN 12
+#define OPT_RR_LEN 11
+/* Largest query we build: header, longest name, type+class, OPT RR. */
+#define QUERY_MAX (DNS_HDR_LEN + LDNS_MAX_DOMAINLEN + 1 + 4 + OPT_RR_LEN)
+#define RECV_MAX 65536
+#define ID_POOL 64
+#define TABLE_MIN 1024
+#define TIMEOUT_CAP_MS 600000.0
+/* Datagrams read per wakeup: a flood of junk must not starve the loop. */
+#define UDP_READS_PER_EVENT 16
+/* File descriptors kept for everything that is not a query socket. */
+#define NOFILE_SPARE 64
+
+union scan_sa {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+struct bucket {
+	double tokens;
+	double stamp; /* monotonic seconds of the last refill */
+};
+
+enum wire_state {
+	W_UDP,
+	W_TCP_CONNECT,
+	W_TCP_WRITE,
+	W_TCP_READ,
+	W_DEAD, /* attempt failed early; waits for its timer to retry */
+};
+
+/* A query on the wire. Exists only while in flight. */
+struct scan_wire {
+	struct scan_query *q;
+	struct scan_wire *prev, *next; /* engine's in-flight list */
+	struct event *io;              /* NULL when no socket */
+	struct event *timer;           /* the attempt's timeout */
+	struct timespec sent;
+	int fd;
+	int err; /* what the attempt fails with when the timer fires */
+	enum wire_state state;
+	uint16_t id;
+	uint16_t len;   /* query length, without the TCP length prefix */
+	uint32_t off;   /* TCP: bytes written, then bytes read */
+	uint32_t alen;  /* TCP: announced answer length */
+	uint8_t *tbuf;  /* TCP: answer being reassembled */
+	uint8_t lenbuf[2];
+	uint8_t buf[2 + QUERY_MAX]; /* 2-byte TCP length prefix, then query */
+};
+
+struct scan_query {
+	struct scan_engine *eng;
+	struct scan_server *srv; /* referenced until the query finishes */
+	struct scan_query *next; /* server queue, then done list */
+	struct scan_wire *w;     /* NULL unless in flight */
+	ldns_rdf *qname;
+	ldns_pkt *ans;
+	scan_answer_cb cb;
+	void *arg;
+	int status;
+	unsigned rtt_ms;
+	uint16_t qtype;
+	uint8_t tcp;      /* in the TCP phase (tcp_only or after TC=1) */
+	uint8_t tries;    /* attempts in the current phase */
+	uint16_t attempts;
+};
+
+struct scan_server {
+	struct scan_engine *eng;
+	struct scan_server *hnext;        /* hash chain */
+	struct scan_server *rnext;        /* ready list */
+	struct scan_server *iprev, *inext; /* idle list */
+	struct scan_query *qhead, *qtail; /* waiting queries, FIFO */
+	struct event *wake;               /* out of tokens: refill timer */
+	struct bucket bkt;
+	double idle_since;
+	unsigned refs; /* queued + in-flight queries */
+	uint32_t hash;
+	bool ready, blocked, idle;
+	socklen_t alen;
+	union scan_sa addr;
+};
+
+struct scan_engine {
+	struct event_base *base;
+	struct scan_engine_opts o;
+	double burst, gburst;
+	struct bucket global;
+	struct event *kick;  /* drains the done list, then pumps */
+	struct event *gwake; /* global bucket refill */
+	struct scan_server **tab;
+	size_t tabsize, nservers;
+	struct scan_server *ready_head, *ready_tail;
+	struct scan_server *idle_head, *idle_tail;
+	struct scan_wire *inflight;
+	struct scan_query *done_head, *done_tail;
+	struct scan_engine_stats st;
+	uint16_t ids[ID_POOL];
+	unsigned nids;
+	uint8_t *rbuf;
+};
+
+static void pump(struct scan_engine *eng);
+static void attempt_start(struct scan_query *q);
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct timeval tv_from_s(double s)
+{
+	struct timeval tv;
+
+	if (s < 0)
+		s = 0;
+	tv.tv_sec = (time_t)s;
+	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/* ---- token buckets ---- */
+
+static void bucket_refill(struct bucket *b, double rate, double burst,
+			  double now)
+{
+	b->tokens += (now - b->stamp) * rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->stamp = now;
+}
+
+/* Seconds until the bucket holds one token (0 when it does, or no limit). */
+static double bucket_wait(struct bucket *b, double rate, double burst,
+			  double now)
+{
+	if (rate <= 0)
+		return 0;
+	bucket_refill(b, rate, burst, now);
+	return b->tokens >= 1.0 ? 0 : (1.0 - b->tokens) / rate;
+}
+
+/*
+ * Burst size: one second's worth of tokens, at least one. A server idle
+ * for a second may get `rate` queries at once, never more in any second
+ * than 2 * rate; a rate below 1 q/s still lets one query through.
+ */
+static double burst_for(double rate)
+{
+	return rate > 1.0 ? rate : 1.0;
+}
+
+/* ---- random IDs ---- */
+
+static uint16_t random_id(struct scan_engine *eng)
+{
+	/* arc4random: the kernel's CSPRNG via getrandom(2), not rand(). */
+	if (eng->nids == 0) {
+		arc4random_buf(eng->ids, sizeof(eng->ids));
+		eng->nids = ID_POOL;
+	}
+	return eng->ids[--eng->nids];
+}
+
+/* ---- per-server table ---- */
+
+static uint32_t sa_hash(const union scan_sa *a)
+{
+	const uint8_t *p;
+	size_t n;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	if (a->sa.sa_family == AF_INET6) {
+		p = a->sin6.sin6_addr.s6_addr;
+		n = 16;
+		h = (h ^ 6) * 16777619u;
+	} else {
+		p = (const uint8_t *)&a->sin.sin_addr;
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ (uint8_t)(a->sin.sin_port >> 8)) * 16777619u;
+	h = (h ^ (uint8_t)a->sin.sin_port) * 16777619u;
+	return h;
+}
+
+/*
+ * Address and port equality. This is the anti-spoofing check for UDP
+ * answers: family, port and every address byte must be the ones asked.
+ */
+static bool sa_equal(const union scan_sa *a, const union scan_sa *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port &&
+		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		       memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) == 0;
+	return false;
+}
+
+static int table_grow(struct scan_engine *eng)
+{
+	size_t nsize = eng->tabsize ? eng->tabsize * 2 : TABLE_MIN;
+	struct scan_server **nt = calloc(nsize, sizeof(*nt));
+
+	if (!nt)
+		return CDS_ENOMEM;
+	for (size_t i = 0; i < eng->tabsize; i++) {
+		struct scan_server *s, *nx;
+
+		for (s = eng->tab[i]; s; s = nx) {
+			nx = s->hnext;
+			s->hnext = nt[s->hash & (nsize - 1)];
+			nt[s->hash & (nsize - 1)] = s;
+		}
+	}
+	free(eng->tab);
+	eng->tab = nt;
+	eng->tabsize = nsize;
+	return 0;
+}
+
+static struct scan_server *server_find(struct scan_engine *eng,
+				       const union scan_sa *a, uint32_t h)
+{
+	struct scan_server *s = eng->tab[h & (eng->tabsize - 1)];
+
+	while (s && !(s->hash == h && sa_equal(&s->addr, a)))
+		s = s->hnext;
+	return s;
+}
+
+static struct scan_server *server_get(struct scan_engine *eng,
+				      const union scan_sa *a, socklen_t alen)
+{
+	uint32_t h = sa_hash(a);
+	struct scan_server *s = server_find(eng, a, h);
+	size_t b;
+
+	if (s)
+		return s;
+	if (eng->nservers >= eng->tabsize && table_grow(eng) < 0)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->eng = eng;
+	s->hash = h;
+	s->addr = *a;
+	s->alen = alen;
+	s->bkt.tokens = eng->burst;
+	s->bkt.stamp = now_s();
+	b = h & (eng->tabsize - 1);
+	s->hnext = eng->tab[b];
+	eng->tab[b] = s;
+	eng->nservers++;
+	return s;
+}
+
+static void idle_unlink(struct scan_engine *eng, struct scan_server *s)
+{
+	if (!s->idle)
+		return;
+	if (s->iprev)
+		s->iprev->inext = s->inext;
+	else
+		eng->idle_head = s->inext;
+	if (s->inext)
+		s->inext->iprev = s->iprev;
+	else
+		eng->idle_tail = s->iprev;
+	s->iprev = s->inext = NULL;
+	s->idle = false;
+}
+
+static void server_free(struct scan_engine *eng, struct scan_server *s)
+{
+	struct scan_server **pp = &eng->tab[s->hash & (eng->tabsize - 1)];
+
+	while (*pp != s)
+		pp = &(*pp)->hnext;
+	*pp = s->hnext;
+	idle_unlink(eng, s);
+	if (s->wake)
+		event_free(s->wake);
+	free(s);
+	eng->nservers--;
+}
+
+static void server_ref(struct scan_server *s)
+{
+	idle_unlink(s->eng, s);
+	s->refs++;
+}
+
+/* The idle list is ordered by idle_since, so expiry pops from its head. */
+static void server_unref(struct scan_server *s)
+{
+	struct scan_engine *eng = s->eng;
+
+	if (--s->refs > 0)
+		return;
+	s->idle = true;
+	s->idle_since = now_s();
+	s->inext = NULL;
+	s->iprev = eng->idle_tail;
+	if (eng->idle_tail)
+		eng->idle_tail->inext = s;
+	else
+		eng->idle_head = s;
+	eng->idle_tail = s;
+}
+
+/*
+ * Forget servers idle long enough for their bucket to be full again: such
+ * an entry is indistinguishable from a new one, so dropping it loses no
+ * rate-limit state and keeps the table as small as the active set.
+ */
+static void expire_idle(struct scan_engine *eng, double now)
+{
+	double keep = eng->o.rate_per_server > 0
+			      ? eng->burst / eng->o.rate_per_server
+			      : 0;
+
+	while (eng->idle_head && now - eng->idle_head->idle_since >= keep)
+		server_free(eng, eng->idle_head);
+}
+
+/* ---- scheduling ---- */
+
+static void ready_push(struct scan_engine *eng, struct scan_server *s)
+{
+	s->ready = true;
+	s->rnext = NULL;
+	if (eng->ready_tail)
+		eng->ready_tail->rnext = s;
+	else
+		eng->ready_head = s;
+	eng->ready_tail = s;
+}
+
+static struct scan_server *ready_pop(struct scan_engine *eng)
+{
+	struct scan_server *s = eng->ready_head;
+
+	eng->ready_head = s->rnext;
+	if (!eng->ready_head)
+		eng->ready_tail = NULL;
+	s->rnext = NULL;
+	s->ready = false;
+	return s;
+}
+
+static void server_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_server *s = arg;
+
+	s->blocked = false;
+	if (s->qhead && !s->ready)
+		ready_push(s->eng, s);
+	pump(s->eng);
+}
+
+/* Out of tokens: sleep on its own timer, off the ready list. */
+static void server_block(struct scan_server *s, double wait)
+{
+	struct timeval tv = tv_from_s(wait);
+
+	if (!s->wake)
+		s->wake = evtimer_new(s->eng->base, server_wake_cb, s);
+	if (!s->wake) {
+		/* No timer: stay ready and retry on the next pump. */
+		ready_push(s->eng, s);
+		return;
+	}
+	s->blocked = true;
+	evtimer_add(s->wake, &tv);
+}
+
+static void global_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pump(arg);
+}
+
+static void pump(struct scan_engine *eng)
+{
+	double now = now_s();
+
+	expire_idle(eng, now);
+	while (eng->st.inflight < eng->o.max_inflight && eng->ready_head) {
+		struct scan_server *s;
+		struct scan_query *q;
+		double gw = bucket_wait(&eng->global, eng->o.rate_global,
+					eng->gburst, now);
+		double sw;
+
+		if (gw > 0) {
+			struct timeval tv = tv_from_s(gw);
+
+			evtimer_add(eng->gwake, &tv);
+			break;
+		}
+		s = ready_pop(eng);
+		sw = bucket_wait(&s->bkt, eng->o.rate_per_server, eng->burst,
+				 now);
+		if (sw > 0) {
+			server_block(s, sw);
+			if (!s->blocked)
+				break; /* no timer memory: try again later */
+			continue;
+		}
+		q = s->qhead;
+		s->qhead = q->next;
+		if (!s->qhead)
+			s->qtail = NULL;
+		q->next = NULL;
+		if (eng->o.rate_per_server > 0)
+			s->bkt.tokens -= 1.0;
+		if (eng->o.rate_global > 0)
+			eng->global.tokens -= 1.0;
+		/* Round robin: consecutive queries go to different servers. */
+		if (s->qhead)
+			ready_push(eng, s);
+		eng->st.queued--;
+		attempt_start(q);
+	}
+}
+
+/* ---- wire state ---- */
+
+static void wire_close_io(struct scan_wire *w)
+{
+	if (w->io) {
+		event_free(w->io);
+		w->io = NULL;
+	}
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	free(w->tbuf);
+	w->tbuf = NULL;
+	w->off = w->alen = 0;
+}
+
+static void wire_free(struct scan_engine *eng, struct scan_wire *w)
+{
+	wire_close_io(w);
+	if (w->timer)
+		event_free(w->timer);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		eng->inflight = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	free(w);
+}
+
+static void query_free(struct scan_query *q)
+{
+	if (q->ans)
+		ldns_pkt_free(q->ans);
+	ldns_rdf_deep_free(q->qname);
+	free(q);
+}
+
+/* Leave the wire and queue the callback; the kick event delivers it. */
+static void query_finish(struct scan_query *q, int status)
+{
+	struct scan_engine *eng = q->eng;
+
+	if (q->w) {
+		wire_free(eng, q->w);
+		q->w = NULL;
+		eng->st.inflight--;
+	}
+	q->status = status;
+	if (status == CDS_OK)
+		eng->st.answered++;
+	else if (status == CDS_ETIMEOUT)
+		eng->st.timeouts++;
+	else
+		eng->st.failed++;
+	server_unref(q->srv);
+	q->srv = NULL;
+	if (eng->done_tail)
+		eng->done_tail->next = q;
+	else
+		eng->done_head = q;
+	eng->done_tail = q;
+	event_active(eng->kick, EV_TIMEOUT, 0);
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_engine *eng = arg;
+	struct scan_query *q;
+
+	while ((q = eng->done_head)) {
+		struct scan_answer ans = {
+			.status = q->status,
+			.pkt = q->ans,
+			.transport = q->tcp ? CDS_TRANSPORT_TCP
+					    : CDS_TRANSPORT_UDP,
+			.attempts = q->attempts,
+			.rtt_ms = q->rtt_ms,
+		};
+
+		eng->done_head = q->next;
+		if (!eng->done_head)
+			eng->done_tail = NULL;
+		q->cb(&ans, q->arg);
+		query_free(q);
+	}
+	pump(eng);
+}
+
+/* ---- building and checking packets ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/*
+ * The query, by hand (no allocation): RD=0 because we ask the server for
+ * its own data, never for recursion; one question, class IN; an OPT RR
+ * with our UDP size and DO=1 (RFC 6891 §6.1.2, RFC 3225 §3) so that
+ * RRSIGs come along (STANDARDS.md Q2).
+ */
+static uint16_t build_query(struct scan_query *q, uint16_t id,
+			    uint16_t bufsize, uint8_t *p)
+{
+	size_t nl = ldns_rdf_size(q->qname);
+	uint8_t *o;
+
+	memset(p, 0, DNS_HDR_LEN);
+	put16(p, id);
+	put16(p + 4, 1);  /* QDCOUNT */
+	put16(p + 10, 1); /* ARCOUNT: the OPT RR */
+	memcpy(p + DNS_HDR_LEN, ldns_rdf_data(q->qname), nl);
+	o = p + DNS_HDR_LEN + nl;
+	put16(o, q->qtype);
+	put16(o + 2, LDNS_RR_CLASS_IN);
+	o += 4;
+	o[0] = 0; /* owner: root */
+	put16(o + 1, LDNS_RR_TYPE_OPT);
+	put16(o + 3, bufsize);
+	put16(o + 5, 0);      /* extended RCODE, version 0 */
+	put16(o + 7, 0x8000); /* DO */
+	put16(o + 9, 0);      /* RDLENGTH */
+	return (uint16_t)(o + OPT_RR_LEN - p);
+}
+
+/*
+ * The answer must be a response (QR=1, opcode QUERY) with our ID and
+ * exactly our one question; names compare case-insensitively (RFC 4343).
+ */
+static int answer_check(const struct scan_query *q, const ldns_pkt *pkt)
+{
+	const ldns_rr_list *qs = ldns_pkt_question(pkt);
+	const ldns_rr *rr;
+
+	if (ldns_pkt_id(pkt) != q->w->id || !ldns_pkt_qr(pkt) ||
+	    ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY)
+		return CDS_EMISMATCH;
+	if (ldns_pkt_qdcount(pkt) != 1 || ldns_rr_list_rr_count(qs) != 1)
+		return CDS_EMISMATCH;
+	rr = ldns_rr_list_rr(qs, 0);
+	if (ldns_rr_get_type(rr) != q->qtype ||
+	    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
+	    ldns_dname_compare(ldns_rr_owner(rr), q->qname) != 0)
+		return CDS_EMISMATCH;
+	return 0;
+}
+
+static unsigned elapsed_ms(const struct timespec *since)
+{
+	struct timespec ts;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (double)(ts.tv_sec - since->tv_sec) * 1e3 +
+	     (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
+	return ms < 0 ? 0 : (unsigned)ms;
+}
+
+static void query_answered(struct scan_query *q, ldns_pkt *pkt)
+{
+	q->rtt_ms = elapsed_ms(&q->w->sent);
+	q->ans = pkt;
+	query_finish(q, CDS_OK);
+}
+
+/* ---- attempts, timeouts, retries ---- */
+
+static double attempt_timeout_ms(const struct scan_query *q)
+{
+	const struct scan_engine_opts *o = &q->eng->o;
+	double ms = o->timeout_ms * pow(o->backoff, q->tries - 1);
+
+	return ms > TIMEOUT_CAP_MS ? TIMEOUT_CAP_MS : ms;
+}
+
+/*
+ * The attempt is over (timer fired, possibly after an early network
+ * error). Retry with a new socket and ID while tries remain.
+ */
+static void attempt_failed(struct scan_query *q, int err)
+{
+	wire_close_io(q->w);
+	if (q->tries < 1 + q->eng->o.retries)
+		attempt_start(q);
+	else
+		query_finish(q, err);
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_query *q = arg;
+
+	attempt_failed(q, q->w->err);
+}
+
+/*
+ * A network error before the timeout (connection refused or reset, an
+ * unreachable route): the socket goes, the timer stays, so the retry
+ * still waits its back-off instead of hammering the server at once.
+ */
+static void attempt_net_error(struct scan_query *q)
+{
+	wire_close_io(q->w);
+	q->w->err = CDS_ENET;
+	q->w->state = W_DEAD;
+}
+
+static int io_watch(struct scan_query *q, short what, event_callback_fn cb)
+{
+	struct scan_wire *w = q->w;
+
+	if (w->io)
+		event_free(w->io);
+	w->io = event_new(q->eng->base, w->fd, what | EV_PERSIST, cb, q);
+	if (!w->io || event_add(w->io, NULL) < 0)
+		return CDS_ENOMEM;
+	return 0;
+}
+
+static int open_socket(struct scan_query *q, int type)
+{
+	int fd = socket(q->srv->addr.sa.sa_family,
+			type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	q->w->fd = fd;
+	return fd < 0 ? CDS_ENET : 0;
+}
+
+/* ---- UDP ---- */
+
+/* One datagram. Returns true when the query moved on (answer or TC). */
+static bool udp_datagram(struct scan_query *q, size_t n,
+			 const union scan_sa *from)
+{
+	struct scan_engine *eng = q->eng;
+	ldns_pkt *pkt = NULL;
+
+	/* Anti-spoofing: only the exact address and port we asked count. */
+	if (!sa_equal(from, &q->srv->addr))
+		goto drop;
+	if (ldns_wire2pkt(&pkt, eng->rbuf, n) != LDNS_STATUS_OK)
+		goto drop;
+	if (answer_check(q, pkt) < 0)
+		goto drop;
+	if (ldns_pkt_tc(pkt)) {
+		/* RFC 7766 §5: a truncated answer is retried over TCP. */
+		ldns_pkt_free(pkt);
+		eng->st.truncated++;
+		wire_close_io(q->w);
+		q->tcp = 1;
+		q->tries = 0;
+		attempt_start(q);
+		return true;
+	}
+	query_answered(q, pkt);
+	return true;
+drop:
+	/* The query keeps waiting on the same socket until its timeout. */
+	if (pkt)
+		ldns_pkt_free(pkt);
+	eng->st.dropped++;
+	return false;
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_query *q = arg;
+
+	for (int i = 0; i < UDP_READS_PER_EVENT; i++) {
+		union scan_sa from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, q->eng->rbuf, RECV_MAX, 0, &from.sa,
+				     &flen);
+
+		if (n < 0)
+			return;
+		if (flen > sizeof(from))
+			from.sa.sa_family = AF_UNSPEC;
+		if (udp_datagram(q, (size_t)n, &from))
+			return;
+	}
+}
+
+static int udp_start(struct scan_query *q)
+{
+	struct scan_wire *w = q->w;
+	union scan_sa any;
+	int rc;
+
+	rc = open_socket(q, SOCK_DGRAM);
+	if (rc < 0)
+		return rc;
+	/* Port 0: the kernel picks a random ephemeral source port. */
+	memset(&any, 0, sizeof(any));
+	any.sa.sa_family = q->srv->addr.sa.sa_family;
+	if (bind(w->fd, &any.sa, q->srv->alen) < 0)
+		return CDS_ENET;
+	if (io_watch(q, EV_READ, udp_read_cb) < 0)
+		return CDS_ENOMEM;
+	w->state = W_UDP;
+	if (sendto(w->fd, w->buf + 2, w->len, 0, &q->srv->addr.sa,
+		   q->srv->alen) < 0) {
+		attempt_net_error(q);
+		return 0;
+	}
+	q->eng->st.sent_udp++;
+	return 0;
+}
+
+/* ---- TCP ---- */
+
+/* RFC 7766 §8: over TCP an answer that does not fit is a failure. */
+static void tcp_answer(struct scan_query *q)
+{
+	struct scan_wire *w = q->w;
+	ldns_pkt *pkt = NULL;
+	int rc;
+
+	if (ldns_wire2pkt(&pkt, w->tbuf, w->alen) != LDNS_STATUS_OK) {
+		query_finish(q, CDS_EMALFORMED);
+		return;
+	}
+	rc = answer_check(q, pkt);
+	if (rc < 0) {
+		ldns_pkt_free(pkt);
+		query_finish(q, rc);
+		return;
+	}
+	query_answered(q, pkt);
+}
+
+/* Read the 2-byte length, then the message, across as many reads. */
+static void tcp_read(struct scan_query *q)
+{
+	struct scan_wire *w = q->w;
+	ssize_t n;
+
+	if (!w->tbuf) {
+		n = recv(w->fd, w->lenbuf + w->off, 2 - w->off, 0);
+		if (n > 0 && (w->off += (uint32_t)n) == 2) {
+			w->alen = (uint32_t)w->lenbuf[0] << 8 | w->lenbuf[1];
+			w->off = 0;
+			if (w->alen > q->eng->o.max_answer || w->alen == 0) {
+				query_finish(q, w->alen ? CDS_ELIMIT
+							: CDS_EMALFORMED);
+				return;
+			}
+			w->tbuf = malloc(w->alen);
+			if (!w->tbuf)
+				query_finish(q, CDS_ENOMEM);
+			return;
+		}
+	} else {
+		n = recv(w->fd, w->tbuf + w->off, w->alen - w->off, 0);
+		if (n > 0 && (w->off += (uint32_t)n) == w->alen) {
+			tcp_answer(q);
+			return;
+		}
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		attempt_net_error(q); /* reset or closed early */
+}
+
+static void tcp_write(struct scan_query *q)
+{
+	struct scan_wire *w = q->w;
+	uint32_t total = (uint32_t)w->len + 2;
+	ssize_t n = send(w->fd, w->buf + w->off, total - w->off, MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			attempt_net_error(q);
+		return;
+	}
+	w->off += (uint32_t)n;
+	if (w->off < total)
+		return;
+	w->off = 0;
+	w->state = W_TCP_READ;
+}
+
+static void tcp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_query *q = arg;
+	struct scan_wire *w = q->w;
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	switch (w->state) {
+	case W_TCP_CONNECT:
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
+		    err) {
+			attempt_net_error(q);
+			return;
+		}
+		w->state = W_TCP_WRITE;
+		/* fall through */
+	case W_TCP_WRITE:
+		tcp_write(q);
+		if (w->state == W_TCP_READ && io_watch(q, EV_READ, tcp_cb) < 0)
+			query_finish(q, CDS_ENOMEM);
+		return;
+	case W_TCP_READ:
+		tcp_read(q);
+		return;
+	default:
+		return;
+	}
+}
+
+static int tcp_start(struct scan_query *q)
+{
+	struct scan_wire *w = q->w;
+	int rc = open_socket(q, SOCK_STREAM);
+
+	if (rc < 0)
+		return rc;
+	q->eng->st.sent_tcp++;
+	put16(w->buf, w->len);
+	w->off = 0;
+	w->state = W_TCP_CONNECT;
+	if (connect(w->fd, &q->srv->addr.sa, q->srv->alen) < 0 &&
+	    errno != EINPROGRESS) {
+		attempt_net_error(q);
+		return 0;
+	}
+	return io_watch(q, EV_WRITE, tcp_cb);
+}
+
+/* ---- starting ---- */
+
+static int wire_new(struct scan_query *q)
+{
+	struct scan_engine *eng = q->eng;
+	struct scan_wire *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return CDS_ENOMEM;
+	w->q = q;
+	w->fd = -1;
+	w->timer = evtimer_new(eng->base, timeout_cb, q);
+	if (!w->timer) {
+		free(w);
+		return CDS_ENOMEM;
+	}
+	w->next = eng->inflight;
+	if (w->next)
+		w->next->prev = w;
+	eng->inflight = w;
+	q->w = w;
+	eng->st.inflight++;
+	return 0;
+}
+
+/*
+ * One attempt: a new random ID and a new socket every time, so a late or
+ * forged answer to an earlier attempt cannot match this one.
+ */
+static void attempt_start(struct scan_query *q)
+{
+	struct scan_engine *eng = q->eng;
+	struct scan_wire *w;
+	struct timeval tv;
+	int rc;
+
+	if (!q->w && (rc = wire_new(q)) < 0) {
+		query_finish(q, rc);
+		return;
+	}
+	w = q->w;
+	q->tries++;
+	q->attempts++;
+	w->id = random_id(eng);
+	w->len = build_query(q, w->id, eng->o.edns_bufsize, w->buf + 2);
+	w->err = CDS_ETIMEOUT;
+	clock_gettime(CLOCK_MONOTONIC, &w->sent);
+	rc = q->tcp ? tcp_start(q) : udp_start(q);
+	if (rc < 0) {
+		/* Out of sockets or memory here: retrying at once won't help. */
+		query_finish(q, rc == CDS_ENOMEM ? CDS_ENOMEM : CDS_ENET);
+		return;
+	}
+	tv = tv_from_s(attempt_timeout_ms(q) / 1000.0);
+	evtimer_add(w->timer, &tv);
+}
+
+/* ---- public API ---- */
+
+void scan_engine_opts_default(struct scan_engine_opts *opts)
+{
+	*opts = (struct scan_engine_opts){
+		.max_inflight = 2000,
+		.timeout_ms = 1500,
+		.retries = 2,
+		.backoff = 2.0,
+		.rate_per_server = 50,
+		.rate_global = 0,
+		.tcp_only = false,
+		.edns_bufsize = 1232,
+		.max_answer = 65535,
+	};
+}
+
+static int opts_check(const struct scan_engine_opts *o)
+{
+	if (o->max_inflight == 0 || o->timeout_ms == 0 || o->retries > 100 ||
+	    !(o->backoff >= 1.0) || !(o->rate_per_server >= 0) ||
+	    !(o->rate_global >= 0) || o->edns_bufsize < 512 ||
+	    o->max_answer < 12 || o->max_answer > 65535)
+		return CDS_EINVAL;
+	return 0;
+}
+
+/* Each in-flight query holds one socket: make room for the window. */
+static void raise_nofile(unsigned max_inflight)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_inflight + NOFILE_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need)
+		log_warn("engine: open-file limit %llu is below %llu needed "
+			 "for %u queries in flight; queries beyond it fail",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)need, max_inflight);
+}
+
+int scan_engine_new(struct event_base *base,
+		    const struct scan_engine_opts *opts,
+		    struct scan_engine **out)
+{
+	struct scan_engine *eng = NULL;
+	int rc = CDS_EINVAL;
+
+	*out = NULL;
+	if (!base || !opts || opts_check(opts) < 0)
+		goto fail;
+	rc = CDS_ENOMEM;
+	eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		goto fail;
+	eng->base = base;
+	eng->o = *opts;
+	eng->burst = burst_for(opts->rate_per_server);
+	eng->gburst = burst_for(opts->rate_global);
+	eng->global.tokens = eng->gburst;
+	eng->global.stamp = now_s();
+	eng->rbuf = malloc(RECV_MAX);
+	eng->kick = event_new(base, -1, 0, kick_cb, eng);
+	eng->gwake = evtimer_new(base, global_wake_cb, eng);
+	if (!eng->rbuf || !eng->kick || !eng->gwake || table_grow(eng) < 0)
+		goto fail;
+	raise_nofile(opts->max_inflight);
+	*out = eng;
+	return 0;
+fail:
+	scan_engine_free(eng);
+	return rc;
+}
+
+void scan_engine_free(struct scan_engine *eng)
+{
+	struct scan_query *q;
+
+	if (!eng)
+		return;
+	while (eng->inflight) {
+		q = eng->inflight->q;
+		wire_free(eng, eng->inflight);
+		query_free(q);
+	}
+	while ((q = eng->done_head)) {
+		eng->done_head = q->next;
+		query_free(q);
+	}
+	for (size_t i = 0; i < eng->tabsize; i++) {
+		struct scan_server *s;
+
+		while ((s = eng->tab[i])) {
+			while ((q = s->qhead)) {
+				s->qhead = q->next;
+				query_free(q);
+			}
+			server_free(eng, s);
+		}
+	}
+	if (eng->kick)
+		event_free(eng->kick);
+	if (eng->gwake)
+		event_free(eng->gwake);
+	free(eng->tab);
+	free(eng->rbuf);
+	free(eng);
+}
+
+static int addr_check(const struct sockaddr *addr, socklen_t addrlen,
+		      union scan_sa *out, socklen_t *outlen)
+{
+	if (!addr)
+		return CDS_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (addr->sa_family == AF_INET && addrlen >= sizeof(out->sin)) {
+		memcpy(&out->sin, addr, sizeof(out->sin));
+		*outlen = sizeof(out->sin);
+	} else if (addr->sa_family == AF_INET6 &&
+		   addrlen >= sizeof(out->sin6)) {
+		memcpy(&out->sin6, addr, sizeof(out->sin6));
+		*outlen = sizeof(out->sin6);
+	} else {
+		return CDS_EINVAL;
+	}
+	return 0;
+}
+
+int scan_engine_query(struct scan_engine *eng, const struct sockaddr *addr,
+		      socklen_t addrlen, const char *qname, uint16_t qtype,
+		      scan_answer_cb cb, void *arg)
+{
+	union scan_sa sa;
+	socklen_t salen;
+	struct scan_query *q = NULL;
+	struct scan_server *s;
+	int rc = CDS_EINVAL;
+
+	if (!eng || !qname || !cb || addr_check(addr, addrlen, &sa, &salen) < 0)
+		goto fail;
+	rc = CDS_ENOMEM;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		goto fail;
+	if (ldns_str2rdf_dname(&q->qname, qname) != LDNS_STATUS_OK) {
+		rc = CDS_EINVAL;
+		goto fail;
+	}
+	s = server_get(eng, &sa, salen);
+	if (!s)
+		goto fail;
+	q->eng = eng;
+	q->srv = s;
+	q->qtype = qtype;
+	q->cb = cb;
+	q->arg = arg;
+	q->tcp = eng->o.tcp_only;
+	server_ref(s);
+	if (s->qtail)
+		s->qtail->next = q;
+	else
+		s->qhead = q;
+	s->qtail = q;
+	if (!s->ready && !s->blocked)
+		ready_push(eng, s);
+	eng->st.queries++;
+	eng->st.queued++;
+	/* Started from the loop, never here: callbacks stay asynchronous. */
+	event_active(eng->kick, EV_TIMEOUT, 0);
+	return 0;
+fail:
+	if (q)
+		query_free(q);
+	return rc;
+}
+
+void scan_engine_get_stats(const struct scan_engine *eng,
+			   struct scan_engine_stats *st)
+{
+	*st = eng->st;
+}
+
+/* ---- addresses ---- */
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return CDS_EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return CDS_EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Split "[v6]:port", "addr@port", "v4:port" or a bare address. */
+static int split_addr(const char *text, char *host, size_t hlen,
+		      const char **port)
+{
+	const char *end, *colon = strchr(text, ':');
+	size_t n;
+
+	*port = NULL;
+	if (text[0] == '[') {
+		text++;
+		end = strchr(text, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return CDS_EINVAL;
+		if (end[1] == ':')
+			*port = end + 2;
+	} else if ((end = strchr(text, '@'))) {
+		*port = end + 1;
+	} else if (colon && !strchr(colon + 1, ':')) {
+		end = colon; /* IPv4 with ":port" */
+		*port = colon + 1;
+	} else {
+		end = text + strlen(text);
+	}
+	n = (size_t)(end - text);
+	if (n == 0 || n >= hlen)
+		return CDS_EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	return 0;
+}
+
+int scan_parse_addr(const char *text, uint16_t port,
+		    struct sockaddr_storage *out, socklen_t *outlen)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *ptext;
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+	int rc = CDS_EINVAL;
+
+	if (!text || !out || !outlen)
+		goto out;
+	memset(out, 0, sizeof(*out));
+	if (split_addr(text, host, sizeof(host), &ptext) < 0)
+		goto out;
+	if (ptext && parse_port(ptext, &port) < 0)
+		goto out;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1 &&
+	    text[0] != '[') {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*outlen = sizeof(*sin);
+		rc = 0;
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*outlen = sizeof(*sin6);
+		rc = 0;
+	}
+out:
+	return rc;
+}
+
+const char *scan_addr_str(const struct sockaddr *addr, char *buf, size_t len)
+{
+	const void *src = NULL;
+
+	if (addr && addr->sa_family == AF_INET)
+		src = &((const struct sockaddr_in *)addr)->sin_addr;
+	else if (addr && addr->sa_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+	if (!src || !inet_ntop(addr->sa_family, src, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}

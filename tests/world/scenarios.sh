@@ -282,11 +282,14 @@ scn_silent-server() {
 	sign $z a "op1" ksk new zsk
 }
 
-# DNSKEY and CDNSKEY answers above 1232 octets: four RSA standby KSKs
-# published (not signing) and offered in CDS/CDNSKEY; needs TCP after TC=1
+# DNSKEY and CDNSKEY answers above 1232 octets: an RSA zone (algorithm 8,
+# so that RFC 4035 §2.2 holds: every algorithm in the DNSKEY set signs)
+# with four standby RSA KSKs published (not signing) and offered in
+# CDS/CDNSKEY; the answers need TCP after TC=1
 scn_tcp-large() {
 	local z=tcp-large.test i
-	_std_keys $z
+	key $z ksk 8 ksk 2048
+	key $z zsk 8 zsk 1024
 	for i in 1 2 3 4; do
 		key $z rsa$i 8 ksk 2048
 	done

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# `cdscan check ZONE --json` against every scenario zone of the test world
+# (tests/world): real NSD, Knot and unbound on 127.0.10.x, zones signed at
+# test time. One line per scenario: "PASS check/NAME" or
+# "FAIL check/NAME: why". The world is always stopped on exit.
+#
+# Expected DS sets are computed here from the scenario's keys
+# (keys/ZONE/NAME.ds, written by ldns-key2ds -2), never copied from
+# cdscan's output. Select scenarios with SCENARIOS="a b" and keep the world
+# running afterwards with KEEP_WORLD=1 (its directory is printed). CDSCAN=PATH
+# tests another binary.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+CDSCAN=${CDSCAN:-$(pwd)/cdscan}
+. tests/lib.sh
+
+# scenario                  decision  reason                 proposed (key names)  checks
+EXPECT='
+steady                      unchanged no-cds                 -                     -
+steady-cds                  unchanged same-as-current        -                     -
+ksk-rollover                update    update                 old,new               -
+ksk-rollover-done           update    update                 new                   -
+cdnskey-only                update    update                 ksk,new               -
+cds-cdnskey-mismatch        rejected  cds-cdnskey-mismatch   -                     -
+one-disagrees               rejected  servers-disagree       -                     servers=3,detail=127.0.10.13|ns3.one-disagrees.test
+delete-all                  delete    delete                 -                     -
+delete-one                  rejected  delete-partial         -                     servers=3
+delete-malformed            rejected  delete-malformed       -                     -
+expired-rrsig               rejected  signature-invalid      -                     -
+cds-zsk-only                rejected  signed-by-non-ds-key   -                     -
+new-ds-no-dnskey            rejected  breaks-delegation      -                     -
+sha1-only                   rejected  no-eligible-digest     -                     -
+sha1-and-sha256             update    update                 ksk,new               -
+alg7-refused                rejected  algorithm-refused      -                     -
+alg7-to-13                  update    update                 ksk13                 -
+alg-rollover-8-13           update    update                 ksk8,ksk13            -
+alg-rollover-8-13-done      update    update                 ksk13                 -
+multi-signer                update    update                 ksk_a,ksk_b,ksk_b2    servers=2
+multi-signer-own-key-only   rejected  servers-disagree       -                     servers=2
+silent-server               pending   server-unreachable     -                     servers=2,error=127.0.10.99
+tcp-large                   update    update                 ksk,rsa1,rsa2,rsa3,rsa4 tcp
+ipv6                        update    update                 ksk,new               servers=2,addr=::1,addr=127.0.10.13
+no-glue                     update    update                 ksk,new               servers=2,addr=127.0.10.11,addr=127.0.10.13
+op-a                        unchanged no-cds                 -                     -
+already-insecure            unchanged already-insecure       -                     -
+'
+
+need_root
+need_cmd jq drill nsd knotd unbound ldns-keygen ldns-key2ds
+
+W=$(mktemp -d /tmp/cdscan-world.XXXXXX)
+if [ "${KEEP_WORLD:-0}" = 1 ]; then
+	on_exit "echo '# world kept running in $W'"
+else
+	on_exit "tests/world/stop '$W'; rm -rf '$W'"
+fi
+
+# lower-case, one record per line, sorted: a canonical set to compare
+_canon() { tr 'A-F' 'a-f' | tr -s ' \t' ' ' | sed 's/^ //; s/ $//' | grep -v '^$' | sort; }
+
+# expected DS rdata of the comma-separated key names of zone Z
+_expected_ds() {
+	local z=$1 names=$2 n
+	for n in ${names//,/ }; do
+		awk '{ for (i = 1; i < NF; i++) if ($i == "DS") { print $(i+1), $(i+2), $(i+3), $(i+4); exit } }' \
+			"$W/keys/$z/$n.ds"
+	done | _canon
+}
+
+# extra checks on the JSON in $out: prints why on failure
+_extra_checks() {
+	local z=$1 checks=$2 c v n
+	[ "$checks" = - ] && return 0
+	for c in ${checks//,/ }; do
+		v=${c#*=}
+		case "$c" in
+		servers=*)
+			n=$(jq '.servers | length' <<<"$out")
+			[ "$n" = "$v" ] || { echo "expected $v server entries, got $n"; return 1; } ;;
+		addr=*)
+			jq -e --arg a "$v" 'any(.servers[]; .address == $a)' <<<"$out" >/dev/null ||
+				{ echo "no server entry for address $v"; return 1; } ;;
+		tcp)
+			jq -e 'any(.servers[]; .transport == "tcp")' <<<"$out" >/dev/null ||
+				{ echo "no server answered over tcp (transports: $(jq -c '[.servers[].transport]' <<<"$out"))"; return 1; } ;;
+		error=*)
+			jq -e --arg a "$v" 'any(.servers[]; .address == $a and .error != null)' <<<"$out" >/dev/null ||
+				{ echo "server $v has no error"; return 1; } ;;
+		detail=*)
+			jq -r '.ds.detail' <<<"$out" | grep -qE "$v" ||
+				{ echo "detail does not name $v: $(jq -r .ds.detail <<<"$out")"; return 1; } ;;
+		*) echo "unknown check $c"; return 1 ;;
+		esac
+	done
+}
+
+check_one() {
+	local s=$1 dec=$2 reason=$3 prop=$4 checks=$5 z=$1.test err got want
+	err=$W/check-$s.err
+	out=$(timeout 60 "$CDSCAN" -c "$W/cdscan.yaml" check "$z." --json 2>"$err")
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		fail "check/$s" "cdscan exit $rc: $(tail -n 3 "$err" | tr '\n' ' ')"
+		return
+	fi
+	if ! jq -e . >/dev/null 2>&1 <<<"$out"; then
+		fail "check/$s" "not JSON: $(head -c 200 <<<"$out")"
+		return
+	fi
+	got="$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out")"
+	if [ "$got" != "$dec/$reason" ]; then
+		fail "check/$s" "expected $dec/$reason, got $got ($(jq -r .ds.detail <<<"$out"))"
+		return
+	fi
+	if [ "$prop" != - ]; then
+		want=$(_expected_ds "$z" "$prop")
+		got=$(jq -r '.ds.proposed[]?' <<<"$out" | _canon)
+		if [ "$got" != "$want" ]; then
+			fail "check/$s" "proposed {$(echo $got | tr '\n' ';')} expected {$(echo $want | tr '\n' ';')}"
+			return
+		fi
+	fi
+	if ! why=$(_extra_checks "$z" "$checks"); then
+		fail "check/$s" "$why"
+		return
+	fi
+	pass "check/$s"
+}
+
+WORLD_JOBS=${WORLD_JOBS:-} tests/world/build "$W" >/dev/null || { fail world/build "see above"; finish; }
+tests/world/start "$W" >/dev/null || { fail world/start "see above"; finish; }
+
+# the world itself: unbound validates a child of test. (AD bit) and treats
+# the child without DS as insecure (no AD, but an answer)
+if drill -D @127.0.10.53 SOA steady.test. | grep -q '^;; flags:.* ad[ ;]'; then
+	pass world/validates
+else
+	fail world/validates "no AD bit for steady.test. SOA from unbound"
+fi
+if drill -D @127.0.10.53 SOA already-insecure.test. | grep -q 'rcode: NOERROR' &&
+   ! drill -D @127.0.10.53 SOA already-insecure.test. | grep -q '^;; flags:.* ad[ ;]'; then
+	pass world/insecure-child
+else
+	fail world/insecure-child "already-insecure.test. should resolve without AD"
+fi
+
+if [ ! -x "$CDSCAN" ]; then
+	fail check "no $CDSCAN binary (make cdscan)"
+	finish
+fi
+
+while read -r s dec reason prop checks; do
+	[ -n "$s" ] || continue
+	if [ -n "${SCENARIOS:-}" ] && ! grep -qw -- "$s" <<<"$SCENARIOS"; then
+		continue
+	fi
+	check_one "$s" "$dec" "$reason" "$prop" "$checks"
+done <<<"$EXPECT"
+finish

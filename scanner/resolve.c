@@ -127,7 +127,7 @@ static int set_anchors(getdns_context *ctx, const char *path)
 
 	if (!f)
 		return CDS_EIO;
-	if (getdns_fp2rr_list(f, &anchors, ".", 3600) ||
+	if (getdns_fp2rr_list(f, &anchors, NULL, 3600) ||
 	    getdns_list_get_length(anchors, &n) || n == 0)
 		goto out;
 	if (getdns_context_set_dnssec_trust_anchors(ctx, anchors) == 0)
@@ -151,7 +151,8 @@ int scan_resolver_new(struct event_base *base, const char *const *servers,
 		goto fail;
 	if (getdns_context_set_resolution_type(res->ctx,
 					       GETDNS_RESOLUTION_STUB) ||
-	    getdns_context_set_timeout(res->ctx, timeout_ms ? timeout_ms : 5000))
+	    getdns_context_set_timeout(res->ctx, timeout_ms ? timeout_ms : 5000) ||
+	    getdns_context_set_dns_transport(res->ctx, GETDNS_TRANSPORT_TCP_ONLY))
 		goto fail;
 	if (n_servers &&
 	    (rc = set_upstreams(res->ctx, servers, n_servers)) != CDS_OK)

@@ -264,7 +264,7 @@ static bool has_delete(const struct cds_server_obs *o, enum ptype t)
 	return false;
 }
 
-/* ---- 1. servers that did not answer (Q4) ----------------------------- */
+/* ---- servers that did not answer (Q4) ----------------------------- */
 
 static bool is_silence(int err)
 {
@@ -322,7 +322,7 @@ static bool step_servers(struct pctx *c)
 	return false;
 }
 
-/* ---- 3. nothing asked for (C2) ---------------------------------------- */
+/* ---- nothing asked for (C2) ---------------------------------------- */
 
 static bool step_nothing(struct pctx *c)
 {
@@ -358,7 +358,7 @@ static bool step_nothing(struct pctx *c)
 			      : " (the other type is ignored by policy.input)");
 }
 
-/* ---- 4. RRsets larger than we keep ------------------------------------ */
+/* ---- RRsets larger than we keep ------------------------------------ */
 
 static bool step_overflow(struct pctx *c)
 {
@@ -422,7 +422,7 @@ static bool step_no_ds(struct pctx *c)
 		      c->deleg->name);
 }
 
-/* ---- 6. signatures, per server (C1, RFC 7344 §4.1) -------------------- */
+/* ---- signatures, per server (C1, RFC 7344 §4.1) -------------------- */
 
 static bool sig_fails(struct pctx *c, const struct cds_server_obs *o,
 		      enum ptype t)
@@ -479,7 +479,7 @@ static bool step_signatures(struct pctx *c)
 	return false;
 }
 
-/* ---- 5. agreement across servers (RFC 9975 §3.1, Q5, D3) ------------- */
+/* ---- agreement across servers (RFC 9975 §3.1, Q5, D3) ------------- */
 
 static bool disagree(struct pctx *c, const struct cds_server_obs *a,
 		     const struct cds_server_obs *b, enum ptype t)
@@ -561,7 +561,7 @@ static bool step_complete(struct pctx *c, bool need_dnskey)
 	return false;
 }
 
-/* ---- 7. delete (D1, D2, RFC 8078 §4) ---------------------------------- */
+/* ---- delete (D1, D2, RFC 8078 §4) ---------------------------------- */
 
 static bool step_delete(struct pctx *c)
 {
@@ -602,7 +602,7 @@ static bool step_delete(struct pctx *c)
 		      c->deleg->name);
 }
 
-/* ---- 8. malformed records (W1, W5) ------------------------------------ */
+/* ---- malformed records (W1, W5) ------------------------------------ */
 
 static bool step_malformed(struct pctx *c)
 {
@@ -646,7 +646,7 @@ static bool step_malformed(struct pctx *c)
 	return false;
 }
 
-/* ---- 9. both types required (STANDARDS §13.1) ------------------------- */
+/* ---- both types required (STANDARDS §13.1) ------------------------- */
 
 static bool step_require_both(struct pctx *c)
 {
@@ -659,7 +659,7 @@ static bool step_require_both(struct pctx *c)
 		      c->present[T_CDS] ? "CDNSKEY" : "CDS");
 }
 
-/* ---- 10. eligible CDS (RFC 9975 §3.1, C5, A1) ------------------------- */
+/* ---- eligible CDS (RFC 9975 §3.1, C5, A1) ------------------------- */
 
 static bool digest_accepted(const struct policy_config *cfg, uint8_t dt)
 {
@@ -703,7 +703,7 @@ static bool step_eligible(struct pctx *c)
 		      "9904); publish a SHA-256 CDS", have, acc);
 }
 
-/* ---- 11. CDS and CDNSKEY name the same keys (C4, RFC 9975 §3.1) ------- */
+/* ---- CDS and CDNSKEY name the same keys (C4, RFC 9975 §3.1) ------- */
 
 static bool key_in_elig(const struct pctx *c, const struct cds_dnskey *k)
 {
@@ -755,7 +755,7 @@ static bool step_key_match(struct pctx *c)
 	return false;
 }
 
-/* ---- 12. algorithms (A2, A3, RFC 9905) -------------------------------- */
+/* ---- algorithms (A2, A3, RFC 9905) -------------------------------- */
 
 static bool alg_accepted(const struct policy_config *cfg, uint8_t alg)
 {
@@ -802,7 +802,7 @@ static bool step_algorithms(struct pctx *c)
 	return false;
 }
 
-/* ---- 13. the proposed DS set ------------------------------------------ */
+/* ---- the proposed DS set ------------------------------------------ */
 
 /* Sort canonically and drop duplicates (RFC 2181 §5: an RRset is a set). */
 static size_t sort_unique(struct cds_ds *d, size_t n)
@@ -847,7 +847,7 @@ static bool step_propose(struct pctx *c)
 		      "installs at most %u", c->n_prop, max);
 }
 
-/* ---- 14. the delegation must keep working (C1, A4, M2) ---------------- */
+/* ---- the delegation must keep working (C1, A4, M2) ---------------- */
 
 /* Some proposed DS of `alg` refers to a key that signs this server's own
    DNSKEY RRset (M2: each server against its own set). */
@@ -918,7 +918,7 @@ static bool step_continuity(struct pctx *c)
 	return false;
 }
 
-/* ---- 15. the outcome (M3) --------------------------------------------- */
+/* ---- the outcome (M3) --------------------------------------------- */
 
 static bool step_same(struct pctx *c)
 {
@@ -950,13 +950,34 @@ static bool step_update(struct pctx *c)
 		      prop);
 }
 
+/* The rules in the order they decide; the first that decides ends the
+   run. step_update always decides, so `out` is always filled. */
+static bool (*const steps[])(struct pctx *) = {
+	step_servers,      /* failed servers; Q4 exclusion */
+	step_overflow,     /* stored empty when too large: before "nothing" */
+	step_nothing,      /* C2: no CDS/CDNSKEY anywhere */
+	step_no_ds,        /* unsigned child: delete is a no-op, else bootstrap */
+	step_signatures,   /* C1: per server, before quoting its data */
+	step_agreement,    /* RFC 9975 §3.1, Q5, D3 */
+	step_delete,       /* D1, D2 */
+	step_malformed,    /* W1, W5 */
+	step_require_both, /* §13.1 */
+	step_eligible,     /* C5, A1 */
+	step_key_match,    /* C4 */
+	step_algorithms,   /* A2, A3 */
+	step_propose,      /* C3, C5, max DS */
+	step_same,         /* M3 */
+	step_continuity,   /* C1, A4, M2 */
+	step_update,
+};
+
 void policy_decide_ds(const struct cds_delegation *deleg,
 		      const struct cds_server_obs *obs, size_t n_obs,
 		      const struct policy_config *cfg, int64_t now,
 		      struct cds_decision *out)
 {
-	/* Large (two RRsets of DS); static would not be reentrant. */
 	struct pctx c;
+	size_t i;
 
 	memset(&c, 0, sizeof c);
 	memset(out, 0, sizeof *out);
@@ -966,16 +987,10 @@ void policy_decide_ds(const struct cds_delegation *deleg,
 	c.cfg = cfg;
 	c.now = now;
 	c.out = out;
-	/* 2. RFC 7344 §6: the input setting decides what we read at all. */
+	/* RFC 7344 §6: the input setting decides what we read at all. */
 	c.use[T_CDS] = cfg->input != POLICY_INPUT_CDNSKEY;
 	c.use[T_CDNSKEY] = cfg->input != POLICY_INPUT_CDS;
-
-	/* An overflowing RRset is stored empty: check it before "nothing". */
-	if (step_servers(&c) || step_overflow(&c) || step_nothing(&c) ||
-	    step_no_ds(&c) || step_signatures(&c) || step_agreement(&c) ||
-	    step_delete(&c) || step_malformed(&c) || step_require_both(&c) ||
-	    step_eligible(&c) || step_key_match(&c) || step_algorithms(&c) ||
-	    step_propose(&c) || step_same(&c) || step_continuity(&c) ||
-	    step_update(&c))
-		return;
+	for (i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (steps[i](&c))
+			return;
 }

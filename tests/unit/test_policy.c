@@ -129,6 +129,7 @@ struct pcase {
 	uint32_t exclude_after;
 	unsigned max_ds;
 	uint8_t cdnskey_digest;
+	uint32_t digest_types;
 	/* expected */
 	enum cds_verdict verdict;
 	enum cds_reason reason;
@@ -317,6 +318,8 @@ static void config_for(const struct pcase *c, struct policy_config *cfg)
 		cfg->max_ds = c->max_ds;
 	if (c->cdnskey_digest != 0)
 		cfg->cdnskey_digest = c->cdnskey_digest;
+	if (c->digest_types != 0)
+		cfg->digest_types = c->digest_types;
 }
 
 static void check_proposed(const struct pcase *c, const struct cds_decision *d)
@@ -952,6 +955,15 @@ static const struct pcase a_cases[] = {
 		.srv = {{NS1, DNSKEY_A_N, .cds = {DS(K_A, 4), DS(K_N, 4)}}},
 		.verdict = CDS_DEC_UPDATE, .reason = CDS_R_APPLY_UPDATE,
 		.proposed = {DS(K_A, 4), DS(K_N, 4)},
+	},
+	{
+		/* C5: policy may limit the digest types it publishes. */
+		.name = "t8_sha384_cds_refused_when_policy_takes_sha256_only",
+		.ds = {DS(K_A, 2)},
+		.srv = {{NS1, DNSKEY_A_N, .cds = {DS(K_A, 4), DS(K_N, 4)}}},
+		.digest_types = 1u << 2,
+		.verdict = CDS_DEC_REJECTED, .reason = CDS_R_NO_ELIGIBLE_DIGEST,
+		.detail = {"accepted: 2;"},
 	},
 	/* Algorithm rollover 8 → 13 (RFC 6781 §4.1.4, RFC 6840 §5.11). */
 	{

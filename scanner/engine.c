@@ -1144,6 +1144,11 @@ void scan_engine_get_stats(const struct scan_engine *eng,
 	*st = eng->st;
 }
 
+unsigned scan_engine_server_count(const struct scan_engine *eng)
+{
+	return (unsigned)eng->nservers;
+}
+
 /* ---- addresses ---- */
 
 static int parse_port(const char *s, uint16_t *port)

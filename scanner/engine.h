@@ -100,6 +100,15 @@ void scan_engine_get_stats(const struct scan_engine *eng,
 			   struct scan_engine_stats *st);
 
 /*
+ * Servers (address + port) the engine holds rate-limit state for. An
+ * entry is forgotten once the server has no query left and has been idle
+ * long enough for its bucket to refill (burst / rate_per_server seconds;
+ * the burst is max(1, rate_per_server) tokens), so this follows the
+ * servers in use, not every server ever asked. For tests and monitoring.
+ */
+unsigned scan_engine_server_count(const struct scan_engine *eng);
+
+/*
  * Parse "192.0.2.1", "2001:db8::1", "[2001:db8::1]:5353" or
  * "192.0.2.1@5353" into a socket address; default port `port`.
  * Returns 0 or CDS_EINVAL.

@@ -129,12 +129,23 @@ static void probe_free(struct probe *p)
 	free(p);
 }
 
+/* Servers in a stable order, whatever order the answers came in. */
+static int obs_cmp(const void *a, const void *b)
+{
+	const struct cds_server_obs *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->addr, y->addr);
+}
+
 /* Hand the observations over and free the probe. */
 static void probe_finish(struct probe *p)
 {
 	struct scan_result *res = calloc(1, sizeof *res);
 
 	if (res) {
+		/* The server structs are done: only obs travels on. */
+		qsort(p->obs, p->n_obs, sizeof *p->obs, obs_cmp);
 		snprintf(res->zone, sizeof res->zone, "%s", p->zone);
 		res->obs = p->obs;
 		res->n_obs = p->n_obs;

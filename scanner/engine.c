@@ -74,10 +74,10 @@ struct scan_wire {
 	int err; /* what the attempt fails with when the timer fires */
 	enum wire_state state;
 	uint16_t id;
-	uint16_t len;   /* query length, without the TCP length prefix */
-	uint32_t off;   /* TCP: bytes written, then bytes read */
-	uint32_t alen;  /* TCP: announced answer length */
-	uint8_t *tbuf;  /* TCP: answer being reassembled */
+	uint16_t len;  /* query length, without the TCP length prefix */
+	uint32_t off;  /* TCP: bytes written, then bytes read */
+	uint32_t alen; /* TCP: announced answer length */
+	uint8_t *tbuf; /* TCP: answer being reassembled */
 	uint8_t lenbuf[2];
 	uint8_t buf[2 + QUERY_MAX]; /* 2-byte TCP length prefix, then query */
 };
@@ -94,18 +94,18 @@ struct scan_query {
 	int status;
 	unsigned rtt_ms;
 	uint16_t qtype;
-	uint8_t tcp;      /* in the TCP phase (tcp_only or after TC=1) */
-	uint8_t tries;    /* attempts in the current phase */
+	uint8_t tcp;   /* in the TCP phase (tcp_only or after TC=1) */
+	uint8_t tries; /* attempts in the current phase */
 	uint16_t attempts;
 };
 
 struct scan_server {
 	struct scan_engine *eng;
-	struct scan_server *hnext;        /* hash chain */
-	struct scan_server *rnext;        /* ready list */
+	struct scan_server *hnext;         /* hash chain */
+	struct scan_server *rnext;         /* ready list */
 	struct scan_server *iprev, *inext; /* idle list */
-	struct scan_query *qhead, *qtail; /* waiting queries, FIFO */
-	struct event *wake;               /* out of tokens: refill timer */
+	struct scan_query *qhead, *qtail;  /* waiting queries, FIFO */
+	struct event *wake;                /* out of tokens: refill timer */
 	struct bucket bkt;
 	double idle_since;
 	unsigned refs; /* queued + in-flight queries */
@@ -159,7 +159,7 @@ static struct timeval tv_from_s(double s)
 /* ---- token buckets ---- */
 
 static void bucket_refill(struct bucket *b, double rate, double burst,
-			  double now)
+                          double now)
 {
 	b->tokens += (now - b->stamp) * rate;
 	if (b->tokens > burst)
@@ -169,7 +169,7 @@ static void bucket_refill(struct bucket *b, double rate, double burst,
 
 /* Seconds until the bucket holds one token (0 when it does, or no limit). */
 static double bucket_wait(struct bucket *b, double rate, double burst,
-			  double now)
+                          double now)
 {
 	if (rate <= 0)
 		return 0;
@@ -224,7 +224,8 @@ static uint32_t sa_hash(const union scan_sa *a)
 
 /*
  * Address and port equality. This is the anti-spoofing check for UDP
- * answers: family, port and every address byte must be the ones asked.
+ * answers (RFC 5452 §9.1: accept a response only from the address and
+ * port the query went to): family, port and every address byte.
  */
 static bool sa_equal(const union scan_sa *a, const union scan_sa *b)
 {
@@ -262,7 +263,7 @@ static int table_grow(struct scan_engine *eng)
 }
 
 static struct scan_server *server_find(struct scan_engine *eng,
-				       const union scan_sa *a, uint32_t h)
+                                       const union scan_sa *a, uint32_t h)
 {
 	struct scan_server *s = eng->tab[h & (eng->tabsize - 1)];
 
@@ -272,7 +273,7 @@ static struct scan_server *server_find(struct scan_engine *eng,
 }
 
 static struct scan_server *server_get(struct scan_engine *eng,
-				      const union scan_sa *a, socklen_t alen)
+                                      const union scan_sa *a, socklen_t alen)
 {
 	uint32_t h = sa_hash(a);
 	struct scan_server *s = server_find(eng, a, h);
@@ -360,8 +361,8 @@ static void server_unref(struct scan_server *s)
 static void expire_idle(struct scan_engine *eng, double now)
 {
 	double keep = eng->o.rate_per_server > 0
-			      ? eng->burst / eng->o.rate_per_server
-			      : 0;
+	                      ? eng->burst / eng->o.rate_per_server
+	                      : 0;
 
 	while (eng->idle_head && now - eng->idle_head->idle_since >= keep)
 		server_free(eng, eng->idle_head);
@@ -432,7 +433,7 @@ static void pump(struct scan_engine *eng)
 		struct scan_server *s;
 		struct scan_query *q;
 		double gw = bucket_wait(&eng->global, eng->o.rate_global,
-					eng->gburst, now);
+		                        eng->gburst, now);
 		double sw;
 
 		if (gw > 0) {
@@ -443,7 +444,7 @@ static void pump(struct scan_engine *eng)
 		}
 		s = ready_pop(eng);
 		sw = bucket_wait(&s->bkt, eng->o.rate_per_server, eng->burst,
-				 now);
+		                 now);
 		if (sw > 0) {
 			server_block(s, sw);
 			if (!s->blocked)
@@ -540,12 +541,12 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 
 	while ((q = eng->done_head)) {
 		struct scan_answer ans = {
-			.status = q->status,
-			.pkt = q->ans,
-			.transport = q->tcp ? CDS_TRANSPORT_TCP
-					    : CDS_TRANSPORT_UDP,
-			.attempts = q->attempts,
-			.rtt_ms = q->rtt_ms,
+		        .status = q->status,
+		        .pkt = q->ans,
+		        .transport =
+		                q->tcp ? CDS_TRANSPORT_TCP : CDS_TRANSPORT_UDP,
+		        .attempts = q->attempts,
+		        .rtt_ms = q->rtt_ms,
 		};
 
 		eng->done_head = q->next;
@@ -571,8 +572,8 @@ static void put16(uint8_t *p, uint16_t v)
  * with our UDP size and DO=1 (RFC 6891 §6.1.2, RFC 3225 §3) so that
  * RRSIGs come along (STANDARDS.md Q2).
  */
-static uint16_t build_query(struct scan_query *q, uint16_t id,
-			    uint16_t bufsize, uint8_t *p)
+static uint16_t build_query(struct scan_query *q, uint16_t id, uint16_t bufsize,
+                            uint8_t *p)
 {
 	size_t nl = ldns_rdf_size(q->qname);
 	uint8_t *o;
@@ -692,7 +693,7 @@ static int io_watch(struct scan_query *q, short what, event_callback_fn cb)
 static int open_socket(struct scan_query *q, int type)
 {
 	int fd = socket(q->srv->addr.sa.sa_family,
-			type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	                type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	q->w->fd = fd;
 	return fd < 0 ? CDS_ENET : 0;
@@ -702,7 +703,7 @@ static int open_socket(struct scan_query *q, int type)
 
 /* One datagram. Returns true when the query moved on (answer or TC). */
 static bool udp_datagram(struct scan_query *q, size_t n,
-			 const union scan_sa *from)
+                         const union scan_sa *from)
 {
 	struct scan_engine *eng = q->eng;
 	ldns_pkt *pkt = NULL;
@@ -742,7 +743,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		union scan_sa from;
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, q->eng->rbuf, RECV_MAX, 0, &from.sa,
-				     &flen);
+		                     &flen);
 
 		if (n < 0)
 			return;
@@ -771,7 +772,7 @@ static int udp_start(struct scan_query *q)
 		return CDS_ENOMEM;
 	w->state = W_UDP;
 	if (sendto(w->fd, w->buf + 2, w->len, 0, &q->srv->addr.sa,
-		   q->srv->alen) < 0) {
+	           q->srv->alen) < 0) {
 		attempt_net_error(q);
 		return 0;
 	}
@@ -781,7 +782,10 @@ static int udp_start(struct scan_query *q)
 
 /* ---- TCP ---- */
 
-/* RFC 7766 §8: over TCP an answer that does not fit is a failure. */
+/*
+ * Over TCP an off-path attacker cannot inject, so a bad answer is the
+ * server's own: fail the query rather than wait for a better one.
+ */
 static void tcp_answer(struct scan_query *q)
 {
 	struct scan_wire *w = q->w;
@@ -814,7 +818,7 @@ static void tcp_read(struct scan_query *q)
 			w->off = 0;
 			if (w->alen > q->eng->o.max_answer || w->alen == 0) {
 				query_finish(q, w->alen ? CDS_ELIMIT
-							: CDS_EMALFORMED);
+				                        : CDS_EMALFORMED);
 				return;
 			}
 			w->tbuf = malloc(w->alen);
@@ -925,8 +929,9 @@ static int wire_new(struct scan_query *q)
 }
 
 /*
- * One attempt: a new random ID and a new socket every time, so a late or
- * forged answer to an earlier attempt cannot match this one.
+ * One attempt: a new random ID and a new socket (so a new random source
+ * port) every time, RFC 5452 §9.2, so a late or forged answer to
+ * an earlier attempt cannot match this one.
  */
 static void attempt_start(struct scan_query *q)
 {
@@ -948,7 +953,8 @@ static void attempt_start(struct scan_query *q)
 	clock_gettime(CLOCK_MONOTONIC, &w->sent);
 	rc = q->tcp ? tcp_start(q) : udp_start(q);
 	if (rc < 0) {
-		/* Out of sockets or memory here: retrying at once won't help. */
+		/* Out of sockets or memory here: retrying at once won't help.
+		 */
 		query_finish(q, rc == CDS_ENOMEM ? CDS_ENOMEM : CDS_ENET);
 		return;
 	}
@@ -961,15 +967,15 @@ static void attempt_start(struct scan_query *q)
 void scan_engine_opts_default(struct scan_engine_opts *opts)
 {
 	*opts = (struct scan_engine_opts){
-		.max_inflight = 2000,
-		.timeout_ms = 1500,
-		.retries = 2,
-		.backoff = 2.0,
-		.rate_per_server = 50,
-		.rate_global = 0,
-		.tcp_only = false,
-		.edns_bufsize = 1232,
-		.max_answer = 65535,
+	        .max_inflight = 2000,
+	        .timeout_ms = 1500,
+	        .retries = 2,
+	        .backoff = 2.0,
+	        .rate_per_server = 50,
+	        .rate_global = 0,
+	        .tcp_only = false,
+	        .edns_bufsize = 1232,
+	        .max_answer = 65535,
 	};
 }
 
@@ -998,14 +1004,14 @@ static void raise_nofile(unsigned max_inflight)
 	}
 	if (rl.rlim_cur < need)
 		log_warn("engine: open-file limit %llu is below %llu needed "
-			 "for %u queries in flight; queries beyond it fail",
-			 (unsigned long long)rl.rlim_cur,
-			 (unsigned long long)need, max_inflight);
+		         "for %u queries in flight; queries beyond it fail",
+		         (unsigned long long)rl.rlim_cur,
+		         (unsigned long long)need, max_inflight);
 }
 
 int scan_engine_new(struct event_base *base,
-		    const struct scan_engine_opts *opts,
-		    struct scan_engine **out)
+                    const struct scan_engine_opts *opts,
+                    struct scan_engine **out)
 {
 	struct scan_engine *eng = NULL;
 	int rc = CDS_EINVAL;
@@ -1072,7 +1078,7 @@ void scan_engine_free(struct scan_engine *eng)
 }
 
 static int addr_check(const struct sockaddr *addr, socklen_t addrlen,
-		      union scan_sa *out, socklen_t *outlen)
+                      union scan_sa *out, socklen_t *outlen)
 {
 	if (!addr)
 		return CDS_EINVAL;
@@ -1081,7 +1087,7 @@ static int addr_check(const struct sockaddr *addr, socklen_t addrlen,
 		memcpy(&out->sin, addr, sizeof(out->sin));
 		*outlen = sizeof(out->sin);
 	} else if (addr->sa_family == AF_INET6 &&
-		   addrlen >= sizeof(out->sin6)) {
+	           addrlen >= sizeof(out->sin6)) {
 		memcpy(&out->sin6, addr, sizeof(out->sin6));
 		*outlen = sizeof(out->sin6);
 	} else {
@@ -1091,8 +1097,8 @@ static int addr_check(const struct sockaddr *addr, socklen_t addrlen,
 }
 
 int scan_engine_query(struct scan_engine *eng, const struct sockaddr *addr,
-		      socklen_t addrlen, const char *qname, uint16_t qtype,
-		      scan_answer_cb cb, void *arg)
+                      socklen_t addrlen, const char *qname, uint16_t qtype,
+                      scan_answer_cb cb, void *arg)
 {
 	union scan_sa sa;
 	socklen_t salen;
@@ -1139,7 +1145,7 @@ fail:
 }
 
 void scan_engine_get_stats(const struct scan_engine *eng,
-			   struct scan_engine_stats *st)
+                           struct scan_engine_stats *st)
 {
 	*st = eng->st;
 }
@@ -1168,7 +1174,7 @@ static int parse_port(const char *s, uint16_t *port)
 
 /* Split "[v6]:port", "addr@port", "v4:port" or a bare address. */
 static int split_addr(const char *text, char *host, size_t hlen,
-		      const char **port)
+                      const char **port)
 {
 	const char *end, *colon = strchr(text, ':');
 	size_t n;
@@ -1198,7 +1204,7 @@ static int split_addr(const char *text, char *host, size_t hlen,
 }
 
 int scan_parse_addr(const char *text, uint16_t port,
-		    struct sockaddr_storage *out, socklen_t *outlen)
+                    struct sockaddr_storage *out, socklen_t *outlen)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *ptext;
@@ -1213,8 +1219,7 @@ int scan_parse_addr(const char *text, uint16_t port,
 		goto out;
 	if (ptext && parse_port(ptext, &port) < 0)
 		goto out;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1 &&
-	    text[0] != '[') {
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1 && text[0] != '[') {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 		*outlen = sizeof(*sin);

@@ -20,22 +20,22 @@ static unsigned clamp_uint(int64_t v, unsigned lo, unsigned hi)
 }
 
 void scan_engine_opts_from_conf(const struct conf *conf,
-				struct scan_engine_opts *opts)
+                                struct scan_engine_opts *opts)
 {
 	scan_engine_opts_default(opts);
-	opts->timeout_ms = clamp_uint(
-		conf_duration_ms(conf, "scanner.timeout"), 1, 3600000);
+	opts->timeout_ms = clamp_uint(conf_duration_ms(conf, "scanner.timeout"),
+	                              1, 3600000);
 	opts->retries = clamp_uint(conf_int(conf, "scanner.retries"), 0, 100);
 	opts->backoff = conf_rate(conf, "scanner.backoff");
 	if (!(opts->backoff >= 1.0))
 		opts->backoff = 1.0;
-	opts->max_inflight = clamp_uint(conf_int(conf, "scanner.max-inflight"),
-					1, 1000000);
+	opts->max_inflight =
+	        clamp_uint(conf_int(conf, "scanner.max-inflight"), 1, 1000000);
 	opts->rate_per_server = conf_rate(conf, "scanner.rate-per-server");
 	opts->rate_global = conf_rate(conf, "scanner.rate-global");
 	opts->tcp_only = conf_bool(conf, "scanner.tcp-only");
 	opts->edns_bufsize = (uint16_t)clamp_uint(
-		conf_int(conf, "scanner.edns-bufsize"), 512, 65535);
-	opts->max_answer = clamp_uint(conf_int(conf, "scanner.max-answer"),
-				      512, 65535);
+	        conf_int(conf, "scanner.edns-bufsize"), 512, 65535);
+	opts->max_answer =
+	        clamp_uint(conf_int(conf, "scanner.max-answer"), 512, 65535);
 }

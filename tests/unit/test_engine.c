@@ -46,11 +46,19 @@ enum fx_mode {
 	FX_DELAY,       /* answers after delay_ms */
 	FX_TCP_GARBAGE, /* TCP answer that does not parse */
 	FX_TCP_WRONG_ID,
-	FX_TCP_HUGE,    /* TCP length prefix of 65535 */
+	FX_TCP_HUGE, /* TCP length prefix of 65535 */
 };
 
-enum fx_mut { MUT_NONE, MUT_ID, MUT_NAME, MUT_TYPE, MUT_TWO_Q, MUT_QR0,
-	      MUT_UPPER, MUT_TC };
+enum fx_mut {
+	MUT_NONE,
+	MUT_ID,
+	MUT_NAME,
+	MUT_TYPE,
+	MUT_TWO_Q,
+	MUT_QR0,
+	MUT_UPPER,
+	MUT_TC
+};
 
 struct fx_seen {
 	double t;
@@ -124,8 +132,8 @@ static uint8_t *fx_answer(const ldns_pkt *qp, enum fx_mut mut, size_t *len)
 	ldns_pkt_set_tc(r, mut == MUT_TC);
 	if (mut == MUT_NAME || mut == MUT_UPPER) {
 		ldns_rdf *n = mut == MUT_NAME
-				      ? ldns_dname_new_frm_str("wrong.example.")
-				      : upper_name(ldns_rr_owner(q0));
+		                      ? ldns_dname_new_frm_str("wrong.example.")
+		                      : upper_name(ldns_rr_owner(q0));
 		ldns_rdf_deep_free(ldns_rr_owner(qrr));
 		ldns_rr_set_owner(qrr, n);
 	}
@@ -136,8 +144,8 @@ static uint8_t *fx_answer(const ldns_pkt *qp, enum fx_mut mut, size_t *len)
 	ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION, qrr);
 	if (mut != MUT_TC && ldns_rr_get_type(q0) == LDNS_RR_TYPE_A) {
 		ldns_rr *a = ldns_rr_new_frm_type(LDNS_RR_TYPE_A);
-		ldns_rdf *ip = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A,
-						    "192.0.2.1");
+		ldns_rdf *ip =
+		        ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, "192.0.2.1");
 
 		ldns_rr_set_owner(a, ldns_rdf_clone(ldns_rr_owner(q0)));
 		ldns_rr_set_ttl(a, 60);
@@ -150,14 +158,14 @@ static uint8_t *fx_answer(const ldns_pkt *qp, enum fx_mut mut, size_t *len)
 }
 
 static void fx_send(int fd, const uint8_t *w, size_t n,
-		    const struct sockaddr_storage *to, socklen_t tolen)
+                    const struct sockaddr_storage *to, socklen_t tolen)
 {
 	(void)sendto(fd, w, n, 0, (const struct sockaddr *)to, tolen);
 }
 
 static void fx_send_answer(struct fx *fx, int fd, const ldns_pkt *qp,
-			   enum fx_mut mut, const struct sockaddr_storage *to,
-			   socklen_t tolen)
+                           enum fx_mut mut, const struct sockaddr_storage *to,
+                           socklen_t tolen)
 {
 	size_t n;
 	uint8_t *w = fx_answer(qp, mut, &n);
@@ -177,7 +185,7 @@ static void fx_later_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void fx_record(struct fx *fx, const ldns_pkt *qp, uint16_t sport,
-		      bool tcp)
+                      bool tcp)
 {
 	struct scan_engine_stats st;
 
@@ -189,24 +197,24 @@ static void fx_record(struct fx *fx, const ldns_pkt *qp, uint16_t sport,
 	if (fx->nseen >= FX_LOG_MAX)
 		return;
 	fx->seen[fx->nseen++] = (struct fx_seen){
-		.t = mono(),
-		.id = ldns_pkt_id(qp),
-		.sport = sport,
-		.rd = ldns_pkt_rd(qp),
-		.do_bit = ldns_pkt_edns_do(qp),
-		.edns = ldns_pkt_edns_udp_size(qp),
-		.tcp = tcp,
+	        .t = mono(),
+	        .id = ldns_pkt_id(qp),
+	        .sport = sport,
+	        .rd = ldns_pkt_rd(qp),
+	        .do_bit = ldns_pkt_edns_do(qp),
+	        .edns = ldns_pkt_edns_udp_size(qp),
+	        .tcp = tcp,
 	};
 }
 
 static const enum fx_mut first_mut[] = {
-	[FX_WRONG_ID] = MUT_ID,     [FX_WRONG_NAME] = MUT_NAME,
-	[FX_WRONG_TYPE] = MUT_TYPE, [FX_TWO_Q] = MUT_TWO_Q,
-	[FX_QR0] = MUT_QR0,
+        [FX_WRONG_ID] = MUT_ID,     [FX_WRONG_NAME] = MUT_NAME,
+        [FX_WRONG_TYPE] = MUT_TYPE, [FX_TWO_Q] = MUT_TWO_Q,
+        [FX_QR0] = MUT_QR0,
 };
 
 static void fx_udp_reply(struct fx *fx, const ldns_pkt *qp,
-			 const struct sockaddr_storage *from, socklen_t flen)
+                         const struct sockaddr_storage *from, socklen_t flen)
 {
 	static const uint8_t garbage[] = {0x12, 0x34, 0xff};
 	struct fx_later *l;
@@ -244,7 +252,7 @@ static void fx_udp_reply(struct fx *fx, const ldns_pkt *qp,
 	case FX_TWO_Q:
 	case FX_QR0:
 		fx_send_answer(fx, fx->udp, qp, first_mut[fx->mode], from,
-			       flen);
+		               flen);
 		break;
 	default:
 		break;
@@ -266,8 +274,8 @@ static void fx_udp_cb(evutil_socket_t fd, short what, void *arg)
 	ldns_pkt *qp = NULL;
 	ssize_t n;
 
-	while ((n = recvfrom(fd, buf, sizeof(buf), 0,
-			     (struct sockaddr *)&from, &flen)) > 0) {
+	while ((n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+	                     &flen)) > 0) {
 		if (ldns_wire2pkt(&qp, buf, (size_t)n) == LDNS_STATUS_OK) {
 			fx->nudp++;
 			fx_record(fx, qp, sa_port(&from), false);
@@ -308,15 +316,16 @@ static void fx_tcp_answer(struct fx_conn *c, const ldns_pkt *qp)
 	uint8_t *w = NULL;
 
 	if (c->fx->mode == FX_TCP_GARBAGE || c->fx->mode == FX_TCP_HUGE) {
-		const uint8_t *src = c->fx->mode == FX_TCP_HUGE ? huge : garbage;
+		const uint8_t *src =
+		        c->fx->mode == FX_TCP_HUGE ? huge : garbage;
 
 		n = c->fx->mode == FX_TCP_HUGE ? sizeof(huge) : sizeof(garbage);
 		w = malloc(n);
 		memcpy(w, src, n);
 	} else {
 		uint8_t *a = fx_answer(
-			qp, c->fx->mode == FX_TCP_WRONG_ID ? MUT_ID : MUT_NONE,
-			&n);
+		        qp, c->fx->mode == FX_TCP_WRONG_ID ? MUT_ID : MUT_NONE,
+		        &n);
 
 		w = malloc(n + 2);
 		w[0] = (uint8_t)(n >> 8);
@@ -383,7 +392,7 @@ static void fx_accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int fx_socket(int family, int type, const struct sockaddr_storage *a,
-		     socklen_t alen)
+                     socklen_t alen)
 {
 	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, big = 8 << 20;
@@ -400,7 +409,7 @@ static int fx_socket(int family, int type, const struct sockaddr_storage *a,
 
 /* UDP and TCP on the same address and port, plus a second UDP socket. */
 static void fx_start(struct fx *fx, struct event_base *base, const char *ip,
-		     enum fx_mode mode, bool with_tcp)
+                     enum fx_mode mode, bool with_tcp)
 {
 	struct sockaddr_storage any;
 	socklen_t l;
@@ -433,12 +442,12 @@ static void fx_start(struct fx *fx, struct event_base *base, const char *ip,
 	((struct sockaddr_in *)&any)->sin_port = 0;
 	fx->udp2 = fx_socket(family, SOCK_DGRAM, &any, fx->alen);
 	ck_assert_int_ge(fx->udp2, 0);
-	fx->ev_udp = event_new(base, fx->udp, EV_READ | EV_PERSIST, fx_udp_cb,
-			       fx);
+	fx->ev_udp =
+	        event_new(base, fx->udp, EV_READ | EV_PERSIST, fx_udp_cb, fx);
 	event_add(fx->ev_udp, NULL);
 	if (fx->tcp >= 0) {
 		fx->ev_tcp = event_new(base, fx->tcp, EV_READ | EV_PERSIST,
-				       fx_accept_cb, fx);
+		                       fx_accept_cb, fx);
 		event_add(fx->ev_tcp, NULL);
 	}
 }
@@ -474,7 +483,7 @@ struct run {
 	unsigned done, want, ncalls;
 	struct result res[MAXQ];
 	unsigned break_at; /* also stop the loop after this many answers */
-	bool in_query; /* set around scan_engine_query calls */
+	bool in_query;     /* set around scan_engine_query calls */
 	bool sync_call;
 	struct sockaddr_storage chain_addr;
 	socklen_t chain_alen;
@@ -509,28 +518,28 @@ static void on_answer(const struct scan_answer *ans, void *arg)
 
 		res->ancount = ldns_rr_list_rr_count(an);
 		res->has_a = res->ancount > 0 &&
-			     ldns_rr_get_type(ldns_rr_list_rr(an, 0)) ==
-				     LDNS_RR_TYPE_A;
+		             ldns_rr_get_type(ldns_rr_list_rr(an, 0)) ==
+		                     LDNS_RR_TYPE_A;
 	}
 	if (++r->done >= r->want || r->done == r->break_at)
 		event_base_loopbreak(r->base);
 }
 
 static void ask_cb(struct run *r, unsigned i, const struct sockaddr_storage *a,
-		   socklen_t alen, const char *name, uint16_t type,
-		   scan_answer_cb cb)
+                   socklen_t alen, const char *name, uint16_t type,
+                   scan_answer_cb cb)
 {
 	qargs[i] = (struct qarg){.run = r, .i = i};
 	r->in_query = true;
 	ck_assert_int_eq(scan_engine_query(r->eng, (const struct sockaddr *)a,
-					   alen, name, type, cb, &qargs[i]),
-			 0);
+	                                   alen, name, type, cb, &qargs[i]),
+	                 0);
 	r->in_query = false;
 	r->want++;
 }
 
 static void ask(struct run *r, unsigned i, const struct sockaddr_storage *a,
-		socklen_t alen, const char *name, uint16_t type)
+                socklen_t alen, const char *name, uint16_t type)
 {
 	ask_cb(r, i, a, alen, name, type, on_answer);
 }
@@ -579,7 +588,7 @@ static void fast_opts(struct scan_engine_opts *o)
 
 /* One query to a fixture in `mode`; returns the run for inspection. */
 static struct run *one_query(struct fx *fx, const struct scan_engine_opts *o,
-			     const char *ip, enum fx_mode mode)
+                             const char *ip, enum fx_mode mode)
 {
 	struct run *r = run_new(o);
 
@@ -689,11 +698,10 @@ START_TEST(test_callback_deferred_and_reentrant)
 	r->chain_left = 3;
 	qargs[0] = (struct qarg){.run = r, .i = 0};
 	r->in_query = true;
-	ck_assert_int_eq(scan_engine_query(r->eng,
-					   (struct sockaddr *)&fx.addr,
-					   fx.alen, "chain.example.",
-					   LDNS_RR_TYPE_A, chain_cb, &qargs[0]),
-			 0);
+	ck_assert_int_eq(scan_engine_query(r->eng, (struct sockaddr *)&fx.addr,
+	                                   fx.alen, "chain.example.",
+	                                   LDNS_RR_TYPE_A, chain_cb, &qargs[0]),
+	                 0);
 	r->in_query = false;
 	r->want = 1;
 	ck_assert_uint_eq(r->ncalls, 0);
@@ -720,14 +728,14 @@ START_TEST(test_query_rejects_bad_input)
 	r = run_new(&o);
 	scan_parse_addr("127.0.0.1", 53, &a, &al);
 	ck_assert_int_eq(scan_engine_query(r->eng, (struct sockaddr *)&a, al,
-					   "a..b.", 1, on_answer, NULL),
-			 CDS_EINVAL);
+	                                   "a..b.", 1, on_answer, NULL),
+	                 CDS_EINVAL);
 	ck_assert_int_eq(scan_engine_query(r->eng, &un, sizeof(un), "a.b.", 1,
-					   on_answer, NULL),
-			 CDS_EINVAL);
+	                                   on_answer, NULL),
+	                 CDS_EINVAL);
 	ck_assert_int_eq(scan_engine_query(r->eng, (struct sockaddr *)&a, 4,
-					   "a.b.", 1, on_answer, NULL),
-			 CDS_EINVAL);
+	                                   "a.b.", 1, on_answer, NULL),
+	                 CDS_EINVAL);
 	o.max_inflight = 0;
 	ck_assert_int_eq(scan_engine_new(r->base, &o, &e2), CDS_EINVAL);
 	fast_opts(&o);
@@ -757,10 +765,10 @@ START_TEST(test_free_drops_outstanding_without_callbacks)
 	fx_start(&fx, r->base, "127.0.0.1", FX_SILENT, true);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(scan_engine_query(r->eng,
-						   (struct sockaddr *)&fx.addr,
-						   fx.alen, "x.example.", 1,
-						   count_cb, NULL),
-				 0);
+		                                   (struct sockaddr *)&fx.addr,
+		                                   fx.alen, "x.example.", 1,
+		                                   count_cb, NULL),
+		                 0);
 	event_base_loopexit(r->base, &tv);
 	event_base_dispatch(r->base);
 	ck_assert_uint_eq(fx.nudp, 2); /* two in flight, three queued */
@@ -777,8 +785,8 @@ END_TEST
 /* ---- answers that do not match are dropped ---- */
 
 static const enum fx_mode mismatch_modes[] = {
-	FX_WRONG_ID, FX_WRONG_PORT, FX_WRONG_NAME, FX_WRONG_TYPE,
-	FX_TWO_Q,    FX_QR0,        FX_GARBAGE,
+        FX_WRONG_ID, FX_WRONG_PORT, FX_WRONG_NAME, FX_WRONG_TYPE,
+        FX_TWO_Q,    FX_QR0,        FX_GARBAGE,
 };
 
 START_TEST(test_mismatch_dropped_then_right_answer_accepted)
@@ -873,9 +881,9 @@ static const struct {
 	uint32_t max_answer;
 	int status;
 } tcp_fail_cases[] = {
-	{.mode = FX_TCP_GARBAGE, .max_answer = 65535, .status = CDS_EMALFORMED},
-	{.mode = FX_TCP_WRONG_ID, .max_answer = 65535, .status = CDS_EMISMATCH},
-	{.mode = FX_TCP_HUGE, .max_answer = 4096, .status = CDS_ELIMIT},
+        {.mode = FX_TCP_GARBAGE, .max_answer = 65535, .status = CDS_EMALFORMED},
+        {.mode = FX_TCP_WRONG_ID, .max_answer = 65535, .status = CDS_EMISMATCH},
+        {.mode = FX_TCP_HUGE, .max_answer = 4096, .status = CDS_ELIMIT},
 };
 
 START_TEST(test_tcp_bad_answer_fails_at_once)
@@ -941,7 +949,7 @@ START_TEST(test_timeout_after_retries_with_backoff)
 	ck_assert_uint_eq(st.sent_udp, 3);
 	/* Each retry: a new ID and a new source port. */
 	ck_assert(fx.seen[0].sport != fx.seen[1].sport ||
-		  fx.seen[0].id != fx.seen[1].id);
+	          fx.seen[0].id != fx.seen[1].id);
 	ck_assert_uint_ne(fx.seen[1].sport, fx.seen[2].sport);
 	/* Back-off: 100, 200, 400 ms (lower bounds, 5 ms slack). */
 	ck_assert_double_ge(fx.seen[1].t - fx.seen[0].t, 0.095);
@@ -1073,8 +1081,7 @@ START_TEST(test_rate_per_server_does_not_hold_back_others)
 	event_base_dispatch(r->base);
 	ck_assert_uint_eq(r->done, 5);
 	for (unsigned i = 0; i < nb; i++)
-		ask(r, na + i, &fb.addr, fb.alen, "b.example.",
-		    LDNS_RR_TYPE_A);
+		ask(r, na + i, &fb.addr, fb.alen, "b.example.", LDNS_RR_TYPE_A);
 	run_all(r);
 	for (unsigned i = 0; i < na + nb; i++)
 		ck_assert_int_eq(r->res[i].status, CDS_OK);
@@ -1151,9 +1158,10 @@ START_TEST(test_many_queries_complete)
 		ask(r, i, &fx.addr, fx.alen, "many.example.", LDNS_RR_TYPE_A);
 	run_all(r);
 	scan_engine_get_stats(r->eng, &st);
-	fprintf(stderr, "engine: %u queries in %.3f s (%u in flight, fixture "
-			"in the same process)\n",
-		n, mono() - t0, o.max_inflight);
+	fprintf(stderr,
+	        "engine: %u queries in %.3f s (%u in flight, fixture "
+	        "in the same process)\n",
+	        n, mono() - t0, o.max_inflight);
 	ck_assert_uint_eq(st.answered + st.timeouts + st.failed, n);
 	ck_assert_uint_eq(st.answered, n);
 	ck_assert_uint_eq(fx.nudp, st.sent_udp);
@@ -1234,31 +1242,45 @@ static const struct {
 	uint16_t port;
 	const char *str;
 } addr_cases[] = {
-	{.text = "192.0.2.1", .family = AF_INET, .port = 53,
-	 .str = "192.0.2.1"},
-	{.text = "192.0.2.1@5353", .family = AF_INET, .port = 5353,
-	 .str = "192.0.2.1"},
-	{.text = "192.0.2.1:5353", .family = AF_INET, .port = 5353,
-	 .str = "192.0.2.1"},
-	{.text = "2001:db8::1", .family = AF_INET6, .port = 53,
-	 .str = "2001:db8::1"},
-	{.text = "[2001:db8::1]:5353", .family = AF_INET6, .port = 5353,
-	 .str = "2001:db8::1"},
-	{.text = "[2001:db8::1]", .family = AF_INET6, .port = 53,
-	 .str = "2001:db8::1"},
-	{.text = "2001:db8::1@5353", .family = AF_INET6, .port = 5353,
-	 .str = "2001:db8::1"},
-	{.text = "::1", .family = AF_INET6, .port = 53, .str = "::1"},
-	{.text = "", .rc = CDS_EINVAL},
-	{.text = "example.com", .rc = CDS_EINVAL},
-	{.text = "192.0.2.256", .rc = CDS_EINVAL},
-	{.text = "192.0.2.1@", .rc = CDS_EINVAL},
-	{.text = "192.0.2.1@0", .rc = CDS_EINVAL},
-	{.text = "192.0.2.1@65536", .rc = CDS_EINVAL},
-	{.text = "192.0.2.1@53x", .rc = CDS_EINVAL},
-	{.text = "[2001:db8::1]x", .rc = CDS_EINVAL},
-	{.text = "[192.0.2.1]:53", .rc = CDS_EINVAL},
-	{.text = "[2001:db8::1", .rc = CDS_EINVAL},
+        {.text = "192.0.2.1",
+         .family = AF_INET,
+         .port = 53,
+         .str = "192.0.2.1"},
+        {.text = "192.0.2.1@5353",
+         .family = AF_INET,
+         .port = 5353,
+         .str = "192.0.2.1"},
+        {.text = "192.0.2.1:5353",
+         .family = AF_INET,
+         .port = 5353,
+         .str = "192.0.2.1"},
+        {.text = "2001:db8::1",
+         .family = AF_INET6,
+         .port = 53,
+         .str = "2001:db8::1"},
+        {.text = "[2001:db8::1]:5353",
+         .family = AF_INET6,
+         .port = 5353,
+         .str = "2001:db8::1"},
+        {.text = "[2001:db8::1]",
+         .family = AF_INET6,
+         .port = 53,
+         .str = "2001:db8::1"},
+        {.text = "2001:db8::1@5353",
+         .family = AF_INET6,
+         .port = 5353,
+         .str = "2001:db8::1"},
+        {.text = "::1", .family = AF_INET6, .port = 53, .str = "::1"},
+        {.text = "", .rc = CDS_EINVAL},
+        {.text = "example.com", .rc = CDS_EINVAL},
+        {.text = "192.0.2.256", .rc = CDS_EINVAL},
+        {.text = "192.0.2.1@", .rc = CDS_EINVAL},
+        {.text = "192.0.2.1@0", .rc = CDS_EINVAL},
+        {.text = "192.0.2.1@65536", .rc = CDS_EINVAL},
+        {.text = "192.0.2.1@53x", .rc = CDS_EINVAL},
+        {.text = "[2001:db8::1]x", .rc = CDS_EINVAL},
+        {.text = "[192.0.2.1]:53", .rc = CDS_EINVAL},
+        {.text = "[2001:db8::1", .rc = CDS_EINVAL},
 };
 
 START_TEST(test_parse_addr_forms)
@@ -1268,18 +1290,18 @@ START_TEST(test_parse_addr_forms)
 	char buf[CDS_ADDR_STR_MAX];
 	int rc = scan_parse_addr(addr_cases[_i].text, 53, &ss, &len);
 
-	ck_assert_msg(rc == addr_cases[_i].rc, "%s: rc %d",
-		      addr_cases[_i].text, rc);
+	ck_assert_msg(rc == addr_cases[_i].rc, "%s: rc %d", addr_cases[_i].text,
+	              rc);
 	if (rc < 0)
 		return;
 	ck_assert_int_eq(ss.ss_family, addr_cases[_i].family);
 	ck_assert_uint_eq(len, addr_cases[_i].family == AF_INET
-				       ? sizeof(struct sockaddr_in)
-				       : sizeof(struct sockaddr_in6));
+	                               ? sizeof(struct sockaddr_in)
+	                               : sizeof(struct sockaddr_in6));
 	ck_assert_uint_eq(sa_port(&ss), addr_cases[_i].port);
-	ck_assert_str_eq(scan_addr_str((struct sockaddr *)&ss, buf,
-				       sizeof(buf)),
-			 addr_cases[_i].str);
+	ck_assert_str_eq(
+	        scan_addr_str((struct sockaddr *)&ss, buf, sizeof(buf)),
+	        addr_cases[_i].str);
 }
 END_TEST
 
@@ -1300,18 +1322,18 @@ START_TEST(test_opts_defaults_and_conf)
 	ck_assert_uint_eq(o.edns_bufsize, 1232);
 	ck_assert_uint_eq(o.max_answer, 65535);
 	ck_assert_int_eq(conf_load_string("t.yaml",
-					  "scanner:\n"
-					  "  timeout: 250ms\n"
-					  "  retries: 4\n"
-					  "  backoff: 1.5\n"
-					  "  max-inflight: 300\n"
-					  "  rate-per-server: 2.5\n"
-					  "  rate-global: 1000\n"
-					  "  tcp-only: true\n"
-					  "  edns-bufsize: 1400\n"
-					  "  max-answer: 16384\n",
-					  &conf, err, sizeof(err)),
-			 0);
+	                                  "scanner:\n"
+	                                  "  timeout: 250ms\n"
+	                                  "  retries: 4\n"
+	                                  "  backoff: 1.5\n"
+	                                  "  max-inflight: 300\n"
+	                                  "  rate-per-server: 2.5\n"
+	                                  "  rate-global: 1000\n"
+	                                  "  tcp-only: true\n"
+	                                  "  edns-bufsize: 1400\n"
+	                                  "  max-answer: 16384\n",
+	                                  &conf, err, sizeof(err)),
+	                 0);
 	scan_engine_opts_from_conf(conf, &o);
 	conf_free(conf);
 	ck_assert_uint_eq(o.timeout_ms, 250);
@@ -1356,20 +1378,20 @@ static pid_t nsd_start(const char *dir)
 	pid_t pid;
 
 	write_file(dir, "example.zone",
-		   "$ORIGIN example.\n$TTL 300\n"
-		   "@ IN SOA ns1.example. hostmaster.example. 2024050701 "
-		   "3600 900 604800 300\n"
-		   "@ IN NS ns1.example.\n"
-		   "ns1 IN A " NSD_IP "\n");
+	           "$ORIGIN example.\n$TTL 300\n"
+	           "@ IN SOA ns1.example. hostmaster.example. 2024050701 "
+	           "3600 900 604800 300\n"
+	           "@ IN NS ns1.example.\n"
+	           "ns1 IN A " NSD_IP "\n");
 	snprintf(conf, sizeof(conf),
-		 "server:\n  ip-address: " NSD_IP "\n  port: 53\n"
-		 "  username: \"\"\n  chroot: \"\"\n  zonesdir: \"%s\"\n"
-		 "  pidfile: \"%s/nsd.pid\"\n  xfrdfile: \"%s/xfrd.state\"\n"
-		 "  database: \"\"\n  zonelistfile: \"%s/zone.list\"\n"
-		 "  logfile: \"%s/nsd.log\"\n  server-count: 1\n"
-		 "remote-control:\n  control-enable: no\n"
-		 "zone:\n  name: \"example.\"\n  zonefile: \"example.zone\"\n",
-		 dir, dir, dir, dir, dir);
+	         "server:\n  ip-address: " NSD_IP "\n  port: 53\n"
+	         "  username: \"\"\n  chroot: \"\"\n  zonesdir: \"%s\"\n"
+	         "  pidfile: \"%s/nsd.pid\"\n  xfrdfile: \"%s/xfrd.state\"\n"
+	         "  database: \"\"\n  zonelistfile: \"%s/zone.list\"\n"
+	         "  logfile: \"%s/nsd.log\"\n  server-count: 1\n"
+	         "remote-control:\n  control-enable: no\n"
+	         "zone:\n  name: \"example.\"\n  zonefile: \"example.zone\"\n",
+	         dir, dir, dir, dir, dir);
 	write_file(dir, "nsd.conf", conf);
 	snprintf(path, sizeof(path), "%s/nsd.conf", dir);
 	snprintf(log, sizeof(log), "%s/nsd.out", dir);
@@ -1453,9 +1475,9 @@ START_TEST(test_real_nsd_soa)
 	ck_assert_int_eq(scan_engine_new(base, &o, &eng), 0);
 	ck_assert_int_eq(scan_parse_addr(NSD_IP, 53, &a, &al), 0);
 	ck_assert_int_eq(scan_engine_query(eng, (struct sockaddr *)&a, al,
-					   "EXAMPLE.", LDNS_RR_TYPE_SOA,
-					   soa_cb, &got),
-			 0);
+	                                   "EXAMPLE.", LDNS_RR_TYPE_SOA, soa_cb,
+	                                   &got),
+	                 0);
 	/* Collect the answer first: NSD must stop even if a check fails. */
 	wait_soa(base, &got);
 	alive = waitpid(pid, &wst, WNOHANG) == 0;
@@ -1467,7 +1489,7 @@ START_TEST(test_real_nsd_soa)
 		rm_rf(dir); /* kept for diagnosis otherwise */
 	ck_assert_msg(alive, "nsd exited early; see %s/nsd.out", dir);
 	ck_assert_msg(got.status == CDS_OK, "no answer from NSD: %s",
-		      cds_strerror(got.status));
+	              cds_strerror(got.status));
 	ck_assert(got.aa);
 	ck_assert_int_eq(got.rcode, LDNS_RCODE_NOERROR);
 	ck_assert_uint_eq(got.ancount, 1); /* unsigned zone: the SOA only */
@@ -1492,9 +1514,9 @@ static Suite *engine_suite(void)
 
 	tc = tcase_create("mismatch");
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_mismatch_dropped_then_right_answer_accepted,
-			    0, (int)(sizeof(mismatch_modes) /
-				     sizeof(mismatch_modes[0])));
+	tcase_add_loop_test(
+	        tc, test_mismatch_dropped_then_right_answer_accepted, 0,
+	        (int)(sizeof(mismatch_modes) / sizeof(mismatch_modes[0])));
 	tcase_add_test(tc, test_question_name_matches_case_insensitively);
 	suite_add_tcase(s, tc);
 
@@ -1502,9 +1524,9 @@ static Suite *engine_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_tc_falls_back_to_tcp);
 	tcase_add_test(tc, test_tcp_only_skips_udp);
-	tcase_add_loop_test(tc, test_tcp_bad_answer_fails_at_once, 0,
-			    (int)(sizeof(tcp_fail_cases) /
-				  sizeof(tcp_fail_cases[0])));
+	tcase_add_loop_test(
+	        tc, test_tcp_bad_answer_fails_at_once, 0,
+	        (int)(sizeof(tcp_fail_cases) / sizeof(tcp_fail_cases[0])));
 	tcase_add_test(tc, test_tcp_refused_is_net_error_after_retries);
 	suite_add_tcase(s, tc);
 
@@ -1531,7 +1553,7 @@ static Suite *engine_suite(void)
 
 	tc = tcase_create("addr_opts");
 	tcase_add_loop_test(tc, test_parse_addr_forms, 0,
-			    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
+	                    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
 	tcase_add_test(tc, test_opts_defaults_and_conf);
 	suite_add_tcase(s, tc);
 

@@ -156,4 +156,82 @@ while read -r s dec reason prop checks; do
 	fi
 	check_one "$s" "$dec" "$reason" "$prop" "$checks"
 done <<<"$EXPECT"
+# ---- the command line itself, against the same world ----
+
+# a registrar's view: NS addresses and current DS given on the command line,
+# nothing asked of the resolver about the delegation (no resolver at all)
+cli_explicit() {
+	local z=ksk-rollover.test ds want got
+	ds=$(awk '{ for (i = 1; i < NF; i++) if ($i == "DS") { print $(i+1), $(i+2), $(i+3), $(i+4); exit } }' "$W/keys/$z/old.ds")
+	out=$("$CDSCAN" -c "$W/cdscan.yaml" check "$z" --set resolver.servers=127.0.10.98 \
+		--ns "ns1.$z=127.0.10.11" --ns "ns2.$z=127.0.10.21" --ds "$ds" --json 2>&1) ||
+		{ fail cli/explicit-ns-ds "exit $?: $out"; return; }
+	want=$(_expected_ds "$z" old,new)
+	got=$(jq -r '.ds.proposed[]?' <<<"$out" | _canon)
+	if [ "$(jq -r .ds.decision <<<"$out")" = update ] && [ "$got" = "$want" ] &&
+	   [ "$(jq '.servers | length' <<<"$out")" = 2 ]; then
+		pass cli/explicit-ns-ds
+	else
+		fail cli/explicit-ns-ds "$(jq -c '.ds' <<<"$out")"
+	fi
+}
+
+# --ds none: the parent holds no DS, so a CDS cannot be proven (no bootstrap yet)
+cli_ds_none() {
+	out=$("$CDSCAN" -c "$W/cdscan.yaml" check ksk-rollover.test --ds none --json 2>&1)
+	if [ "$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out")" = rejected/bootstrap-disabled ]; then
+		pass cli/ds-none
+	else
+		fail cli/ds-none "$(jq -c .ds <<<"$out" 2>/dev/null || echo "$out")"
+	fi
+}
+
+# RFC 7344 §4.1 switch: a CDS signed by the ZSK is accepted only when asked
+cli_accept_any() {
+	out=$("$CDSCAN" -c "$W/cdscan.yaml" check cds-zsk-only.test --json \
+		--set policy.accept-any-dnskey=true 2>&1)
+	if [ "$(jq -r .ds.decision <<<"$out")" = update ]; then
+		pass cli/accept-any-dnskey-switch
+	else
+		fail cli/accept-any-dnskey-switch "$(jq -c .ds <<<"$out" 2>/dev/null || echo "$out")"
+	fi
+}
+
+# the report for people names each server and what it said
+cli_text() {
+	out=$("$CDSCAN" -c "$W/cdscan.yaml" check one-disagrees.test 2>&1)
+	if grep -q '^decision *rejected (servers-disagree)' <<<"$out" &&
+	   [ "$(grep -cE '^  ns[123]\.one-disagrees\.test\. 127\.0\.10\.1[123] ' <<<"$out")" = 3 ] &&
+	   grep -q 'CDS .*signature valid' <<<"$out"; then
+		pass cli/text-report
+	else
+		fail cli/text-report "$out"
+	fi
+}
+
+# exit status: 0 ran, 1 could not run, 2 usage
+cli_exit() {
+	local rc bad=$W/bad.yaml
+	"$CDSCAN" >/dev/null 2>&1; rc=$?
+	[ $rc = 2 ] || { fail cli/exit-codes "no command: exit $rc, want 2"; return; }
+	"$CDSCAN" check steady.test --ds "1 2 3" >/dev/null 2>&1; rc=$?
+	[ $rc = 2 ] || { fail cli/exit-codes "bad --ds: exit $rc, want 2"; return; }
+	"$CDSCAN" -c "$W/cdscan.yaml" check no-such-zone.test >/dev/null 2>&1; rc=$?
+	[ $rc = 1 ] || { fail cli/exit-codes "unknown zone: exit $rc, want 1"; return; }
+	printf 'scanner:\n  timeout: soon\n' >"$bad"
+	out=$("$CDSCAN" -c "$bad" check steady.test 2>&1); rc=$?
+	[ $rc = 1 ] && grep -q "bad.yaml:2: scanner.timeout" <<<"$out" ||
+		{ fail cli/exit-codes "bad config: exit $rc: $out"; return; }
+	"$CDSCAN" -c "$W/cdscan.yaml" check silent-server.test >/dev/null 2>&1; rc=$?
+	[ $rc = 0 ] || { fail cli/exit-codes "pending decision: exit $rc, want 0"; return; }
+	pass cli/exit-codes
+}
+
+if [ -z "${SCENARIOS:-}" ]; then
+	cli_explicit
+	cli_ds_none
+	cli_accept_any
+	cli_text
+	cli_exit
+fi
 finish

@@ -32,6 +32,7 @@ new-ds-no-dnskey            rejected  breaks-delegation      -                  
 sha1-only                   rejected  no-eligible-digest     -                     -
 sha1-and-sha256             update    update                 ksk,new               -
 alg7-refused                rejected  algorithm-refused      -                     -
+alg5-refused                rejected  algorithm-refused      -                     -
 alg7-to-13                  update    update                 ksk13                 -
 alg-rollover-8-13           update    update                 ksk8,ksk13            -
 alg-rollover-8-13-done      update    update                 ksk13                 -
@@ -209,6 +210,21 @@ cli_text() {
 	fi
 }
 
+# STANDARDS Q1 T line "3 NS names with IPv4 and IPv6 -> 6 queries": every
+# address of every NS name is asked, and each is reported on its own
+cli_every_address() {
+	local a=127.0.10.13,::1
+	out=$("$CDSCAN" -c "$W/cdscan.yaml" check ipv6.test --json \
+		--ns "ns1.ipv6.test=$a" --ns "ns-b.ipv6.test=$a" --ns "ns-c.ipv6.test=$a" 2>&1)
+	if [ "$(jq '[.servers[] | select(.error == null and .soa_serial != null)] | length' <<<"$out")" = 6 ] &&
+	   [ "$(jq '[.servers[] | select(.address == "::1")] | length' <<<"$out")" = 3 ] &&
+	   [ "$(jq -r .ds.decision <<<"$out")" = update ]; then
+		pass cli/q1-three-ns-v4-v6-six-servers
+	else
+		fail cli/q1-three-ns-v4-v6-six-servers "$(jq -c '[.servers[] | [.name, .address, .error]], .ds.decision' <<<"$out" 2>/dev/null || echo "$out")"
+	fi
+}
+
 # exit status: 0 ran, 1 could not run, 2 usage
 cli_exit() {
 	local rc bad=$W/bad.yaml
@@ -232,6 +248,7 @@ if [ -z "${SCENARIOS:-}" ]; then
 	cli_ds_none
 	cli_accept_any
 	cli_text
+	cli_every_address
 	cli_exit
 fi
 finish

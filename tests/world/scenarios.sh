@@ -10,7 +10,7 @@
 WORLD_SCENARIOS="steady steady-cds ksk-rollover ksk-rollover-done
 cdnskey-only cds-cdnskey-mismatch one-disagrees delete-all delete-one
 delete-malformed expired-rrsig cds-zsk-only new-ds-no-dnskey sha1-only
-sha1-and-sha256 alg7-refused alg7-to-13 alg-rollover-8-13
+sha1-and-sha256 alg7-refused alg5-refused alg7-to-13 alg-rollover-8-13
 alg-rollover-8-13-done multi-signer multi-signer-own-key-only
 silent-server tcp-large ipv6 op-a op-b no-glue already-insecure"
 
@@ -207,6 +207,18 @@ scn_alg7-refused() {
 	ds $z ksk
 	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
 	sign $z a "op1 op2" ksk new zsk
+}
+
+# the same on algorithm 5 (RSASHA1): RFC 9905 forbids new DS for it too
+scn_alg5-refused() {
+	local z=alg5-refused.test
+	key $z ksk 5 ksk
+	key $z new 5 ksk
+	key $z zsk 5 zsk 1024
+	zone_new $z "ns1=op2 ns2=op3"
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op2 op3" ksk new zsk
 }
 
 # algorithm rollover 7 -> 13: both algorithms sign everything, CDS {13}

@@ -345,6 +345,11 @@ int main(int argc, char **argv)
 	ldns_rr_list_free(sigs);
 	ldns_dnssec_zone_deep_free(dz);
 	ldns_rr_list_deep_free(s.dnskeys);
-	/* The key lists share keys (CSK); the process ends here anyway. */
+	/* With a CSK the ZSK list borrows the KSK list's keys: free each once. */
+	if (ldns_key_list_key_count(s.zsks) > 0 &&
+	    ldns_key_list_key(s.zsks, 0) == ldns_key_list_key(s.ksks, 0))
+		ldns_key_list_set_key_count(s.zsks, 0);
+	ldns_key_list_free(s.zsks);
+	ldns_key_list_free(s.ksks);
 	return 0;
 }

@@ -37,6 +37,9 @@ _nsd_conf() {
 			ipv6-edns-size: 1232
 			tcp-count: 200
 			refuse-any: yes
+			# no response rate limiting: every test query from 127.0.0.1
+			# would share one bucket
+			rrl-ratelimit: 0
 		remote-control:
 			control-enable: no
 		EOF

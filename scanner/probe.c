@@ -57,12 +57,6 @@ struct server {
 	struct scan_rrset sets[Q__COUNT];
 };
 
-/* One NS name waiting for its addresses. */
-struct name_lookup {
-	struct probe *p;
-	size_t ns_idx;
-};
-
 struct probe {
 	struct scanner *sc;
 	char zone[CDS_NAME_MAX];
@@ -370,13 +364,10 @@ static void on_addrs(int status, const char *name,
 		     const struct sockaddr_storage *addrs, size_t n,
 		     enum scan_dnssec dnssec, void *arg)
 {
-	struct name_lookup *nl = arg;
-	struct probe *p = nl->p;
+	struct probe *p = arg;
 
-	free(nl);
 	if (status != CDS_OK)
-		name_failed(p, name, status == CDS_ETIMEOUT ? CDS_ETIMEOUT
-							    : status,
+		name_failed(p, name, status,
 			    status == CDS_EBOGUS ? "address lookup is bogus"
 						 : cds_strerror(status));
 	else if (n == 0)
@@ -394,7 +385,6 @@ static void on_addrs(int status, const char *name,
 static void ns_start(struct probe *p, size_t i)
 {
 	const struct scan_ns *ns = &p->ns[i];
-	struct name_lookup *nl;
 
 	for (size_t g = 0; g < ns->n_glue; g++) {
 		struct sockaddr_storage ss;
@@ -413,15 +403,8 @@ static void ns_start(struct probe *p, size_t i)
 			    "no glue and no resolver configured");
 		return;
 	}
-	nl = malloc(sizeof *nl);
-	if (!nl) {
-		name_failed(p, ns->name, CDS_ENOMEM, "out of memory");
-		return;
-	}
-	*nl = (struct name_lookup){p, i};
 	p->pending++;
-	if (scan_resolve_addrs(p->sc->res, ns->name, on_addrs, nl) != CDS_OK) {
-		free(nl);
+	if (scan_resolve_addrs(p->sc->res, ns->name, on_addrs, p) != CDS_OK) {
 		p->pending--;
 		name_failed(p, ns->name, CDS_ERESOLVE, "lookup not started");
 	}

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "policy/policy.h"
 #include "scanner/probe.h"
+#include "scanner/validate.h"
 
 #define CHECK_NS_MAX 32
 
@@ -191,23 +192,17 @@ static void ds_looked_up(int status, const ldns_rr_list *rrs,
 
 	c->lookup_status = status;
 	c->ds_dnssec = dnssec;
-	for (size_t i = 0; status == CDS_OK && i < ldns_rr_list_rr_count(rrs) &&
-			   c->n_ds < CDS_DS_MAX;
+	for (size_t i = 0; status == CDS_OK && i < ldns_rr_list_rr_count(rrs);
 	     i++) {
-		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
-		uint8_t buf[4 + CDS_DIGEST_MAX + 8];
-		size_t len = 0;
-
-		for (size_t r = 0; r < ldns_rr_rd_count(rr); r++) {
-			ldns_rdf *rd = ldns_rr_rdf(rr, r);
-
-			if (len + ldns_rdf_size(rd) > sizeof buf)
-				break;
-			memcpy(buf + len, ldns_rdf_data(rd), ldns_rdf_size(rd));
-			len += ldns_rdf_size(rd);
-		}
-		if (cds_ds_from_rdata(buf, len, &c->ds[c->n_ds]) == 0)
-			c->n_ds++;
+		/* A parent DS we cannot hold would make every later rule
+		   judge against an incomplete set: stop instead. */
+		if (c->n_ds == CDS_DS_MAX)
+			c->lookup_status = CDS_ELIMIT;
+		else
+			c->lookup_status = scan_ds_from_rr(
+				ldns_rr_list_rr(rrs, i), &c->ds[c->n_ds++]);
+		if (c->lookup_status != CDS_OK)
+			break;
 	}
 	c->done = true;
 }

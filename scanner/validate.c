@@ -221,6 +221,18 @@ static int to_ds(ldns_buffer *buf, const ldns_rr *rr, struct cds_ds *out)
 				 ldns_buffer_position(buf), out);
 }
 
+int scan_ds_from_rr(const ldns_rr *rr, struct cds_ds *out)
+{
+	ldns_buffer *buf = ldns_buffer_new(4 + CDS_DIGEST_MAX);
+	int rc;
+
+	if (!buf)
+		return CDS_ENOMEM;
+	rc = to_ds(buf, rr, out);
+	ldns_buffer_free(buf);
+	return rc;
+}
+
 /* count, ttl (the smallest: RFC 2181 §5.2) and overflow of an RRset. */
 static void rrset_shape(const ldns_rr_list *rrs, struct cds_rrset_obs *o)
 {

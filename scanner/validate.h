@@ -33,6 +33,13 @@ int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 void scan_rrset_free(struct scan_rrset *set);
 
 /*
+ * A DS (or CDS) record as a struct. Returns 0, CDS_EMALFORMED when the
+ * rdata is short, CDS_ELIMIT when the digest is longer than we keep, or
+ * CDS_ENOMEM.
+ */
+int scan_ds_from_rr(const ldns_rr *rr, struct cds_ds *out);
+
+/*
  * Check one server's DNSKEY, CDS and CDNSKEY RRsets (any may be empty)
  * for zone `zone` against the DS set `ds[0..n_ds)` at time `now` (unix
  * seconds; signature windows per RFC 4034 §3.1.5 with serial arithmetic).

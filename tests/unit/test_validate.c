@@ -874,6 +874,37 @@ START_TEST(rrset_from_pkt_feeds_validation)
 }
 END_TEST
 
+/* The parent's DS as `cdscan check` reads it: whole, or refused. */
+START_TEST(ds_from_rr_keeps_digest_and_refuses_oversize)
+{
+	char big[200], text[300];
+	ldns_rr *rr = NULL;
+	struct cds_ds ds;
+
+	ck_assert_int_eq(ldns_rr_new_frm_str(&rr,
+			"child.test. 3600 IN DS 12345 13 2 "
+			"0123456789abcdef0123456789abcdef"
+			"0123456789abcdef0123456789abcdef", 0, NULL, NULL),
+			 LDNS_STATUS_OK);
+	ck_assert_int_eq(scan_ds_from_rr(rr, &ds), CDS_OK);
+	ck_assert_uint_eq(ds.keytag, 12345);
+	ck_assert_uint_eq(ds.alg, 13);
+	ck_assert_uint_eq(ds.digest_type, 2);
+	ck_assert_uint_eq(ds.digest_len, 32);
+	ck_assert_uint_eq(ds.digest[31], 0xef);
+	ldns_rr_free(rr);
+
+	/* 80 octets of digest: more than CDS_DIGEST_MAX, never truncated */
+	memset(big, 'a', 160);
+	big[160] = '\0';
+	snprintf(text, sizeof text, "child.test. 3600 IN DS 1 13 2 %s", big);
+	ck_assert_int_eq(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL),
+			 LDNS_STATUS_OK);
+	ck_assert_int_eq(scan_ds_from_rr(rr, &ds), CDS_ELIMIT);
+	ldns_rr_free(rr);
+}
+END_TEST
+
 static TCase *tcase(const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -944,6 +975,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, rrset_from_pkt_takes_owner_type_and_covering_sigs);
 	tcase_add_test(tc, rrset_from_pkt_empty_answer_gives_empty_lists);
 	tcase_add_test(tc, rrset_from_pkt_feeds_validation);
+	tcase_add_test(tc, ds_from_rr_keeps_digest_and_refuses_oversize);
 	suite_add_tcase(s, tc);
 	return s;
 }

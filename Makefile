@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := ldns getdns libevent yaml-0.1 libcrypto
+PKGS    := ldns getdns libevent yaml-0.1 libcrypto libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
@@ -40,7 +40,8 @@ endif
 
 B := build
 LIB_SRC   := $(filter-out cli/main.c,$(wildcard core/*.c scanner/*.c policy/*.c db/*.c epp/*.c cli/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+SQL_SRC   := $(sort $(wildcard db/sql/[0-9]*.sql))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/db/sql_embed.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
@@ -55,6 +56,16 @@ cdscan: $(B)/cli/main.o $(B)/libcdscan.a
 $(B)/libcdscan.a: $(LIB_OBJ)
 	$(E) "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The schema migrations are compiled into the binary.
+$(B)/db/sql_embed.c: $(SQL_SRC) db/sql/embed.sh
+	@mkdir -p $(dir $@)
+	$(E) "  GEN     $@"
+	$(Q)db/sql/embed.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+
+$(B)/db/sql_embed.o: $(B)/db/sql_embed.c
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,6 +105,8 @@ depcheck:
 	  { echo "depcheck: core/ must not include higher modules"; exit 1; }
 	$(Q)! grep -nE '#include *"(scanner|db|epp|cli)/' policy/*.[ch] || \
 	  { echo "depcheck: policy/ may use core/ only"; exit 1; }
+	$(Q)! grep -nE '#include *<libpq-fe\.h>' core/*.[ch] scanner/*.[ch] policy/*.[ch] epp/*.[ch] cli/*.[ch] 2>/dev/null || \
+	  { echo "depcheck: only db/ talks to PostgreSQL"; exit 1; }
 	@echo "depcheck: ok"
 
 install: cdscan

@@ -27,7 +27,7 @@
 
 struct check {
 	char zone[CDS_NAME_MAX];
-	struct scan_ns ns[CHECK_NS_MAX];
+	struct cds_ns ns[CHECK_NS_MAX];
 	size_t n_ns;
 	bool ns_given;
 	struct cds_ds ds[CDS_DS_MAX];
@@ -60,7 +60,7 @@ static void check_usage(FILE *f)
 /* --ns NAME[=ADDR[,ADDR...]] */
 static int parse_ns(struct check *c, const char *arg)
 {
-	struct scan_ns *ns;
+	struct cds_ns *ns;
 	char buf[1024], *eq, *tok, *save = NULL;
 
 	if (c->n_ns == CHECK_NS_MAX || strlen(arg) >= sizeof buf)
@@ -78,7 +78,7 @@ static int parse_ns(struct check *c, const char *arg)
 		struct sockaddr_storage ss;
 		socklen_t len;
 
-		if (ns->n_glue == SCAN_GLUE_MAX)
+		if (ns->n_glue == CDS_GLUE_MAX)
 			return CDS_ELIMIT;
 		if (scan_parse_addr(tok, 53, &ss, &len) != 0)
 			return CDS_EINVAL;

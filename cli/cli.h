@@ -6,6 +6,8 @@
 #ifndef CDS_CLI_CLI_H
 #define CDS_CLI_CLI_H
 
+#include <stdbool.h>
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
@@ -19,6 +21,13 @@ struct cli_global {
 /* argv[0] is the subcommand name. */
 int cmd_check(int argc, char **argv, const struct cli_global *g);
 int cmd_config(int argc, char **argv, const struct cli_global *g);
+int cmd_init(int argc, char **argv, const struct cli_global *g);
+int cmd_import(int argc, char **argv, const struct cli_global *g);
+int cmd_export(int argc, char **argv, const struct cli_global *g);
+int cmd_scan(int argc, char **argv, const struct cli_global *g);
+int cmd_status(int argc, char **argv, const struct cli_global *g);
+int cmd_history(int argc, char **argv, const struct cli_global *g);
+int cmd_runs(int argc, char **argv, const struct cli_global *g);
 
 /*
  * Load the configuration named by -c (or the default path; a missing
@@ -27,5 +36,18 @@ int cmd_config(int argc, char **argv, const struct cli_global *g);
  */
 struct conf;
 struct conf *cli_load_conf(const struct cli_global *g);
+
+/* --set KEY=VALUE: override one configuration value. Prints the error
+   (naming `cmd`) and returns -1 when refused. */
+int cli_set_option(struct conf *conf, const char *arg, const char *cmd);
+
+/*
+ * Connect to the configured `database` and check that the schema is the
+ * one this binary knows (unless `any_version`, for `cdscan init`). Prints
+ * the error, naming `cmd`, and returns NULL on failure.
+ */
+struct db;
+struct db *cli_open_db(const struct conf *conf, const char *cmd,
+		       bool any_version);
 
 #endif

@@ -15,6 +15,13 @@ static const struct {
 } commands[] = {
 	{"check", cmd_check, "check DOMAIN: ask every server, decide the DS set"},
 	{"config", cmd_config, "config check: validate and print the configuration"},
+	{"init", cmd_init, "init: create or upgrade the database schema"},
+	{"import", cmd_import, "import ZONEFILE: load delegations from a parent zone"},
+	{"export", cmd_export, "export: print delegations as zone-file text"},
+	{"scan", cmd_scan, "scan [--all | DOMAIN...]: scan, decide, apply"},
+	{"status", cmd_status, "status DOMAIN: last scan, decision, pending work"},
+	{"history", cmd_history, "history DOMAIN: applied changes with evidence"},
+	{"runs", cmd_runs, "runs: past runs with counts and rates"},
 };
 
 static void usage(FILE *f)

@@ -66,6 +66,7 @@ struct conf_row {
 static const char *const log_levels[] = {"error", "warning", "info", "debug",
 					 NULL};
 static const char *const policy_inputs[] = {"both", "cds", "cdnskey", NULL};
+static const char *const sinks[] = {"db", "requests", NULL};
 
 static int check_servers(const union conf_val *v, size_t *bad, char *why,
 			 size_t whylen);
@@ -83,6 +84,11 @@ static int check_algorithms(const union conf_val *v, size_t *bad, char *why,
 static const struct conf_row schema[] = {
 	{.key = "log.level", .type = CONF_ENUM, .def = "warning",
 	 .choices = log_levels, .doc = "log threshold"},
+
+	{.key = "database", .type = CONF_STR, .def = "",
+	 .doc = "libpq conninfo; \"\" uses the PG* environment"},
+	{.key = "sink", .type = CONF_ENUM, .def = "db", .choices = sinks,
+	 .doc = "db: apply to the registry tables; requests: change requests"},
 
 	{.key = "resolver.servers", .type = CONF_LIST, .def = "[]",
 	 .check = check_servers,
@@ -112,6 +118,16 @@ static const struct conf_row schema[] = {
 	{.key = "scanner.max-answer", .type = CONF_INT, .def = "65535",
 	 .min = 512, .max = 65535, .doc = "largest answer accepted"},
 
+	{.key = "scan.batch-size", .type = CONF_INT, .def = "500", .min = 1,
+	 .max = 100000, .doc = "delegations claimed and written per batch"},
+	{.key = "scan.concurrency", .type = CONF_INT, .def = "1000", .min = 1,
+	 .max = 100000, .doc = "delegations probed at once"},
+	{.key = "scan.lease", .type = CONF_DURATION, .def = "5m",
+	 .min = SEC(1), .max = DAY, .doc = "a worker's claim lasts this long "
+	 "unless renewed"},
+	{.key = "scan.early-stop", .type = CONF_BOOL, .def = "true",
+	 .doc = "stop at the first answer that confirms the status quo (Q6)"},
+
 	{.key = "policy.digest-types", .type = CONF_INT_LIST, .def = "[2, 4]",
 	 .min = 0, .max = 255, .check = check_digest_types,
 	 .doc = "accepted DS digest types"},
@@ -132,6 +148,9 @@ static const struct conf_row schema[] = {
 	{.key = "policy.exclude-unreachable-after", .type = CONF_DURATION,
 	 .def = "0", .min = 0, .max = 365 * DAY,
 	 .doc = "leave out servers silent this long (STANDARDS Q4); 0 never"},
+	{.key = "policy.blocking-statuses", .type = CONF_LIST,
+	 .def = "[serverUpdateProhibited, clientUpdateProhibited]",
+	 .doc = "domain status flags that stop automation"},
 };
 
 #define N_ROWS (sizeof schema / sizeof schema[0])

@@ -37,6 +37,9 @@ static const char *const reason_names[CDS_R__COUNT] = {
 	[CDS_R_BOOTSTRAP_DISABLED] = "bootstrap-disabled",
 	[CDS_R_INPUT_MISSING] = "input-missing",
 	[CDS_R_TOO_MANY_RECORDS] = "too-many-records",
+	[CDS_R_LOCKED] = "locked",
+	[CDS_R_OPTED_OUT] = "opted-out",
+	[CDS_R_DS_CHANGED] = "ds-changed",
 };
 
 const char *cds_reason_name(enum cds_reason r)

@@ -48,6 +48,9 @@ enum cds_reason {
 	CDS_R_BOOTSTRAP_DISABLED,/* no DS at parent, no enabled bootstrap */
 	CDS_R_INPUT_MISSING,     /* policy requires both types, one absent */
 	CDS_R_TOO_MANY_RECORDS,  /* an RRset larger than we accept */
+	CDS_R_LOCKED,            /* a status flag blocks automation */
+	CDS_R_OPTED_OUT,         /* the domain opted out of automation */
+	CDS_R_DS_CHANGED,        /* the registry's DS changed during the scan */
 	CDS_R__COUNT
 };
 

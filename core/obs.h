@@ -97,6 +97,16 @@ struct cds_server_obs {
 	struct cds_dnskey *cdnskey;
 };
 
+#define CDS_GLUE_MAX 16 /* addresses kept per NS name */
+
+/* One NS name of a delegation as the parent holds it, with its glue (or,
+   for an NS name outside the parent, no addresses: they are looked up). */
+struct cds_ns {
+	char name[CDS_NAME_MAX];
+	size_t n_glue;
+	char glue[CDS_GLUE_MAX][CDS_ADDR_STR_MAX]; /* "192.0.2.1", "::1" */
+};
+
 /* The delegation as the parent holds it today. */
 struct cds_delegation {
 	char name[CDS_NAME_MAX];

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/errors.h"
 #include "policy/policy.h"
@@ -68,6 +69,9 @@ void policy_config_default(struct policy_config *cfg)
 	cfg->max_ds = 8;
 	cfg->input = POLICY_INPUT_BOTH;
 	cfg->exclude_unreachable_after = 0;
+	cfg->n_blocking = 2;
+	snprintf(cfg->blocking[0], POLICY_STATUS_LEN, "serverUpdateProhibited");
+	snprintf(cfg->blocking[1], POLICY_STATUS_LEN, "clientUpdateProhibited");
 }
 
 /* ---- text for people -------------------------------------------------- */
@@ -993,4 +997,46 @@ void policy_decide_ds(const struct cds_delegation *deleg,
 	for (i = 0; i < sizeof steps / sizeof steps[0]; i++)
 		if (steps[i](&c))
 			return;
+}
+
+/* ---- registry rules ----------------------------------------------------- */
+
+static const char *blocking_status(const struct policy_domain *dom,
+				   const struct policy_config *cfg)
+{
+	for (size_t i = 0; i < dom->n_statuses; i++)
+		for (size_t j = 0; j < cfg->n_blocking; j++)
+			if (strcasecmp(dom->statuses[i], cfg->blocking[j]) == 0)
+				return dom->statuses[i];
+	return NULL;
+}
+
+void policy_apply_registry(const struct policy_domain *dom,
+			   const struct policy_config *cfg,
+			   struct cds_decision *dec)
+{
+	char asked[CDS_DETAIL_MAX];
+	const char *status;
+
+	if (dec->verdict != CDS_DEC_UPDATE && dec->verdict != CDS_DEC_DELETE)
+		return;
+	snprintf(asked, sizeof asked, "%s", dec->detail);
+	/* Opt-out first: it is the registrant's own word. */
+	if (dom->optout) {
+		dec->reason = CDS_R_OPTED_OUT;
+		snprintf(dec->detail, sizeof dec->detail,
+			 "the domain opted out of automation; the child asks "
+			 "for %s: %.900s",
+			 cds_verdict_name(dec->verdict), asked);
+	} else if ((status = blocking_status(dom, cfg)) != NULL) {
+		dec->reason = CDS_R_LOCKED;
+		snprintf(dec->detail, sizeof dec->detail,
+			 "status %.40s blocks automation; the child asks for "
+			 "%s: %.900s",
+			 status, cds_verdict_name(dec->verdict), asked);
+	} else {
+		return;
+	}
+	dec->verdict = CDS_DEC_REJECTED;
+	dec->n_proposed = 0;
 }

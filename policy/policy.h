@@ -17,6 +17,9 @@
 #include "core/decision.h"
 #include "core/obs.h"
 
+#define POLICY_STATUS_MAX 16 /* blocking status names kept */
+#define POLICY_STATUS_LEN 48
+
 /* Which published type drives the decision (RFC 7344 §6, STANDARDS §13.1) */
 enum policy_input {
 	POLICY_INPUT_BOTH = 0, /* use what the child publishes; when it
@@ -47,6 +50,17 @@ struct policy_config {
 	   history in obs.unreachable_since) is left out of the agreement
 	   check instead of holding the delegation pending. 0 = never. */
 	uint32_t exclude_unreachable_after;
+	/* Domain status flags (EPP RFC 5731 §2.3 names) that stop
+	   automation. Default serverUpdateProhibited, clientUpdateProhibited. */
+	size_t n_blocking;
+	char blocking[POLICY_STATUS_MAX][POLICY_STATUS_LEN];
+};
+
+/* What the registry holds about a domain beyond its DS set. */
+struct policy_domain {
+	bool optout;                  /* the registrant opted out */
+	size_t n_statuses;
+	const char *const *statuses;  /* borrowed; EPP status names */
 };
 
 /* Fill `cfg` with the defaults above. */
@@ -61,6 +75,16 @@ void policy_decide_ds(const struct cds_delegation *deleg,
 		      const struct cds_server_obs *obs, size_t n_obs,
 		      const struct policy_config *cfg, int64_t now,
 		      struct cds_decision *out);
+
+/*
+ * The registry's own rules on top of what the child asked: a change
+ * (update or delete) for a domain that opted out or carries a blocking
+ * status becomes REJECTED with reason opted-out or locked, and the detail
+ * keeps what the child asked. Other verdicts are left as they are.
+ */
+void policy_apply_registry(const struct policy_domain *dom,
+			   const struct policy_config *cfg,
+			   struct cds_decision *dec);
 
 /*
  * Fill `out` from the policy.* keys of `conf` (starting from the

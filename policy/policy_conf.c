@@ -63,6 +63,30 @@ static enum policy_input map_input(const char *word)
 	return POLICY_INPUT_BOTH;
 }
 
+static int map_blocking(const struct conf *conf, struct policy_config *out,
+			char *err, size_t errlen)
+{
+	const char *const *names;
+	size_t n = conf_list(conf, "policy.blocking-statuses", &names);
+
+	if (n > POLICY_STATUS_MAX) {
+		snprintf(err, errlen, "policy.blocking-statuses: more than %d "
+			 "names", POLICY_STATUS_MAX);
+		return CDS_ECONFIG;
+	}
+	out->n_blocking = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(names[i]) >= POLICY_STATUS_LEN) {
+			snprintf(err, errlen, "policy.blocking-statuses: '%s' "
+				 "is too long", names[i]);
+			return CDS_ECONFIG;
+		}
+		snprintf(out->blocking[out->n_blocking++], POLICY_STATUS_LEN,
+			 "%s", names[i]);
+	}
+	return 0;
+}
+
 int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 			    char *err, size_t errlen)
 {
@@ -82,6 +106,7 @@ int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 	out->exclude_unreachable_after = (uint32_t)(
 		(conf_duration_ms(conf, "policy.exclude-unreachable-after") +
 		 999) / 1000);
+	rc = map_blocking(conf, out, err, errlen);
 out:
 	return rc;
 }

@@ -60,7 +60,7 @@ struct server {
 struct probe {
 	struct scanner *sc;
 	char zone[CDS_NAME_MAX];
-	struct scan_ns *ns;
+	struct cds_ns *ns;
 	size_t n_ns;
 	struct cds_ds *ds;
 	size_t n_ds;
@@ -384,7 +384,7 @@ static void on_addrs(int status, const char *name,
 
 static void ns_start(struct probe *p, size_t i)
 {
-	const struct scan_ns *ns = &p->ns[i];
+	const struct cds_ns *ns = &p->ns[i];
 
 	for (size_t g = 0; g < ns->n_glue; g++) {
 		struct sockaddr_storage ss;

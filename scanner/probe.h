@@ -18,18 +18,9 @@
 #include "scanner/engine.h"
 #include "scanner/resolve.h"
 
-#define SCAN_GLUE_MAX 16 /* addresses kept per NS name */
-
-/* One NS name of the delegation as the parent holds it, with its glue. */
-struct scan_ns {
-	char name[CDS_NAME_MAX];
-	size_t n_glue;
-	char glue[SCAN_GLUE_MAX][CDS_ADDR_STR_MAX]; /* "192.0.2.1", "::1" */
-};
-
 struct scan_request {
 	const char *zone;           /* copied */
-	const struct scan_ns *ns;   /* copied */
+	const struct cds_ns *ns;    /* copied */
 	size_t n_ns;
 	const struct cds_ds *ds;    /* current DS set; copied */
 	size_t n_ds;

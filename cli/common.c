@@ -1,0 +1,59 @@
+/* Helpers shared by the subcommands: --set, opening the database. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/conf.h"
+#include "core/errors.h"
+#include "db/db.h"
+
+int cli_set_option(struct conf *conf, const char *arg, const char *cmd)
+{
+	char key[128], err[512];
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key) {
+		fprintf(stderr, "cdscan %s: --set KEY=VALUE\n", cmd);
+		return -1;
+	}
+	snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
+	if (conf_set(conf, key, eq + 1, err, sizeof err) != 0) {
+		fprintf(stderr, "cdscan %s: --set: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+struct db *cli_open_db(const struct conf *conf, const char *cmd,
+		       bool any_version)
+{
+	struct db *db = NULL;
+	char err[1024];
+	int version = 0;
+
+	if (db_open(conf_str(conf, "database"), &db, err, sizeof err) != 0) {
+		fprintf(stderr, "cdscan %s: %s\n", cmd, err);
+		return NULL;
+	}
+	if (any_version)
+		return db;
+	if (db_schema_version(db, &version) != 0) {
+		fprintf(stderr, "cdscan %s: %s\n", cmd, db_errmsg(db));
+		goto fail;
+	}
+	if (version == 0) {
+		fprintf(stderr, "cdscan %s: the database has no cdscan schema; "
+				"run 'cdscan init' first\n", cmd);
+		goto fail;
+	}
+	if (version != db_schema_latest()) {
+		fprintf(stderr, "cdscan %s: the database schema is version %d, "
+				"this cdscan needs %d; run 'cdscan init'\n",
+			cmd, version, db_schema_latest());
+		goto fail;
+	}
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+}

@@ -1,0 +1,242 @@
+/*
+ * The connection, and the small helpers shared by db/: statements with
+ * text parameters, errors that keep libpq's message, PostgreSQL array
+ * literals in and out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "db/db_int.h"
+
+int db_open(const char *conninfo, struct db **out, char *err, size_t errlen)
+{
+	struct db *db = calloc(1, sizeof *db);
+
+	*out = NULL;
+	if (!db) {
+		snprintf(err, errlen, "out of memory");
+		return CDS_ENOMEM;
+	}
+	db->conn = PQconnectdb(conninfo ? conninfo : "");
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+		const char *m = db->conn ? PQerrorMessage(db->conn) : "";
+		size_t len = strlen(m);
+
+		/* libpq ends its messages with a newline */
+		while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+			len--;
+		snprintf(err, errlen, "cannot connect to the database: %.*s",
+			 (int)len, m);
+		db_close(db);
+		return CDS_EDB;
+	}
+	/* Keep server notices (NOTICE: relation exists, ...) off stderr. */
+	PQsetNoticeProcessor(db->conn, NULL, NULL);
+	*out = db;
+	return CDS_OK;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db);
+}
+
+const char *db_errmsg(const struct db *db)
+{
+	return db->err[0] ? db->err : "no error";
+}
+
+int db_fail(struct db *db, const char *what)
+{
+	const char *m = db->conn ? PQerrorMessage(db->conn) : "";
+	size_t len = strlen(m);
+
+	while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+		len--;
+	if (len)
+		snprintf(db->err, sizeof db->err, "%s: %.*s", what, (int)len, m);
+	else
+		snprintf(db->err, sizeof db->err, "%s", what);
+	return CDS_EDB;
+}
+
+PGresult *db_exec(struct db *db, const char *sql, int n,
+		  const char *const *params)
+{
+	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
+				   0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	if (r && PQresultErrorMessage(r)[0]) {
+		const char *m = PQresultErrorMessage(r);
+		size_t len = strlen(m);
+
+		while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+			len--;
+		snprintf(db->err, sizeof db->err, "%.*s", (int)len, m);
+	} else {
+		db_fail(db, "database");
+	}
+	PQclear(r);
+	return NULL;
+}
+
+int db_cmd(struct db *db, const char *sql)
+{
+	PGresult *r = db_exec(db, sql, 0, NULL);
+
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	return CDS_OK;
+}
+
+void db_rollback(struct db *db)
+{
+	char keep[sizeof db->err];
+
+	memcpy(keep, db->err, sizeof keep);
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	memcpy(db->err, keep, sizeof keep);
+}
+
+char *db_array_literal(const char *const *items, size_t n)
+{
+	size_t len = 3;
+	char *s, *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	if (!(s = malloc(len)))
+		return NULL;
+	p = s;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+static int ds_order(const void *a, const void *b)
+{
+	const struct cds_ds *x = a, *y = b;
+	char hx[2 * CDS_DIGEST_MAX + 1], hy[2 * CDS_DIGEST_MAX + 1];
+
+	if (x->keytag != y->keytag)
+		return x->keytag < y->keytag ? -1 : 1;
+	if (x->alg != y->alg)
+		return x->alg < y->alg ? -1 : 1;
+	if (x->digest_type != y->digest_type)
+		return x->digest_type < y->digest_type ? -1 : 1;
+	/* The view sorts the digest as text (hex, upper case, C collation
+	   for these characters): compare the same way. */
+	for (size_t i = 0; i < x->digest_len; i++)
+		snprintf(hx + 2 * i, 3, "%02X", x->digest[i]);
+	hx[2 * x->digest_len] = '\0';
+	for (size_t i = 0; i < y->digest_len; i++)
+		snprintf(hy + 2 * i, 3, "%02X", y->digest[i]);
+	hy[2 * y->digest_len] = '\0';
+	return strcmp(hx, hy);
+}
+
+char *db_ds_array(const struct cds_ds *ds, size_t n)
+{
+	struct cds_ds sorted[CDS_DS_MAX];
+	char str[CDS_DS_MAX][CDS_DS_STR_MAX];
+	const char *items[CDS_DS_MAX];
+
+	if (n > CDS_DS_MAX)
+		return NULL;
+	memcpy(sorted, ds, n * sizeof *ds);
+	qsort(sorted, n, sizeof *sorted, ds_order);
+	for (size_t i = 0; i < n; i++)
+		items[i] = cds_ds_format(&sorted[i], str[i], sizeof str[i]);
+	return db_array_literal(items, n);
+}
+
+int db_parse_array(const char *lit, char ***out, size_t *n)
+{
+	size_t cap = 8, len = strlen(lit);
+	char **v = calloc(cap, sizeof *v), *tok = malloc(len + 1);
+	const char *p = lit;
+
+	*out = NULL;
+	*n = 0;
+	if (!v || !tok || *p++ != '{')
+		goto fail;
+	while (*p && *p != '}') {
+		size_t t = 0;
+
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				tok[t++] = *p;
+			}
+			if (*p++ != '"')
+				goto fail;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				tok[t++] = *p++;
+			if (t == 4 && memcmp(tok, "NULL", 4) == 0)
+				t = 0;
+		}
+		tok[t] = '\0';
+		if (*n == cap) {
+			char **nv = realloc(v, 2 * cap * sizeof *v);
+
+			if (!nv)
+				goto fail;
+			v = nv;
+			cap *= 2;
+		}
+		if (!(v[(*n)++] = strdup(tok)))
+			goto fail;
+		if (*p == ',')
+			p++;
+	}
+	if (*p != '}')
+		goto fail;
+	free(tok);
+	*out = v;
+	return CDS_OK;
+fail:
+	free(tok);
+	db_strv_free(v, *n);
+	*n = 0;
+	return CDS_EINVAL;
+}
+
+void db_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void db_delegation_deinit(struct db_delegation *d)
+{
+	if (!d)
+		return;
+	free(d->ds_text);
+	d->ds_text = NULL;
+}

@@ -1,0 +1,232 @@
+/*
+ * The database sink: cdscan's only door to PostgreSQL (libpq). It owns the
+ * schema and its migrations (db/sql/), reads delegations through the SQL
+ * interface (the cdscan.delegation and cdscan.glue views), shares the work
+ * of a run between workers (FOR UPDATE SKIP LOCKED), records what every
+ * server said and what was decided, and applies accepted DS changes one
+ * transaction each, with the audit row (cdscan.apply_ds()).
+ *
+ * Nothing here decides anything: decisions come in as plain structs.
+ * Errors: 0 or a negative CDS_E* code (CDS_EDB for anything the server or
+ * the connection refused); db_errmsg() then says what, for people.
+ */
+#ifndef CDS_DB_DB_H
+#define CDS_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/decision.h"
+#include "core/dnssec.h"
+#include "core/obs.h"
+
+#define DB_NS_MAX 32        /* NS names kept per delegation */
+#define DB_STATUS_MAX 16    /* status flags kept per delegation */
+#define DB_STATUS_LEN 48
+#define DB_WORKER_MAX 128   /* "host:pid" */
+
+struct db;
+
+/* ---- connection ------------------------------------------------------- */
+
+/*
+ * Connect with a libpq conninfo string ("" uses the PG* environment).
+ * On failure returns CDS_EDB and writes the reason into err.
+ */
+int db_open(const char *conninfo, struct db **out, char *err, size_t errlen);
+void db_close(struct db *db);
+
+/* The last error, for people ("connection to server lost", the server's
+   message). Borrowed; valid until the next call on db. */
+const char *db_errmsg(const struct db *db);
+
+/* ---- schema (db/migrate.c) -------------------------------------------- */
+
+/*
+ * Bring the schema to the newest version, each migration in its own
+ * transaction, under an advisory lock so that two `cdscan init` at once
+ * are safe. *from and *to (may be NULL) get the versions before and after;
+ * equal when there was nothing to do.
+ */
+int db_migrate(struct db *db, int *from, int *to);
+
+/* The schema version (0 when cdscan's tables do not exist). */
+int db_schema_version(struct db *db, int *version);
+
+/* Newest version this binary knows. */
+int db_schema_latest(void);
+
+/* ---- delegations ------------------------------------------------------ */
+
+/* One delegation as the registry holds it (read from cdscan.delegation
+   and cdscan.glue). */
+struct db_delegation {
+	char name[CDS_NAME_MAX];
+	size_t n_ns;
+	struct cds_ns ns[DB_NS_MAX];      /* glue from cdscan.glue */
+	size_t n_ds;
+	struct cds_ds ds[CDS_DS_MAX];
+	/* The ds column exactly as the view gave it (an array literal):
+	   passed back as p_before to cdscan.apply_ds(). Owned. */
+	char *ds_text;
+	size_t n_statuses;
+	char statuses[DB_STATUS_MAX][DB_STATUS_LEN];
+	bool optout;
+	/* Set when the row could not be read into this struct (too many NS
+	   names, a DS the parser refuses): the delegation is recorded with
+	   this error instead of being scanned. */
+	int load_error;
+	char load_errtext[CDS_ERRTEXT_MAX];
+};
+
+void db_delegation_deinit(struct db_delegation *d);
+
+/* ---- runs and work distribution (db/run.c) ---------------------------- */
+
+struct db_run_spec {
+	const char *const *domains; /* NULL/0: every delegation */
+	size_t n_domains;
+	bool dry_run;
+	const char *worker;         /* "host:pid"; copied */
+	int64_t lease_ms;           /* claims lapse after this unless renewed */
+};
+
+struct db_run_info {
+	int64_t id;
+	bool joined;                /* an unfinished run of the same selection
+	                               existed: this worker joins or resumes it */
+	int64_t total;              /* delegations in the run */
+	int64_t done;               /* already recorded */
+};
+
+/*
+ * Join the unfinished run of the same selection and mode, or start a new
+ * one that lists every selected delegation. Serialised between workers so
+ * that workers started together share one run. Domains named but not held
+ * are not in the run (CDS_ENOTFOUND when none is).
+ */
+int db_run_begin(struct db *db, const struct db_run_spec *spec,
+		 struct db_run_info *out);
+
+/*
+ * Claim up to `max` delegations of the run that are not done and not
+ * under a live claim by another worker (never claimed, or lease lapsed),
+ * and read them. *out is a new array of *n_out delegations (free each
+ * with db_delegation_deinit, then free the array); *n_out == 0 when there
+ * is nothing to claim right now.
+ */
+int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
+		 struct db_delegation **out, size_t *n_out);
+
+/* Extend this worker's claims by the lease again. */
+int db_run_renew(struct db *db, int64_t run_id, const char *worker,
+		 int64_t lease_ms);
+
+/* Give back the claims of `worker` (a worker on this host whose process is
+   gone), so others can take them at once. *n gets how many. */
+int db_run_release(struct db *db, int64_t run_id, const char *worker,
+		   int64_t *n);
+
+/* Workers holding claims in the run (for the caller to check which are
+   alive). *out: array of *n strings, free with db_strv_free. */
+int db_run_claimants(struct db *db, int64_t run_id, char ***out, size_t *n);
+void db_strv_free(char **v, size_t n);
+
+/* Progress of the run: items done, claimed (live or lapsed) and todo. */
+int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
+		    int64_t *claimed, int64_t *todo);
+
+/* Mark the run finished when nothing is left; *finished says whether it
+   is (by this call or an earlier one). */
+int db_run_finish(struct db *db, int64_t run_id, bool *finished);
+
+/* ---- results ---------------------------------------------------------- */
+
+/* What happened to an accepted change. */
+enum db_outcome {
+	DB_OUT_NONE = 0,  /* no change was asked, or dry run */
+	DB_OUT_APPLIED,   /* DS set replaced (sink db) */
+	DB_OUT_REQUESTED, /* change request written (sink requests) */
+	DB_OUT_STALE,     /* the DS set changed during the scan: left alone */
+	DB_OUT_LOST,      /* this worker's claim was taken over: not recorded */
+};
+
+enum db_sink { DB_SINK_TABLES = 0, DB_SINK_REQUESTS };
+
+/* One scanned delegation, ready to record. Everything borrowed. */
+struct db_result {
+	const struct db_delegation *deleg;
+	const struct cds_server_obs *obs;
+	size_t n_obs;
+	const struct cds_decision *dec;
+	int64_t time;                /* unix seconds, the `now` of policy */
+	unsigned queries;
+};
+
+/*
+ * Record results whose decision changes nothing (or any results in a dry
+ * run): the scan rows, the server rows, and the items marked done, all in
+ * one transaction. Items whose claim this worker lost are skipped;
+ * *n_recorded says how many were recorded.
+ */
+int db_record_batch(struct db *db, int64_t run_id, const char *worker,
+		    bool dry_run, const struct db_result *r, size_t n,
+		    size_t *n_recorded);
+
+/*
+ * Record one result whose decision is UPDATE or DELETE and carry the
+ * change out, in one transaction: the scan row and its server rows, the
+ * item marked done, cdscan.apply_ds() (sink tables) or a change request
+ * (sink requests), and the audit row with the evidence. *outcome says
+ * which; DB_OUT_STALE records the scan with outcome 'stale' and no audit
+ * row. On any error nothing of it is kept.
+ */
+int db_record_change(struct db *db, int64_t run_id, const char *worker,
+		     enum db_sink sink, const struct db_result *r,
+		     enum db_outcome *outcome);
+
+/* ---- import and export (db/zone.c) ------------------------------------ */
+
+struct db_import_stats {
+	size_t added, changed, removed, unchanged;
+};
+
+/*
+ * Make the delegations under `origin` in the registry tables equal to
+ * the delegations of a parent zone file (NS, glue A/AAAA, DS), in one
+ * transaction: nothing is changed when any line is refused. `origin` NULL
+ * takes it from the file's SOA. DS changes get audit rows (actor
+ * "import"). On a bad line returns CDS_EINVAL with "FILE:LINE: why" in
+ * err.
+ */
+int db_import_zone(struct db *db, const char *path, const char *origin,
+		   struct db_import_stats *st, char *err, size_t errlen);
+
+/*
+ * Print every delegation under `origin` (NULL: all) as zone-file text:
+ * NS, DS, then glue A/AAAA of in-bailiwick NS names, sorted by owner,
+ * with `ttl`.
+ */
+int db_export_zone(struct db *db, const char *origin, uint32_t ttl, FILE *out);
+
+/* ---- reports (db/report.c) -------------------------------------------- */
+
+struct json;
+
+/* `cdscan status DOMAIN`: last scan per server, decision, reason, pending
+   work, last change. Text for a terminal, or one JSON object. CDS_ENOTFOUND
+   when the domain is not held. */
+int db_report_status(struct db *db, const char *domain, bool json, FILE *out);
+
+/* `cdscan history DOMAIN`: applied changes, newest first, with evidence. */
+int db_report_history(struct db *db, const char *domain, bool json, FILE *out);
+
+/* `cdscan runs`: the last `limit` runs with counts, duration and rates. */
+int db_report_runs(struct db *db, size_t limit, bool json, FILE *out);
+
+/* Counts per verdict and per reason of one run (the end-of-scan summary). */
+int db_report_run_summary(struct db *db, int64_t run_id, FILE *out);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * Inside db/: the connection handle and the helpers every db source file
+ * uses. Not for other modules.
+ */
+#ifndef CDS_DB_INT_H
+#define CDS_DB_INT_H
+
+#include <libpq-fe.h>
+
+#include "db/db.h"
+
+struct db {
+	PGconn *conn;
+	char err[1024];
+};
+
+/* Remember why the last call failed: `what` plus libpq's message. Returns
+   CDS_EDB so callers can `return db_fail(db, "...")`. */
+int db_fail(struct db *db, const char *what);
+
+/*
+ * Run one statement with text parameters (NULL entries are SQL NULL).
+ * Returns the result when its status is COMMAND_OK or TUPLES_OK (caller
+ * PQclear()s it), else NULL with db->err set.
+ */
+PGresult *db_exec(struct db *db, const char *sql, int n, const char *const *params);
+
+/* Run statements without results (BEGIN, COMMIT, ...). 0 or CDS_EDB. */
+int db_cmd(struct db *db, const char *sql);
+
+/* ROLLBACK, keeping the error that made it necessary. */
+void db_rollback(struct db *db);
+
+/*
+ * A PostgreSQL array literal ("{"a","b"}") of `n` strings, quoted and
+ * escaped. Returns a new string (free()) or NULL when out of memory.
+ */
+char *db_array_literal(const char *const *items, size_t n);
+
+/* The DS set as an array literal of presentation strings, sorted the way
+   the cdscan.delegation view sorts (keytag, alg, digest type, digest). */
+char *db_ds_array(const struct cds_ds *ds, size_t n);
+
+/*
+ * Parse a PostgreSQL text-array value ("{a,b}", "{"a b",c}") into a new
+ * vector of strings (db_strv_free). NULL elements become "".
+ */
+int db_parse_array(const char *lit, char ***out, size_t *n);
+
+/* The migrations, compiled in from db/sql/NNN_*.sql (db/sql/embed.sh). */
+struct db_migration {
+	int version;      /* NNN */
+	const char *name; /* file name */
+	const char *sql;
+};
+extern const struct db_migration db_migrations[];
+extern const size_t db_n_migrations;
+
+#endif

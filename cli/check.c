@@ -468,7 +468,8 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 		goto out;
 	req = (struct scan_request){.zone = c->zone, .ns = c->ns,
 				    .n_ns = c->n_ns, .ds = c->ds,
-				    .n_ds = c->n_ds, .now = c->now};
+				    .n_ds = c->n_ds, .now = c->now,
+				    .port = (uint16_t)conf_int(conf, "scanner.port")};
 	if (scan_probe_start(c->sc, &req, probed, c) != 0)
 		goto out;
 	run_until_done(c);

@@ -111,6 +111,8 @@ static const struct conf_row schema[] = {
 	 .min = 0, .max = 1000000, .doc = "queries/s per address, 0 unlimited"},
 	{.key = "scanner.rate-global", .type = CONF_RATE, .def = "0", .min = 0,
 	 .max = 10000000, .doc = "queries/s in total, 0 unlimited"},
+	{.key = "scanner.port", .type = CONF_INT, .def = "53", .min = 1,
+	 .max = 65535, .doc = "port of the child's nameservers (tests, bench)"},
 	{.key = "scanner.tcp-only", .type = CONF_BOOL, .def = "false",
 	 .doc = "query over TCP only"},
 	{.key = "scanner.edns-bufsize", .type = CONF_INT, .def = "1232",

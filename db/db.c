@@ -9,6 +9,15 @@
 #include "core/errors.h"
 #include "db/db_int.h"
 
+/* Server notices (NOTICE: relation exists, skipping) are not for people
+   running cdscan. A NULL processor would keep libpq's default, which
+   prints them. */
+static void notice_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int db_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof *db);
@@ -32,7 +41,7 @@ int db_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 		return CDS_EDB;
 	}
 	/* Keep server notices (NOTICE: relation exists, ...) off stderr. */
-	PQsetNoticeProcessor(db->conn, NULL, NULL);
+	PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
 	*out = db;
 	return CDS_OK;
 }

@@ -12,7 +12,16 @@
 struct db {
 	PGconn *conn;
 	char err[1024];
+	/* The lease of db_run_begin, used by db_run_claim (ms). */
+	int64_t lease_ms;
+	/* The temporary tables of db/record.c exist on this connection. */
+	bool rec_ready;
 };
+
+/* Advisory lock keys (pg_advisory_lock(DB_LOCK_NS, n)): "cdsc". */
+#define DB_LOCK_NS 0x63647363
+#define DB_LOCK_MIGRATE 1
+#define DB_LOCK_RUN 2
 
 /* Remember why the last call failed: `what` plus libpq's message. Returns
    CDS_EDB so callers can `return db_fail(db, "...")`. */

@@ -1,9 +1,73 @@
-/* PLACEHOLDER, replaced by the owner of `cdscan history`. */
+/*
+ * `cdscan history DOMAIN`: every change made to one delegation's DS set,
+ * newest first: when, by whom (a scan or an import), in which run, the
+ * set before and after, and the evidence the change was made on (the
+ * decision with its reason and what each server said). For people, or a
+ * JSON array with --json. The report is db/report.c's.
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "core/conf.h"
+#include "core/errors.h"
+#include "db/db.h"
+
+static void history_usage(FILE *f)
+{
+	fprintf(f, "usage: cdscan history DOMAIN [--json] [--set KEY=VALUE]...\n");
+}
+
 int cmd_history(int argc, char **argv, const struct cli_global *g)
 {
-	(void)argc; (void)argv; (void)g;
-	fprintf(stderr, "cdscan history: not built yet\n");
-	return CLI_EXIT_FAIL;
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"set", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char domain[CDS_NAME_MAX];
+	struct conf *conf = NULL;
+	struct db *db = NULL;
+	bool json = false;
+	int o, ret = CLI_EXIT_USAGE;
+
+	if (!(conf = cli_load_conf(g)))
+		return CLI_EXIT_FAIL;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': json = true; break;
+		case 's':
+			if (cli_set_option(conf, optarg, "history") != 0)
+				goto out;
+			break;
+		case 'h':
+			history_usage(stdout);
+			ret = CLI_EXIT_OK;
+			goto out;
+		default: history_usage(stderr); goto out;
+		}
+	}
+	if (optind + 1 != argc) {
+		history_usage(stderr);
+		goto out;
+	}
+	if (cds_name_normalize(argv[optind], domain) != 0) {
+		fprintf(stderr, "cdscan history: '%s' is not a domain name\n",
+			argv[optind]);
+		goto out;
+	}
+	ret = CLI_EXIT_FAIL;
+	if (!(db = cli_open_db(conf, "history", false)))
+		goto out;
+	if (db_report_history(db, domain, json, stdout) != 0) {
+		fprintf(stderr, "cdscan history: %s\n", db_errmsg(db));
+		goto out;
+	}
+	ret = CLI_EXIT_OK;
+out:
+	db_close(db);
+	conf_free(conf);
+	return ret;
 }

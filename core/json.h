@@ -29,6 +29,9 @@ void json_str(struct json *j, const char *key, const char *s);
 void json_int(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
+/* A value that is already JSON text (a jsonb column from PostgreSQL),
+   written as it is: the caller vouches that it is valid. */
+void json_raw(struct json *j, const char *key, const char *text);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 

@@ -165,6 +165,21 @@ static int ds_order(const void *a, const void *b)
 	return strcmp(hx, hy);
 }
 
+char *db_ds_format(const struct cds_ds *ds, char *buf, size_t size)
+{
+	char *p;
+
+	/* cds_ds_format writes the digest in lower case; the registry
+	   stores it in upper case (registry.ds CHECK) and the view compares
+	   text */
+	cds_ds_format(ds, buf, size);
+	if ((p = strrchr(buf, ' ')))
+		for (p++; *p; p++)
+			if (*p >= 'a' && *p <= 'f')
+				*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
 char *db_ds_array(const struct cds_ds *ds, size_t n)
 {
 	struct cds_ds sorted[CDS_DS_MAX];
@@ -176,7 +191,7 @@ char *db_ds_array(const struct cds_ds *ds, size_t n)
 	memcpy(sorted, ds, n * sizeof *ds);
 	qsort(sorted, n, sizeof *sorted, ds_order);
 	for (size_t i = 0; i < n; i++)
-		items[i] = cds_ds_format(&sorted[i], str[i], sizeof str[i]);
+		items[i] = db_ds_format(&sorted[i], str[i], sizeof str[i]);
 	return db_array_literal(items, n);
 }
 

@@ -46,6 +46,10 @@ void db_rollback(struct db *db);
  */
 char *db_array_literal(const char *const *items, size_t n);
 
+/* A DS record as the registry stores it: "KEYTAG ALG TYPE HEX", the
+   digest in upper case. Returns buf. */
+char *db_ds_format(const struct cds_ds *ds, char *buf, size_t size);
+
 /* The DS set as an array literal of presentation strings, sorted the way
    the cdscan.delegation view sorts (keytag, alg, digest type, digest). */
 char *db_ds_array(const struct cds_ds *ds, size_t n);

@@ -1,0 +1,579 @@
+/*
+ * Recording results: what every server said, the decision and why, and
+ * for accepted changes the change itself with its audit row. Results that
+ * change nothing are recorded in batches (COPY into temporary tables,
+ * then one statement whose data-modifying CTEs mark the items done, write
+ * the scans and their server rows and count the worker's work), so that
+ * a whole registry records in seconds. An accepted change gets its own
+ * transaction, so that a failure leaves no change half-applied.
+ *
+ * The claim is checked in the same transaction that marks an item done:
+ * a worker whose lease lapsed and whose items were taken over records
+ * nothing for them, so each delegation is recorded once per run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/json.h"
+#include "db/db_int.h"
+
+/* Session-local staging tables; ON COMMIT DELETE ROWS empties them at
+   the end of every transaction, rolled back or not. */
+static const char rec_tables[] =
+	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_scan ("
+	" seq integer, domain text, time bigint, verdict text,"
+	" reason text, detail text, current_ds text[], proposed_ds text[],"
+	" queries integer, outcome text) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_server ("
+	" seq integer, sseq smallint, ns_name text, addr text,"
+	" transport text, error text, soa_serial bigint, dnskey_state text,"
+	" dnskey_proven boolean, cds_state text, cds_sig text, cds text[],"
+	" cdnskey_state text, cdnskey_sig text, cdnskey text[])"
+	" ON COMMIT DELETE ROWS";
+
+/*
+ * From the staging tables to the real ones, in one statement: items
+ * done only where this worker still holds the claim, scans and server
+ * rows only for those, the worker's count. Returns the new scan ids.
+ */
+static const char rec_apply[] =
+	"WITH done AS ("
+	" UPDATE cdscan.run_item i SET state = 'done', lease_until = NULL"
+	" FROM cdscan_rec_scan r"
+	" WHERE i.run_id = $1 AND i.domain = r.domain AND i.worker = $2"
+	" AND i.state = 'claimed'"
+	" RETURNING r.seq),"
+	" ins AS ("
+	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"
+	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome)"
+	" SELECT $1, r.domain, to_timestamp(r.time), $2, $3, r.verdict,"
+	"  r.reason, r.detail, r.current_ds, r.proposed_ds, r.queries,"
+	"  r.outcome"
+	" FROM cdscan_rec_scan r JOIN done USING (seq)"
+	" RETURNING id, domain),"
+	" srv AS ("
+	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"
+	"  transport, error, soa_serial, dnskey_state, dnskey_proven,"
+	"  cds_state, cds_sig, cds, cdnskey_state, cdnskey_sig, cdnskey)"
+	" SELECT ins.id, s.sseq, s.ns_name, s.addr, s.transport, s.error,"
+	"  s.soa_serial, s.dnskey_state, s.dnskey_proven, s.cds_state,"
+	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey"
+	" FROM ins JOIN cdscan_rec_scan r ON r.domain = ins.domain"
+	" JOIN cdscan_rec_server s ON s.seq = r.seq),"
+	" w AS ("
+	" UPDATE cdscan.worker SET scanned = scanned"
+	"  + (SELECT count(*) FROM done), last_seen = now()"
+	" WHERE run_id = $1 AND worker = $2)"
+	" SELECT id FROM ins";
+
+/* ---- COPY text format ---------------------------------------------------- */
+
+/* One field of COPY's text format: backslash, tab and line ends escaped;
+   NULL is \N. */
+static void copy_field(FILE *f, const char *s, bool last)
+{
+	if (!s) {
+		fputs("\\N", f);
+	} else {
+		for (; *s; s++) {
+			switch (*s) {
+			case '\\': fputs("\\\\", f); break;
+			case '\t': fputs("\\t", f); break;
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			default: fputc(*s, f);
+			}
+		}
+	}
+	fputc(last ? '\n' : '\t', f);
+}
+
+static void copy_int(FILE *f, long long v, bool last)
+{
+	fprintf(f, "%lld%c", v, last ? '\n' : '\t');
+}
+
+/* An array field from n strings; false when out of memory. */
+static bool copy_array(FILE *f, const char *const *items, size_t n,
+		       bool last)
+{
+	char *lit = db_array_literal(items, n);
+
+	if (!lit)
+		return false;
+	copy_field(f, lit, last);
+	free(lit);
+	return true;
+}
+
+static bool copy_ds_array(FILE *f, const struct cds_ds *ds, size_t n,
+			  bool last)
+{
+	char *lit = db_ds_array(ds, n);
+
+	if (!lit)
+		return false;
+	copy_field(f, lit, last);
+	free(lit);
+	return true;
+}
+
+static bool copy_dnskeys(FILE *f, const struct cds_dnskey *k, size_t n,
+			 bool last)
+{
+	char **s = calloc(n ? n : 1, sizeof *s);
+	bool ok = s != NULL;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		size_t len = cds_dnskey_str_size(&k[i]);
+
+		ok = (s[i] = malloc(len)) != NULL;
+		if (ok)
+			cds_dnskey_format(&k[i], s[i], len);
+	}
+	ok = ok && copy_array(f, (const char *const *)s, n, last);
+	for (size_t i = 0; s && i < n; i++)
+		free(s[i]);
+	free(s);
+	return ok;
+}
+
+/* CDS records as received (not sorted: the server's order). */
+static bool copy_cds(FILE *f, const struct cds_ds *ds, size_t n, bool last)
+{
+	char(*buf)[CDS_DS_STR_MAX] = calloc(n ? n : 1, sizeof *buf);
+	const char **s = calloc(n ? n : 1, sizeof *s);
+	bool ok = buf && s;
+
+	for (size_t i = 0; ok && i < n; i++)
+		s[i] = db_ds_format(&ds[i], buf[i], sizeof buf[i]);
+	ok = ok && copy_array(f, s, n, last);
+	free(s);
+	free(buf);
+	return ok;
+}
+
+static const char *outcome_name(enum db_outcome o)
+{
+	switch (o) {
+	case DB_OUT_APPLIED: return "applied";
+	case DB_OUT_REQUESTED: return "requested";
+	case DB_OUT_STALE: return "stale";
+	default: return NULL;
+	}
+}
+
+/* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
+static bool stage_result(FILE *fs, FILE *fv, size_t seq,
+			 const struct db_result *r, enum db_outcome outcome)
+{
+	const struct cds_decision *dec = r->dec;
+	const char *cur = r->deleg->ds_text ? r->deleg->ds_text : "{}";
+
+	copy_int(fs, (long long)seq, false);
+	copy_field(fs, r->deleg->name, false);
+	copy_int(fs, (long long)r->time, false);
+	copy_field(fs, cds_verdict_name(dec->verdict), false);
+	copy_field(fs, cds_reason_name(dec->reason), false);
+	copy_field(fs, dec->detail, false);
+	copy_field(fs, cur, false);
+	if (!copy_ds_array(fs, dec->proposed, dec->n_proposed, false))
+		return false;
+	copy_int(fs, (long long)r->queries, false);
+	copy_field(fs, outcome_name(outcome), true);
+
+	for (size_t i = 0; i < r->n_obs; i++) {
+		const struct cds_server_obs *o = &r->obs[i];
+		char serial[16];
+		const char *err = NULL;
+
+		if (o->error)
+			err = o->error_text[0] ? o->error_text
+					       : cds_strerror(o->error);
+		snprintf(serial, sizeof serial, "%u", o->soa_serial);
+		copy_int(fv, (long long)seq, false);
+		copy_int(fv, (long long)i, false);
+		copy_field(fv, o->name, false);
+		copy_field(fv, o->addr[0] ? o->addr : NULL, false);
+		copy_field(fv, cds_transport_name(o->transport), false);
+		copy_field(fv, err, false);
+		copy_field(fv, o->soa.state == CDS_RR_PRESENT ? serial : NULL,
+			   false);
+		copy_field(fv, cds_rrstate_name(o->dnskey_rr.state), false);
+		copy_field(fv, o->dnskey_proven ? "t" : "f", false);
+		copy_field(fv, cds_rrstate_name(o->cds_rr.state), false);
+		copy_field(fv, cds_sigstate_name(o->cds_rr.sig), false);
+		if (!copy_cds(fv, o->cds, o->n_cds, false))
+			return false;
+		copy_field(fv, cds_rrstate_name(o->cdnskey_rr.state), false);
+		copy_field(fv, cds_sigstate_name(o->cdnskey_rr.sig), false);
+		if (!copy_dnskeys(fv, o->cdnskey, o->n_cdnskey, true))
+			return false;
+	}
+	return true;
+}
+
+/* ---- staging and applying ------------------------------------------------ */
+
+static int ensure_tables(struct db *db)
+{
+	PGresult *r;
+
+	if (db->rec_ready)
+		return CDS_OK;
+	/* Outside any transaction: a rollback must not take them away
+	   while rec_ready says they are there. */
+	r = PQexec(db->conn, rec_tables);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		return db_fail(db, "creating the staging tables");
+	}
+	PQclear(r);
+	db->rec_ready = true;
+	return CDS_OK;
+}
+
+static int copy_in(struct db *db, const char *table, const char *buf,
+		   size_t len)
+{
+	char sql[96];
+	PGresult *r;
+	int ret = CDS_OK;
+
+	snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
+	r = PQexec(db->conn, sql);
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+		PQclear(r);
+		return db_fail(db, sql);
+	}
+	PQclear(r);
+	if ((len && PQputCopyData(db->conn, buf, (int)len) != 1) ||
+	    PQputCopyEnd(db->conn, NULL) != 1)
+		ret = db_fail(db, sql);
+	/* drain every result, even after a failure, so the connection is
+	   usable for ROLLBACK */
+	while ((r = PQgetResult(db->conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == CDS_OK) {
+			snprintf(db->err, sizeof db->err, "%s: %s", sql,
+				 PQresultErrorMessage(r));
+			db->err[strcspn(db->err, "\n")] = '\0';
+			ret = CDS_EDB;
+		}
+		PQclear(r);
+	}
+	return ret;
+}
+
+/*
+ * Stage n results and apply them (inside the caller's transaction).
+ * *scan_id (may be NULL) gets the id of the first scan written, 0 when
+ * none was (claim lost); *n_recorded how many were.
+ */
+static int record_staged(struct db *db, int64_t run_id, const char *worker,
+			 bool dry_run, const struct db_result *res, size_t n,
+			 enum db_outcome outcome, size_t *n_recorded,
+			 int64_t *scan_id)
+{
+	char *sb = NULL, *vb = NULL, id[24];
+	size_t sl = 0, vl = 0;
+	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
+	const char *p[3] = {id, worker, dry_run ? "t" : "f"};
+	PGresult *r = NULL;
+	bool ok = fs && fv;
+	int ret = CDS_ENOMEM;
+
+	*n_recorded = 0;
+	if (scan_id)
+		*scan_id = 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = stage_result(fs, fv, i, &res[i], outcome);
+	if (fs && fclose(fs) != 0)
+		ok = false;
+	if (fv && fclose(fv) != 0)
+		ok = false;
+	fs = fv = NULL;
+	if (!ok) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		goto out;
+	}
+	if ((ret = copy_in(db, "cdscan_rec_scan", sb, sl)) != 0 ||
+	    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
+		goto out;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	if (!(r = db_exec(db, rec_apply, 3, p))) {
+		ret = CDS_EDB;
+		goto out;
+	}
+	*n_recorded = (size_t)PQntuples(r);
+	if (scan_id && PQntuples(r))
+		*scan_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	ret = CDS_OK;
+out:
+	PQclear(r);
+	if (fs)
+		fclose(fs);
+	if (fv)
+		fclose(fv);
+	free(sb);
+	free(vb);
+	return ret;
+}
+
+int db_record_batch(struct db *db, int64_t run_id, const char *worker,
+		    bool dry_run, const struct db_result *r, size_t n,
+		    size_t *n_recorded)
+{
+	int ret;
+
+	*n_recorded = 0;
+	if (n == 0)
+		return CDS_OK;
+	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
+		return ret;
+	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE,
+			    n_recorded, NULL);
+	if (ret == 0)
+		ret = db_cmd(db, "COMMIT");
+	if (ret != 0) {
+		db_rollback(db);
+		*n_recorded = 0;
+	}
+	return ret;
+}
+
+/* ---- accepted changes ---------------------------------------------------- */
+
+static void evidence_rrset(struct json *j, const char *key,
+			   const struct cds_rrset_obs *rr)
+{
+	json_object_begin(j, key);
+	json_str(j, "state", cds_rrstate_name(rr->state));
+	json_str(j, "signature", cds_sigstate_name(rr->sig));
+	if (rr->sig_keytag || rr->sig_inception) {
+		json_int(j, "key_tag", rr->sig_keytag);
+		json_int(j, "inception", rr->sig_inception);
+		json_int(j, "expiration", rr->sig_expiration);
+	}
+	json_object_end(j);
+}
+
+/* What made cdscan act, for the audit row: the decision and, per server,
+   the records it published and how they were signed. */
+static char *evidence(const struct db_result *r, enum db_outcome outcome)
+{
+	char *buf = NULL, s[CDS_DS_STR_MAX], *k;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+
+	if (!f)
+		return NULL;
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_str(&j, "decision", cds_verdict_name(r->dec->verdict));
+	json_str(&j, "reason", cds_reason_name(r->dec->reason));
+	json_str(&j, "detail", r->dec->detail);
+	json_str(&j, "outcome", outcome_name(outcome));
+	json_int(&j, "time", r->time);
+	json_array_begin(&j, "servers");
+	for (size_t i = 0; i < r->n_obs; i++) {
+		const struct cds_server_obs *o = &r->obs[i];
+
+		json_object_begin(&j, NULL);
+		json_str(&j, "name", o->name);
+		json_str(&j, "address", o->addr);
+		json_str(&j, "transport", cds_transport_name(o->transport));
+		if (o->error)
+			json_str(&j, "error", o->error_text[0]
+						      ? o->error_text
+						      : cds_strerror(o->error));
+		json_bool(&j, "dnskey_proven", o->dnskey_proven);
+		evidence_rrset(&j, "cds_rrset", &o->cds_rr);
+		json_array_begin(&j, "cds");
+		for (size_t n = 0; n < o->n_cds; n++)
+			json_str(&j, NULL,
+				 db_ds_format(&o->cds[n], s, sizeof s));
+		json_array_end(&j);
+		evidence_rrset(&j, "cdnskey_rrset", &o->cdnskey_rr);
+		json_array_begin(&j, "cdnskey");
+		for (size_t n = 0; n < o->n_cdnskey; n++) {
+			size_t kl = cds_dnskey_str_size(&o->cdnskey[n]);
+
+			if ((k = malloc(kl))) {
+				json_str(&j, NULL, cds_dnskey_format(
+							   &o->cdnskey[n], k,
+							   kl));
+				free(k);
+			}
+		}
+		json_array_end(&j);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Whether this worker still holds the claim; locks the item until the
+   end of the transaction so no one can take it over meanwhile. */
+static int claim_held(struct db *db, const char *id, const char *worker,
+		      const char *domain, bool *held)
+{
+	const char *p[3] = {id, domain, worker};
+	PGresult *r = db_exec(db,
+			      "SELECT 1 FROM cdscan.run_item WHERE run_id = $1"
+			      " AND domain = $2 AND worker = $3"
+			      " AND state = 'claimed' FOR UPDATE",
+			      3, p);
+
+	if (!r)
+		return CDS_EDB;
+	*held = PQntuples(r) == 1;
+	PQclear(r);
+	return CDS_OK;
+}
+
+/* cdscan.apply_ds(): true when applied, false when the DS set is no
+   longer the one the scan started from. */
+static int apply_ds(struct db *db, const char *domain, const char *before,
+		    const char *after, bool *applied)
+{
+	const char *p[3] = {domain, before, after};
+	PGresult *r = db_exec(db,
+			      "SELECT cdscan.apply_ds($1, $2::text[],"
+			      " $3::text[])",
+			      3, p);
+
+	if (!r)
+		return CDS_EDB;
+	*applied = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return CDS_OK;
+}
+
+/* The change request and the audit row (sink requests), or the audit
+   row alone (sink tables). */
+static int write_audit(struct db *db, const char *id, const char *scan,
+		       const struct db_result *r, const char *after,
+		       enum db_outcome outcome)
+{
+	const char *kind = r->dec->verdict == CDS_DEC_DELETE ? "ds-delete"
+							     : "ds-update";
+	char *ev = evidence(r, outcome);
+	const char *p[6] = {r->deleg->name, kind, r->deleg->ds_text, after,
+			    id, scan};
+	PGresult *res = NULL;
+	int ret = CDS_ENOMEM;
+
+	if (!ev) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		goto out;
+	}
+	ret = CDS_EDB;
+	if (outcome == DB_OUT_REQUESTED) {
+		res = db_exec(db,
+			      "INSERT INTO cdscan.change_request (domain, kind,"
+			      " before_ds, after_ds, run_id, scan_id)"
+			      " VALUES ($1, $2, $3, $4, $5, $6)",
+			      6, p);
+		if (!res)
+			goto out;
+		PQclear(res);
+	}
+	{
+		const char *pa[7] = {p[0], p[1], p[2], p[3], p[4], p[5], ev};
+
+		res = db_exec(db,
+			      "INSERT INTO cdscan.audit (domain, actor, kind,"
+			      " before_ds, after_ds, run_id, scan_id, evidence)"
+			      " VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7)",
+			      7, pa);
+	}
+	if (!res)
+		goto out;
+	PQclear(res);
+	ret = CDS_OK;
+out:
+	free(ev);
+	return ret;
+}
+
+int db_record_change(struct db *db, int64_t run_id, const char *worker,
+		     enum db_sink sink, const struct db_result *r,
+		     enum db_outcome *outcome)
+{
+	const struct cds_decision *dec = r->dec;
+	char id[24], scan[24], *after = NULL;
+	const char *before = r->deleg->ds_text;
+	bool held = false, applied = false;
+	int64_t scan_id = 0;
+	size_t n = 0;
+	int ret;
+
+	*outcome = DB_OUT_NONE;
+	if ((dec->verdict != CDS_DEC_UPDATE && dec->verdict != CDS_DEC_DELETE) ||
+	    !before || r->deleg->load_error) {
+		snprintf(db->err, sizeof db->err,
+			 "%s: db_record_change wants an UPDATE or DELETE of a "
+			 "delegation read whole", r->deleg->name);
+		return CDS_EINVAL;
+	}
+	/* the new set in the view's order, so the audit's before and after
+	   compare as the registry will show them */
+	after = dec->verdict == CDS_DEC_DELETE
+			? strdup("{}")
+			: db_ds_array(dec->proposed, dec->n_proposed);
+	if (!after) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		return CDS_ENOMEM;
+	}
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
+		goto out;
+	if ((ret = claim_held(db, id, worker, r->deleg->name, &held)) != 0)
+		goto fail;
+	if (!held) {
+		/* taken over: the new claimant records it */
+		*outcome = DB_OUT_LOST;
+		db_rollback(db);
+		goto out;
+	}
+	if (sink == DB_SINK_TABLES) {
+		if ((ret = apply_ds(db, r->deleg->name, before, after,
+				    &applied)) != 0)
+			goto fail;
+		*outcome = applied ? DB_OUT_APPLIED : DB_OUT_STALE;
+	} else {
+		*outcome = DB_OUT_REQUESTED;
+	}
+	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &n,
+				 &scan_id)) != 0)
+		goto fail;
+	if (n != 1) {
+		/* cannot happen under the row lock of claim_held */
+		snprintf(db->err, sizeof db->err, "%s: claim lost while "
+			 "recording", r->deleg->name);
+		ret = CDS_EDB;
+		goto fail;
+	}
+	snprintf(scan, sizeof scan, "%lld", (long long)scan_id);
+	if (*outcome != DB_OUT_STALE &&
+	    (ret = write_audit(db, id, scan, r, after, *outcome)) != 0)
+		goto fail;
+	if ((ret = db_cmd(db, "COMMIT")) != 0)
+		goto fail;
+	goto out;
+fail:
+	db_rollback(db);
+	*outcome = DB_OUT_NONE;
+out:
+	free(after);
+	return ret;
+}

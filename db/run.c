@@ -1,0 +1,659 @@
+/*
+ * Runs and the work queue: which delegations a run covers, and how
+ * workers on several hosts share them. A run lists its delegations once
+ * (cdscan.run_item, filled by one INSERT ... SELECT); workers claim
+ * batches with FOR UPDATE SKIP LOCKED, so two workers never get the same
+ * item, and a claim carries a lease: a worker that dies stops renewing,
+ * its lease lapses and the items are claimed again by whoever asks next.
+ * An item becomes done in the transaction that records it (db/record.c).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "db/db_int.h"
+
+/* Used until db_run_begin gives one. */
+#define DB_LEASE_DEFAULT_MS 300000
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The run's selection text: 'all', or the names sorted, without
+ * duplicates, space-separated, so that the same names in another order
+ * join the same run. Also the names as an array literal, for ANY().
+ */
+static int selection_text(const struct db_run_spec *spec, char **sel,
+			  char **arr)
+{
+	const char **v = NULL;
+	size_t n = 0, len = 1;
+	char *s = NULL;
+
+	*sel = *arr = NULL;
+	if (!spec->domains || spec->n_domains == 0) {
+		*sel = strdup("all");
+		return *sel ? CDS_OK : CDS_ENOMEM;
+	}
+	if (!(v = malloc(spec->n_domains * sizeof *v)))
+		goto fail;
+	for (size_t i = 0; i < spec->n_domains; i++) {
+		v[i] = spec->domains[i];
+		len += strlen(v[i]) + 1;
+	}
+	qsort(v, spec->n_domains, sizeof *v, cmp_str);
+	if (!(s = malloc(len)))
+		goto fail;
+	s[0] = '\0';
+	for (size_t i = 0; i < spec->n_domains; i++) {
+		if (n && strcmp(v[n - 1], v[i]) == 0)
+			continue;
+		v[n++] = v[i];
+	}
+	for (size_t i = 0, off = 0; i < n; i++)
+		off += (size_t)sprintf(s + off, "%s%s", i ? " " : "", v[i]);
+	if (!(*arr = db_array_literal(v, n)))
+		goto fail;
+	*sel = s;
+	free(v);
+	return CDS_OK;
+fail:
+	free(v);
+	free(s);
+	return CDS_ENOMEM;
+}
+
+/* A new run of the selection, with one item per selected delegation. */
+static int run_create(struct db *db, const char *sel, const char *arr,
+		      bool dry_run, struct db_run_info *out)
+{
+	const char *p[2] = {sel, dry_run ? "t" : "f"};
+	char id[24], total[24];
+	PGresult *r;
+
+	r = db_exec(db,
+		    "INSERT INTO cdscan.run (selection, dry_run) VALUES ($1, $2)"
+		    " RETURNING id",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	out->id = strtoll(id, NULL, 10);
+	p[0] = id;
+	p[1] = arr;
+	/* One statement however many delegations: the view's ns and ds
+	   columns are not asked for, so the planner never computes them. */
+	r = db_exec(db,
+		    "INSERT INTO cdscan.run_item (run_id, domain)"
+		    " SELECT DISTINCT $1::bigint, d.name FROM cdscan.delegation d"
+		    " WHERE $2::text[] IS NULL OR d.name = ANY($2::text[])",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	snprintf(total, sizeof total, "%s", PQcmdTuples(r));
+	PQclear(r);
+	out->total = strtoll(total, NULL, 10);
+	if (arr && out->total == 0) {
+		snprintf(db->err, sizeof db->err,
+			 "none of the domains named is a delegation "
+			 "(cdscan.delegation)");
+		return CDS_ENOTFOUND;
+	}
+	p[1] = total;
+	r = db_exec(db, "UPDATE cdscan.run SET total = $2 WHERE id = $1", 2, p);
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	return CDS_OK;
+}
+
+/* The unfinished run of this selection and mode, if any: *found. */
+static int run_find(struct db *db, const char *sel, bool dry_run,
+		    struct db_run_info *out, bool *found)
+{
+	const char *p[2] = {sel, dry_run ? "t" : "f"};
+	PGresult *r;
+
+	*found = false;
+	r = db_exec(db,
+		    "SELECT r.id, r.total, (SELECT count(*) FROM cdscan.run_item i"
+		    "  WHERE i.run_id = r.id AND i.state = 'done')"
+		    " FROM cdscan.run r"
+		    " WHERE r.selection = $1 AND r.dry_run = $2"
+		    " AND r.state = 'running'",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) == 1) {
+		*found = true;
+		out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		out->total = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		out->done = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	}
+	PQclear(r);
+	return CDS_OK;
+}
+
+int db_run_begin(struct db *db, const struct db_run_spec *spec,
+		 struct db_run_info *out)
+{
+	char *sel = NULL, *arr = NULL, id[24], lock[96];
+	const char *p[2] = {id, spec->worker};
+	bool found = false;
+	PGresult *r;
+	int ret;
+
+	memset(out, 0, sizeof *out);
+	if (!spec->worker || !spec->worker[0] ||
+	    strlen(spec->worker) >= DB_WORKER_MAX) {
+		snprintf(db->err, sizeof db->err, "bad worker name");
+		return CDS_EINVAL;
+	}
+	if ((ret = selection_text(spec, &sel, &arr)) != 0) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		return ret;
+	}
+	db->lease_ms = spec->lease_ms > 0 ? spec->lease_ms
+					  : DB_LEASE_DEFAULT_MS;
+	if ((ret = db_cmd(db, "BEGIN")) != 0)
+		goto out;
+	/* Workers started together take turns here: the first creates the
+	   run, the others then find it (the lock ends with the
+	   transaction). */
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d, %d)",
+		 DB_LOCK_NS, DB_LOCK_RUN);
+	if ((ret = db_cmd(db, lock)) != 0 ||
+	    (ret = run_find(db, sel, spec->dry_run, out, &found)) != 0)
+		goto fail;
+	out->joined = found;
+	if (!found &&
+	    (ret = run_create(db, sel, arr, spec->dry_run, out)) != 0)
+		goto fail;
+	snprintf(id, sizeof id, "%lld", (long long)out->id);
+	r = db_exec(db,
+		    "INSERT INTO cdscan.worker (run_id, worker) VALUES ($1, $2)"
+		    " ON CONFLICT (run_id, worker) DO UPDATE SET last_seen = now()",
+		    2, p);
+	if (!r) {
+		ret = CDS_EDB;
+		goto fail;
+	}
+	PQclear(r);
+	if ((ret = db_cmd(db, "COMMIT")) != 0)
+		goto fail;
+	goto out;
+fail:
+	db_rollback(db);
+	memset(out, 0, sizeof *out);
+out:
+	free(sel);
+	free(arr);
+	return ret;
+}
+
+/* ---- claims ----------------------------------------------------------- */
+
+/* Copy src into dst (size dstlen); false when it does not fit. */
+static bool copy_str(char *dst, size_t dstlen, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= dstlen)
+		return false;
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+static void load_error(struct db_delegation *d, int code, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
+
+static void load_error(struct db_delegation *d, int code, const char *fmt,
+		       ...)
+{
+	va_list ap;
+
+	if (d->load_error)
+		return; /* the first problem is the one to report */
+	d->load_error = code;
+	va_start(ap, fmt);
+	vsnprintf(d->load_errtext, sizeof d->load_errtext, fmt, ap);
+	va_end(ap);
+}
+
+/* Glue rows, sorted by host, for bsearch by NS name. */
+struct glue {
+	const char *host;
+	const char *addr;
+};
+
+static int glue_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct glue *)elem)->host);
+}
+
+static void fill_ns(struct db_delegation *d, char **ns, size_t n,
+		    const struct glue *g, size_t ng)
+{
+	if (n > DB_NS_MAX) {
+		load_error(d, CDS_ELIMIT, "%s: %zu NS names, more than cdscan "
+			   "keeps", d->name, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cds_ns *x = &d->ns[d->n_ns];
+		const struct glue *hit;
+
+		if (!copy_str(x->name, sizeof x->name, ns[i])) {
+			load_error(d, CDS_EINVAL, "NS name too long: %.60s",
+				   ns[i]);
+			return;
+		}
+		d->n_ns++;
+		hit = g ? bsearch(ns[i], g, ng, sizeof *g, glue_cmp) : NULL;
+		if (!hit)
+			continue;
+		/* bsearch lands on any row of the name: back to the first */
+		while (hit > g && strcmp(hit[-1].host, ns[i]) == 0)
+			hit--;
+		for (; hit < g + ng && strcmp(hit->host, ns[i]) == 0; hit++) {
+			if (x->n_glue == CDS_GLUE_MAX) {
+				load_error(d, CDS_ELIMIT, "%s: more glue "
+					   "addresses than cdscan keeps (%d)",
+					   ns[i], CDS_GLUE_MAX);
+				return;
+			}
+			if (!copy_str(x->glue[x->n_glue], CDS_ADDR_STR_MAX,
+				      hit->addr)) {
+				load_error(d, CDS_EINVAL, "%s: bad glue "
+					   "address", ns[i]);
+				return;
+			}
+			x->n_glue++;
+		}
+	}
+}
+
+static void fill_ds(struct db_delegation *d, char **ds, size_t n)
+{
+	if (n > CDS_DS_MAX) {
+		load_error(d, CDS_ELIMIT, "%s: %zu DS records, more than cdscan "
+			   "keeps", d->name, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cds_ds_parse(ds[i], &d->ds[i]) != 0) {
+			load_error(d, CDS_EMALFORMED, "DS '%.100s' cannot be "
+				   "read", ds[i]);
+			return;
+		}
+	}
+	d->n_ds = n;
+}
+
+static void fill_statuses(struct db_delegation *d, char **st, size_t n)
+{
+	if (n > DB_STATUS_MAX) {
+		load_error(d, CDS_ELIMIT, "%s: %zu status flags, more than "
+			   "cdscan keeps", d->name, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!copy_str(d->statuses[i], DB_STATUS_LEN, st[i])) {
+			load_error(d, CDS_EINVAL, "status flag too long: "
+				   "%.60s", st[i]);
+			return;
+		}
+	}
+	d->n_statuses = n;
+}
+
+/* One row of the claim query: domain, found, ns, ds, statuses, optout. */
+static int fill_one(struct db_delegation *d, PGresult *r, int row,
+		    const struct glue *g, size_t ng)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	if (!copy_str(d->name, sizeof d->name, PQgetvalue(r, row, 0))) {
+		/* keep what fits so the item can still be marked done */
+		snprintf(d->name, sizeof d->name, "%s", PQgetvalue(r, row, 0));
+		load_error(d, CDS_EINVAL, "domain name too long");
+		return CDS_OK;
+	}
+	if (strcmp(PQgetvalue(r, row, 1), "t") != 0) {
+		load_error(d, CDS_ENOTFOUND, "%s is no longer in "
+			   "cdscan.delegation", d->name);
+		return CDS_OK;
+	}
+	if (!(d->ds_text = strdup(PQgetvalue(r, row, 3))))
+		return CDS_ENOMEM;
+	d->optout = strcmp(PQgetvalue(r, row, 5), "t") == 0;
+	if (db_parse_array(PQgetvalue(r, row, 2), &v, &n) != 0)
+		goto bad;
+	fill_ns(d, v, n, g, ng);
+	db_strv_free(v, n);
+	if (db_parse_array(PQgetvalue(r, row, 3), &v, &n) != 0)
+		goto bad;
+	fill_ds(d, v, n);
+	db_strv_free(v, n);
+	if (db_parse_array(PQgetvalue(r, row, 4), &v, &n) != 0)
+		goto bad;
+	fill_statuses(d, v, n);
+	db_strv_free(v, n);
+	return CDS_OK;
+bad:
+	load_error(d, CDS_EMALFORMED, "%s: cdscan.delegation gave an array "
+		   "cdscan cannot read", d->name);
+	return CDS_OK;
+}
+
+/* The NS names of every claimed row, as one array literal for ANY(). */
+static char *all_ns(PGresult *r)
+{
+	char **names = NULL, **v;
+	size_t n = 0, cap = 0, nv;
+	char *lit = NULL;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 2) ||
+		    db_parse_array(PQgetvalue(r, i, 2), &v, &nv) != 0)
+			continue;
+		for (size_t k = 0; k < nv; k++) {
+			if (n == cap) {
+				char **nn = realloc(names, (cap ? 2 * cap : 256) *
+								   sizeof *nn);
+
+				if (!nn) {
+					db_strv_free(v, nv);
+					goto out;
+				}
+				names = nn;
+				cap = cap ? 2 * cap : 256;
+			}
+			names[n++] = v[k];
+			v[k] = NULL;
+		}
+		db_strv_free(v, nv);
+	}
+	lit = db_array_literal((const char *const *)names, n);
+out:
+	db_strv_free(names, n);
+	return lit;
+}
+
+static int read_glue(struct db *db, PGresult *claimed, PGresult **out,
+		     struct glue **g, size_t *ng)
+{
+	char *ns = all_ns(claimed);
+	const char *p[1] = {ns};
+	PGresult *r = NULL;
+	int ret = CDS_ENOMEM;
+
+	*out = NULL;
+	*g = NULL;
+	*ng = 0;
+	if (!ns)
+		goto out;
+	/* host(): the address without a prefix length, whatever type the
+	   registry's view gives */
+	r = db_exec(db,
+		    "SELECT host, host(addr::inet) FROM cdscan.glue"
+		    " WHERE host = ANY($1::text[]) ORDER BY host COLLATE \"C\","
+		    " addr",
+		    1, p);
+	if (!r) {
+		ret = CDS_EDB;
+		goto out;
+	}
+	if (PQntuples(r) && !(*g = calloc((size_t)PQntuples(r), sizeof **g)))
+		goto out;
+	for (int i = 0; i < PQntuples(r); i++) {
+		(*g)[i].host = PQgetvalue(r, i, 0);
+		(*g)[i].addr = PQgetvalue(r, i, 1);
+	}
+	*ng = (size_t)PQntuples(r);
+	*out = r;
+	r = NULL;
+	ret = CDS_OK;
+out:
+	if (ret == CDS_ENOMEM)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	PQclear(r);
+	free(ns);
+	return ret;
+}
+
+int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
+		 struct db_delegation **out, size_t *n_out)
+{
+	char id[24], lim[24], lease[24];
+	const char *p[4] = {id, worker, lim, lease};
+	PGresult *r = NULL, *gr = NULL;
+	struct db_delegation *d = NULL;
+	struct glue *g = NULL;
+	size_t ng = 0, n = 0;
+	int ret = CDS_EDB;
+
+	*out = NULL;
+	*n_out = 0;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	snprintf(lim, sizeof lim, "%zu", max);
+	snprintf(lease, sizeof lease, "%lld",
+		 (long long)(db->lease_ms > 0 ? db->lease_ms
+					      : DB_LEASE_DEFAULT_MS));
+	/* Claimable: a claim whose lease lapsed (its worker died or hangs:
+	   taken over first), or never claimed. Two queries rather than one
+	   OR, so that each is an index range that stops at the limit (the
+	   todo part is not even read when lapsed claims fill the batch:
+	   CTEs are read lazily). SKIP LOCKED: rows another worker is
+	   claiming right now are passed over, not waited for. A domain
+	   gone from cdscan.delegation still comes back (found = false) so
+	   that it can be marked done. */
+	r = db_exec(db,
+		    "WITH lapsed AS (SELECT run_id, domain FROM cdscan.run_item"
+		    "  WHERE run_id = $1 AND state = 'claimed'"
+		    "  AND lease_until < now() LIMIT $3 FOR UPDATE SKIP LOCKED),"
+		    " todo AS (SELECT run_id, domain FROM cdscan.run_item"
+		    "  WHERE run_id = $1 AND state = 'todo' ORDER BY domain"
+		    "  LIMIT $3 FOR UPDATE SKIP LOCKED),"
+		    " c AS (UPDATE cdscan.run_item i SET state = 'claimed',"
+		    "  worker = $2, claims = i.claims + 1,"
+		    "  lease_until = now() + $4::bigint * interval '1 ms'"
+		    " WHERE (i.run_id, i.domain) IN ("
+		    "  SELECT * FROM lapsed UNION ALL SELECT * FROM todo"
+		    "  LIMIT $3)"
+		    " RETURNING i.domain)"
+		    " SELECT c.domain, d.name IS NOT NULL, d.ns, d.ds,"
+		    " d.statuses, d.optout"
+		    " FROM c LEFT JOIN cdscan.delegation d ON d.name = c.domain"
+		    " ORDER BY c.domain",
+		    4, p);
+	if (!r)
+		goto out;
+	n = (size_t)PQntuples(r);
+	if (n == 0) {
+		ret = CDS_OK;
+		goto out;
+	}
+	if ((ret = read_glue(db, r, &gr, &g, &ng)) != 0)
+		goto out;
+	if (!(d = calloc(n, sizeof *d))) {
+		ret = CDS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((ret = fill_one(&d[i], r, (int)i, g, ng)) != 0)
+			goto out;
+	}
+	*out = d;
+	*n_out = n;
+	d = NULL;
+	ret = CDS_OK;
+out:
+	if (ret == CDS_ENOMEM)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	if (d) {
+		for (size_t i = 0; i < n; i++)
+			db_delegation_deinit(&d[i]);
+		free(d);
+	}
+	free(g);
+	PQclear(gr);
+	PQclear(r);
+	return ret;
+}
+
+/* ---- the rest of the run ---------------------------------------------- */
+
+/* A statement with (run id, worker[, x]) and no result; *n its row count. */
+static int run_update(struct db *db, const char *sql, int64_t run_id,
+		      const char *worker, const char *x, int64_t *n)
+{
+	char id[24];
+	const char *p[3] = {id, worker, x};
+	PGresult *r;
+
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	r = db_exec(db, sql, x ? 3 : 2, p);
+	if (!r)
+		return CDS_EDB;
+	if (n)
+		*n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
+}
+
+int db_run_renew(struct db *db, int64_t run_id, const char *worker,
+		 int64_t lease_ms)
+{
+	char lease[24];
+
+	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
+	/* One statement, so the worker row and the claims move together. */
+	return run_update(db,
+			  "WITH w AS (UPDATE cdscan.worker SET last_seen = now()"
+			  " WHERE run_id = $1 AND worker = $2)"
+			  " UPDATE cdscan.run_item"
+			  " SET lease_until = now() + $3::bigint * interval '1 ms'"
+			  " WHERE run_id = $1 AND worker = $2"
+			  " AND state = 'claimed'",
+			  run_id, worker, lease, NULL);
+}
+
+int db_run_release(struct db *db, int64_t run_id, const char *worker,
+		   int64_t *n)
+{
+	int64_t k = 0;
+	int ret = run_update(db,
+			     "UPDATE cdscan.run_item SET state = 'todo',"
+			     " worker = NULL, lease_until = NULL"
+			     " WHERE run_id = $1 AND worker = $2"
+			     " AND state = 'claimed'",
+			     run_id, worker, NULL, &k);
+
+	if (n)
+		*n = k;
+	return ret;
+}
+
+int db_run_claimants(struct db *db, int64_t run_id, char ***out, size_t *n)
+{
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+	char **v = NULL;
+	size_t k = 0;
+	int ret = CDS_ENOMEM;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	r = db_exec(db,
+		    "SELECT DISTINCT worker FROM cdscan.run_item"
+		    " WHERE run_id = $1 AND state = 'claimed' ORDER BY worker",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) &&
+	    !(v = calloc((size_t)PQntuples(r), sizeof *v)))
+		goto out;
+	for (; k < (size_t)PQntuples(r); k++)
+		if (!(v[k] = strdup(PQgetvalue(r, (int)k, 0))))
+			goto out;
+	*out = v;
+	*n = k;
+	v = NULL;
+	ret = CDS_OK;
+out:
+	if (ret != CDS_OK)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	db_strv_free(v, k);
+	PQclear(r);
+	return ret;
+}
+
+int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
+		    int64_t *claimed, int64_t *todo)
+{
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	r = db_exec(db,
+		    "SELECT count(*) FILTER (WHERE state = 'done'),"
+		    " count(*) FILTER (WHERE state = 'claimed'),"
+		    " count(*) FILTER (WHERE state = 'todo')"
+		    " FROM cdscan.run_item WHERE run_id = $1",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	if (done)
+		*done = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	if (claimed)
+		*claimed = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	if (todo)
+		*todo = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
+}
+
+int db_run_finish(struct db *db, int64_t run_id, bool *finished)
+{
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	*finished = false;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	/* Finished once nothing is left, by whichever worker sees it first;
+	   an item recorded by a transaction not yet committed still counts
+	   as left, and its worker will call this again. */
+	r = db_exec(db,
+		    "WITH f AS (UPDATE cdscan.run SET state = 'done',"
+		    "  finished = now()"
+		    " WHERE id = $1 AND state = 'running' AND NOT EXISTS ("
+		    "  SELECT 1 FROM cdscan.run_item"
+		    "  WHERE run_id = $1 AND state <> 'done')"
+		    " RETURNING state)"
+		    " SELECT (SELECT state FROM f),"
+		    " (SELECT state FROM cdscan.run WHERE id = $1)",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQgetisnull(r, 0, 0) && PQgetisnull(r, 0, 1)) {
+		PQclear(r);
+		snprintf(db->err, sizeof db->err, "no run %s", id);
+		return CDS_ENOTFOUND;
+	}
+	*finished = !PQgetisnull(r, 0, 0) ||
+		    strcmp(PQgetvalue(r, 0, 1), "done") == 0;
+	PQclear(r);
+	return CDS_OK;
+}

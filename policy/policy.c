@@ -326,6 +326,47 @@ static bool step_servers(struct pctx *c)
 	return false;
 }
 
+/* ---- a probe that stopped early (STANDARDS Q6, RFC 9975 §3) -------- */
+
+/*
+ * An answering server that was not asked for its DNSKEY set comes from a
+ * probe that stopped after it (a full probe asks every answering server
+ * for everything). Its answer decides on its own when it confirms the
+ * status quo, by the very test the probe used; otherwise it cannot be
+ * judged (no signatures were checked) and a full probe is needed.
+ */
+static bool step_early(struct pctx *c)
+{
+	enum cds_reason r;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct cds_server_obs *o = &c->obs[i];
+
+		if (!answering(o) || o->dnskey_rr.state != CDS_RR_NOT_QUERIED)
+			continue;
+		if (policy_early_stop(c->deleg, o, c->cfg, &r))
+			return decide(c, CDS_DEC_UNCHANGED, r,
+				      "%s/%s %s; stopped there, the other "
+				      "servers were not asked: whatever they "
+				      "say, nothing may change (RFC 9975 §3, "
+				      "STANDARDS Q6)", o->name, o->addr,
+				      r == CDS_R_NO_CDS
+					      ? "publishes no CDS or CDNSKEY"
+				      : r == CDS_R_ALREADY_INSECURE
+					      ? "asks for DS removal and the "
+						"parent holds no DS"
+					      : "asks for exactly the current "
+						"DS set");
+		return decide(c, CDS_DEC_PENDING, CDS_R_SERVER_UNREACHABLE,
+			      "%s/%s was asked only for CDS and CDNSKEY and "
+			      "its answer does not confirm the current DS set; "
+			      "a change needs every server and the signatures "
+			      "(full probe)", o->name, o->addr);
+	}
+	return false;
+}
+
 /* ---- nothing asked for (C2) ---------------------------------------- */
 
 static bool step_nothing(struct pctx *c)
@@ -665,12 +706,10 @@ static bool step_require_both(struct pctx *c)
 
 /* ---- eligible CDS (RFC 9975 §3.1, C5, A1) ------------------------- */
 
+/* Shared with policy_early_stop (early.c), so that the two agree. */
 static bool digest_accepted(const struct policy_config *cfg, uint8_t dt)
 {
-	/* RFC 9904 Table 3: 0 (delete only), 1 and 3 never in a new DS. */
-	if (dt == 0 || dt == CDS_DIGEST_SHA1 || dt == CDS_DIGEST_GOST || dt >= 32)
-		return false;
-	return (cfg->digest_types >> dt) & 1;
+	return policy_digest_accepted(cfg, dt);
 }
 
 static void list_accepted_digests(const struct policy_config *cfg, char *buf,
@@ -763,13 +802,7 @@ static bool step_key_match(struct pctx *c)
 
 static bool alg_accepted(const struct policy_config *cfg, uint8_t alg)
 {
-	/* STANDARDS A3: never, whatever the configuration says. */
-	switch (alg) {
-	case 0: case 1: case 3: case 5: case 6: case 7: case 12: case 253:
-	case 254:
-		return false;
-	}
-	return cfg->accept_alg[alg];
+	return policy_alg_accepted(cfg, alg);
 }
 
 static bool refuse_alg(struct pctx *c, uint8_t alg, const char *what)
@@ -959,6 +992,7 @@ static bool step_update(struct pctx *c)
 static bool (*const steps[])(struct pctx *) = {
 	step_servers,      /* failed servers; Q4 exclusion */
 	step_overflow,     /* stored empty when too large: before "nothing" */
+	step_early,        /* Q6: a probe that stopped on the status quo */
 	step_nothing,      /* C2: no CDS/CDNSKEY anywhere */
 	step_no_ds,        /* unsigned child: delete is a no-op, else bootstrap */
 	step_signatures,   /* C1: per server, before quoting its data */

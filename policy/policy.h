@@ -70,11 +70,53 @@ void policy_config_default(struct policy_config *cfg);
  * Decide what the DS set of `deleg` should become, from what every server
  * said (`obs[0..n_obs)`). `now` is unix time (used only with
  * exclude_unreachable_after). Always fills `out`; never fails.
+ *
+ * `obs` may be the single observation of a probe that stopped early
+ * (see policy_early_stop): the decision is then UNCHANGED with the
+ * early reason, or PENDING if that answer does not confirm the status
+ * quo under `cfg` (e.g. a different configuration than the probe had).
  */
 void policy_decide_ds(const struct cds_delegation *deleg,
 		      const struct cds_server_obs *obs, size_t n_obs,
 		      const struct policy_config *cfg, int64_t now,
 		      struct cds_decision *out);
+
+/*
+ * Early stop (STANDARDS Q6 [MAY], RFC 9975 §3; policy/early.c): does the
+ * answer of this one server `obs` confirm the status quo of `deleg`, so
+ * that the decision is "unchanged" whatever the other servers say?
+ * True, with *reason set, when for the types policy.input reads:
+ *   - neither CDS nor CDNSKEY is published (NODATA) → CDS_R_NO_CDS;
+ *   - the parent holds no DS and the child serves only the delete
+ *     record(s) → CDS_R_ALREADY_INSECURE;
+ *   - the DS set policy_decide_ds would build from them (eligible digest
+ *     types, accepted algorithms, DS computed from CDNSKEY, CDS and
+ *     CDNSKEY naming the same keys) equals the current one as a set →
+ *     CDS_R_SAME_AS_CURRENT.
+ * False otherwise, and whenever the server failed or an RRset was too
+ * large or held a record we could not read: then every server must be
+ * asked (full probe).
+ *
+ * Reads only obs->error, obs->{cds,cdnskey}_rr.{state,count,overflow}
+ * and the cds/cdnskey arrays: signatures are not needed, since only "no
+ * change" stops. Pure; never fails.
+ *
+ * How it is used: the probe (scanner/probe.h, scan_request.early_stop)
+ * calls it on the first server's CDS/CDNSKEY answer; when true it stops
+ * and hands back that one observation (DNSKEY and SOA not queried).
+ * policy_decide_ds recognises such an observation (an answering server
+ * whose DNSKEY state is CDS_RR_NOT_QUERIED), calls this again and
+ * decides UNCHANGED with the same reason — so the caller just calls
+ * policy_decide_ds on whatever the probe returned, early or not.
+ */
+bool policy_early_stop(const struct cds_delegation *deleg,
+		       const struct cds_server_obs *obs,
+		       const struct policy_config *cfg, enum cds_reason *reason);
+
+/* The digest types (C5, RFC 9904) and DNSKEY algorithms (A2, A3, RFC
+   9905) for which this registry installs a DS. */
+bool policy_digest_accepted(const struct policy_config *cfg, uint8_t digest_type);
+bool policy_alg_accepted(const struct policy_config *cfg, uint8_t alg);
 
 /*
  * The registry's own rules on top of what the child asked: a change

@@ -2,15 +2,20 @@
  * The per-delegation probe, an explicit state machine driven by the
  * engine's and the resolver's callbacks:
  *
- *   start ── NS with glue ──────────────┐
- *     └──── NS without glue → resolve ──┴→ per address: SOA, DNSKEY, CDS,
- *                                         CDNSKEY in flight at once
+ *   start ─ early stop? ─ one address (glue, else resolve its name):
+ *     │                   CDS, CDNSKEY → status quo? ─ yes → callback
+ *     │                                      └ no ─┐ (+ SOA, DNSKEY there)
+ *     ├──── NS with glue ──────────────────────────┤
+ *     └──── NS without glue → resolve ─────────────┴→ per address: SOA,
+ *                                  DNSKEY, CDS, CDNSKEY in flight at once
  *                                           └→ all four back → validate
  *   every name resolved and every address validated → callback
  *
- * Every address is asked (RFC 9975 §3, STANDARDS Q1): consistency is the
- * policy's check, over all of them. Each server's answers are validated
- * against that server's own DNSKEY RRset (STANDARDS M2).
+ * Without early stop every address is asked (RFC 9975 §3, STANDARDS
+ * Q1): consistency is the policy's check, over all of them. With it, one
+ * answer that confirms the status quo is enough (Q6): the decision is
+ * "unchanged" whatever the others say. Each server's answers are
+ * validated against that server's own DNSKEY RRset (STANDARDS M2).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +25,7 @@
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "policy/policy.h"
 #include "scanner/probe.h"
 #include "scanner/validate.h"
 
@@ -53,8 +59,23 @@ struct server {
 	struct probe *p;
 	size_t idx; /* into p->obs */
 	unsigned pending;
+	bool early; /* asked for CDS and CDNSKEY only, so far */
+	struct sockaddr_storage sa; /* kept to ask again after early stop */
+	socklen_t salen;
 	struct query q[Q__COUNT];
 	struct scan_rrset sets[Q__COUNT];
+};
+
+#define Q_ALL (1u << Q_SOA | 1u << Q_DNSKEY | 1u << Q_CDS | 1u << Q_CDNSKEY)
+#define Q_EARLY (1u << Q_CDS | 1u << Q_CDNSKEY)
+
+/* The address lookup done for the early server, kept for the full probe
+   so that the name is not looked up twice. */
+struct early_lookup {
+	int status;
+	enum scan_dnssec dnssec;
+	size_t n;
+	struct sockaddr_storage *addrs;
 };
 
 struct probe {
@@ -74,6 +95,17 @@ struct probe {
 	unsigned queries;
 	scan_probe_cb cb;
 	void *arg;
+
+	/* early stop (STANDARDS Q6) */
+	const struct policy_config *policy; /* borrowed; NULL: no early stop */
+	uint32_t early_seed;
+	bool early_asked;   /* some address was asked first */
+	size_t early_ns;    /* which NS name ... */
+	size_t early_addr;  /* ... and which of its addresses */
+	bool early_looked_up; /* early_ns's addresses are in `lookup` */
+	struct early_lookup lookup;
+	bool stopped_early;
+	enum cds_reason early_reason;
 };
 
 int scanner_new(struct event_base *base, struct scan_engine *eng,
@@ -118,6 +150,7 @@ static void probe_free(struct probe *p)
 		}
 	}
 	free(p->srv);
+	free(p->lookup.addrs);
 	free(p->ns);
 	free(p->ds);
 	free(p);
@@ -144,6 +177,8 @@ static void probe_finish(struct probe *p)
 		res->obs = p->obs;
 		res->n_obs = p->n_obs;
 		res->queries = p->queries;
+		res->stopped_early = p->stopped_early;
+		res->early_reason = p->early_reason;
 		p->obs = NULL;
 	}
 	/* res is NULL only when out of memory; the receiver reports it. */
@@ -286,6 +321,16 @@ static void server_done(struct server *s)
 	step_done(p);
 }
 
+static void early_done(struct server *s);
+
+static void queries_done(struct server *s)
+{
+	if (s->early)
+		early_done(s);
+	else
+		server_done(s);
+}
+
 static void on_answer(const struct scan_answer *ans, void *arg)
 {
 	struct query *q = arg;
@@ -306,12 +351,43 @@ static void on_answer(const struct scan_answer *ans, void *arg)
 			  ans->attempts == 1 ? "try" : "tries");
 	}
 	if (--s->pending == 0)
-		server_done(s);
+		queries_done(s);
 }
 
-/* Start the four queries to one address of one NS name. */
+/* Send the queries of `mask` to server s; queries_done() when all are
+   back (at once if none could be sent). */
+static void server_ask(struct server *s, unsigned mask)
+{
+	struct probe *p = s->p;
+
+	s->pending = 1; /* held until every query is issued */
+	for (int qi = 0; qi < Q__COUNT; qi++) {
+		int rc;
+
+		if (!(mask & 1u << qi))
+			continue;
+		s->q[qi] = (struct query){s, qi};
+		s->pending++;
+		rc = scan_engine_query(p->sc->eng, (struct sockaddr *)&s->sa,
+				       s->salen, p->zone, qtypes[qi], on_answer,
+				       &s->q[qi]);
+		if (rc != CDS_OK) {
+			s->pending--;
+			rrobs(&p->obs[s->idx], qi)->state = CDS_RR_FAILED;
+			obs_error(&p->obs[s->idx], rc, "%s: %s", qnames[qi],
+				  cds_strerror(rc));
+			continue;
+		}
+		p->queries++;
+	}
+	if (--s->pending == 0)
+		queries_done(s);
+}
+
+/* Start asking one address of one NS name: everything, or (early) CDS
+   and CDNSKEY only. */
 static void server_start(struct probe *p, const char *name,
-			 const struct sockaddr *sa, socklen_t salen)
+			 const struct sockaddr *sa, socklen_t salen, bool early)
 {
 	char addr[CDS_ADDR_STR_MAX];
 	ssize_t idx;
@@ -328,27 +404,12 @@ static void server_start(struct probe *p, const char *name,
 	}
 	s->p = p;
 	s->idx = (size_t)idx;
+	s->early = early;
+	memcpy(&s->sa, sa, salen);
+	s->salen = salen;
 	p->srv[idx] = s;
 	p->pending++;
-	s->pending = 1; /* held until every query is issued */
-	for (int qi = 0; qi < Q__COUNT; qi++) {
-		int rc;
-
-		s->q[qi] = (struct query){s, qi};
-		s->pending++;
-		rc = scan_engine_query(p->sc->eng, sa, salen, p->zone,
-				       qtypes[qi], on_answer, &s->q[qi]);
-		if (rc != CDS_OK) {
-			s->pending--;
-			rrobs(&p->obs[idx], qi)->state = CDS_RR_FAILED;
-			obs_error(&p->obs[idx], rc, "%s: %s", qnames[qi],
-				  cds_strerror(rc));
-			continue;
-		}
-		p->queries++;
-	}
-	if (--s->pending == 0)
-		server_done(s);
+	server_ask(s, early ? Q_EARLY : Q_ALL);
 }
 
 static void name_failed(struct probe *p, const char *name, int code,
@@ -360,12 +421,18 @@ static void name_failed(struct probe *p, const char *name, int code,
 		obs_error(&p->obs[idx], code, "no address: %s", why);
 }
 
-static void on_addrs(int status, const char *name,
-		     const struct sockaddr_storage *addrs, size_t n,
-		     enum scan_dnssec dnssec, void *arg)
+static socklen_t ss_len(const struct sockaddr_storage *ss)
 {
-	struct probe *p = arg;
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in);
+}
 
+/* The addresses of one NS name are known: ask each, except address
+   `skip` (the early server, already asked; SIZE_MAX for none). */
+static void name_addrs(struct probe *p, const char *name, int status,
+		       const struct sockaddr_storage *addrs, size_t n,
+		       enum scan_dnssec dnssec, size_t skip)
+{
 	if (status != CDS_OK)
 		name_failed(p, name, status,
 			    status == CDS_EBOGUS ? "address lookup is bogus"
@@ -373,31 +440,49 @@ static void on_addrs(int status, const char *name,
 	else if (n == 0)
 		name_failed(p, name, CDS_ERESOLVE, "no A or AAAA records");
 	for (size_t i = 0; status == CDS_OK && i < n; i++)
-		server_start(p, name, (const struct sockaddr *)&addrs[i],
-			     addrs[i].ss_family == AF_INET6
-				     ? sizeof(struct sockaddr_in6)
-				     : sizeof(struct sockaddr_in));
+		if (i != skip)
+			server_start(p, name, (const struct sockaddr *)&addrs[i],
+				     ss_len(&addrs[i]), false);
 	log_debug("%s: NS %s: %zu addresses (%s)", p->zone, name, n,
 		  scan_dnssec_name(dnssec));
+}
+
+static void on_addrs(int status, const char *name,
+		     const struct sockaddr_storage *addrs, size_t n,
+		     enum scan_dnssec dnssec, void *arg)
+{
+	struct probe *p = arg;
+
+	name_addrs(p, name, status, addrs, n, dnssec, SIZE_MAX);
 	step_done(p);
 }
 
+/* Every address of NS name i, except the early server's. */
 static void ns_start(struct probe *p, size_t i)
 {
 	const struct cds_ns *ns = &p->ns[i];
+	bool early_here = p->early_asked && p->early_ns == i;
 
 	for (size_t g = 0; g < ns->n_glue; g++) {
 		struct sockaddr_storage ss;
 		socklen_t len;
 
+		if (early_here && p->early_addr == g)
+			continue;
 		if (scan_parse_addr(ns->glue[g], p->port, &ss, &len) != 0) {
 			name_failed(p, ns->name, CDS_EINVAL, "bad glue address");
 			continue;
 		}
-		server_start(p, ns->name, (struct sockaddr *)&ss, len);
+		server_start(p, ns->name, (struct sockaddr *)&ss, len, false);
 	}
 	if (ns->n_glue)
 		return;
+	if (p->early_looked_up && p->early_ns == i) {
+		name_addrs(p, ns->name, p->lookup.status, p->lookup.addrs,
+			   p->lookup.n, p->lookup.dnssec,
+			   early_here ? p->early_addr : SIZE_MAX);
+		return;
+	}
 	if (!p->sc->res) {
 		name_failed(p, ns->name, CDS_ERESOLVE,
 			    "no glue and no resolver configured");
@@ -410,9 +495,172 @@ static void ns_start(struct probe *p, size_t i)
 	}
 }
 
+/* The full probe: every address of every NS name. Callers hold a
+   pending count of their own, so the probe cannot finish in here. */
+static void full_start(struct probe *p)
+{
+	for (size_t i = 0; i < p->n_ns; i++)
+		ns_start(p, i);
+}
+
+/* ---- early stop (STANDARDS Q6) ---------------------------------------- */
+
+/*
+ * The early server answered CDS and CDNSKEY. Stop when the answer
+ * confirms the status quo; else go on with the full probe, and ask this
+ * server for the rest (SOA, DNSKEY) unless it failed: a failed server
+ * keeps its failure, which decides the outcome anyway (RFC 9975 §3).
+ */
+static void early_done(struct server *s)
+{
+	struct probe *p = s->p;
+	struct cds_server_obs *o = &p->obs[s->idx];
+	struct cds_delegation deleg;
+	enum cds_reason r;
+	int rc;
+
+	s->early = false;
+	if (o->error == CDS_OK) {
+		snprintf(deleg.name, sizeof deleg.name, "%s", p->zone);
+		deleg.ds = p->ds;
+		deleg.n_ds = p->n_ds;
+		rc = scan_read_records(p->zone, &s->sets[Q_CDS],
+				       &s->sets[Q_CDNSKEY], o);
+		if (rc != CDS_OK)
+			obs_error(o, rc, "reading CDS/CDNSKEY: %s",
+				  cds_strerror(rc));
+		else if (policy_early_stop(&deleg, o, p->policy, &r)) {
+			log_debug("%s: %s/%s confirms the status quo (%s): "
+				  "stopped early", p->zone, o->name, o->addr,
+				  cds_reason_name(r));
+			p->stopped_early = true;
+			p->early_reason = r;
+			for (int q = 0; q < Q__COUNT; q++)
+				scan_rrset_free(&s->sets[q]);
+			step_done(p);
+			return;
+		}
+		/* Read again, with the signatures, once DNSKEY is in. */
+		cds_server_obs_clear(o);
+	}
+	log_debug("%s: %s/%s does not confirm the status quo: full probe",
+		  p->zone, o->name, o->addr);
+	full_start(p);
+	if (o->error == CDS_OK)
+		server_ask(s, 1u << Q_SOA | 1u << Q_DNSKEY);
+	else
+		server_done(s);
+}
+
+/* Among NS names with glue (else all), in name order, number k. */
+static size_t pick_ns(const struct probe *p, uint32_t seed)
+{
+	size_t n_glued = 0, n_cand, k, best = 0;
+	bool glued;
+
+	for (size_t i = 0; i < p->n_ns; i++)
+		n_glued += p->ns[i].n_glue > 0;
+	glued = n_glued > 0;
+	n_cand = glued ? n_glued : p->n_ns;
+	k = seed % n_cand;
+	/* The k-th smallest name among candidates: n is a handful, and a
+	   name order makes the choice independent of the order given. */
+	for (size_t i = 0; i < p->n_ns; i++) {
+		size_t rank = 0;
+
+		if (glued && p->ns[i].n_glue == 0)
+			continue;
+		for (size_t j = 0; j < p->n_ns; j++)
+			if ((!glued || p->ns[j].n_glue > 0) &&
+			    (strcmp(p->ns[j].name, p->ns[i].name) < 0 ||
+			     (strcmp(p->ns[j].name, p->ns[i].name) == 0 &&
+			      j < i)))
+				rank++;
+		if (rank == k)
+			best = i;
+	}
+	return best;
+}
+
+static size_t names_eligible(const struct probe *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_ns; i++)
+		n += p->ns[i].n_glue > 0;
+	return n ? n : p->n_ns;
+}
+
+static void on_early_addrs(int status, const char *name,
+			   const struct sockaddr_storage *addrs, size_t n,
+			   enum scan_dnssec dnssec, void *arg)
+{
+	struct probe *p = arg;
+	size_t k = 0;
+
+	p->early_looked_up = true;
+	p->lookup.status = status;
+	p->lookup.dnssec = dnssec;
+	if (status == CDS_OK && n > 0) {
+		p->lookup.addrs = calloc(n, sizeof *addrs);
+		if (p->lookup.addrs) {
+			memcpy(p->lookup.addrs, addrs, n * sizeof *addrs);
+			p->lookup.n = n;
+		} else {
+			p->lookup.status = CDS_ENOMEM;
+		}
+	}
+	if (p->lookup.status == CDS_OK && p->lookup.n > 0) {
+		k = (p->early_seed / names_eligible(p)) % p->lookup.n;
+		p->early_asked = true;
+		p->early_addr = k;
+		server_start(p, name, (struct sockaddr *)&p->lookup.addrs[k],
+			     ss_len(&p->lookup.addrs[k]), true);
+	} else {
+		/* Nothing to ask first: the full probe reports this name. */
+		full_start(p);
+	}
+	step_done(p);
+}
+
+/* Ask one address first; false when there is none to ask at once or
+   by lookup (the caller then starts the full probe). */
+static bool early_start(struct probe *p)
+{
+	const struct cds_ns *ns;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t g;
+
+	if (p->n_ns == 0)
+		return false;
+	p->early_ns = pick_ns(p, p->early_seed);
+	ns = &p->ns[p->early_ns];
+	if (ns->n_glue > 0) {
+		g = (p->early_seed / names_eligible(p)) % ns->n_glue;
+		if (scan_parse_addr(ns->glue[g], p->port, &ss, &len) != 0)
+			return false;
+		p->early_asked = true;
+		p->early_addr = g;
+		server_start(p, ns->name, (struct sockaddr *)&ss, len, true);
+		return true;
+	}
+	if (!p->sc->res)
+		return false;
+	p->pending++;
+	if (scan_resolve_addrs(p->sc->res, ns->name, on_early_addrs, p) !=
+	    CDS_OK) {
+		p->pending--;
+		return false;
+	}
+	return true;
+}
+
 static int probe_copy(struct probe *p, const struct scan_request *req)
 {
 	if (cds_name_normalize(req->zone, p->zone) != 0)
+		return CDS_EINVAL;
+	if (req->early_stop && !req->policy)
 		return CDS_EINVAL;
 	p->ns = calloc(req->n_ns ? req->n_ns : 1, sizeof *p->ns);
 	p->ds = calloc(req->n_ds ? req->n_ds : 1, sizeof *p->ds);
@@ -426,6 +674,8 @@ static int probe_copy(struct probe *p, const struct scan_request *req)
 	p->n_ds = req->n_ds;
 	p->now = req->now;
 	p->port = req->port ? req->port : 53;
+	p->policy = req->early_stop ? req->policy : NULL;
+	p->early_seed = req->early_seed;
 	return CDS_OK;
 }
 
@@ -447,8 +697,8 @@ int scan_probe_start(struct scanner *sc, const struct scan_request *req,
 	/* Callbacks may run synchronously from the resolver; `starting`
 	   keeps the probe alive until every NS has been started. */
 	p->starting = true;
-	for (size_t i = 0; i < p->n_ns; i++)
-		ns_start(p, i);
+	if (!p->policy || !early_start(p))
+		full_start(p);
 	p->starting = false;
 	if (p->pending == 0 &&
 	    event_base_once(sc->base, -1, EV_TIMEOUT, finish_deferred, p,

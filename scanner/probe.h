@@ -5,6 +5,21 @@
  * DNSSEC signatures of each server's answers against the current DS, and
  * hands back one observation per server address. It decides nothing:
  * that is policy's job.
+ *
+ * Early stop (STANDARDS Q6 [MAY], RFC 9975 §3), when asked for: one
+ * address is asked for CDS and CDNSKEY only. If policy_early_stop() says
+ * its answer confirms the status quo, the probe ends there: one
+ * observation, no DNSKEY, no signatures, 2 queries. Otherwise (the
+ * server failed, or it asks for a change) the probe goes on as without
+ * early stop, reusing what was asked: that server is then asked for SOA
+ * and DNSKEY (not again for CDS/CDNSKEY; not at all when it failed), every
+ * other address for everything, and an NS name already looked up is not
+ * looked up again.
+ *
+ * The caller needs no special case: policy_decide_ds() recognises the
+ * single early observation and decides UNCHANGED with the same reason;
+ * scan_result.stopped_early and .early_reason say so for records and
+ * counts (the other servers were not asked).
  */
 #ifndef CDS_SCANNER_PROBE_H
 #define CDS_SCANNER_PROBE_H
@@ -14,9 +29,12 @@
 
 #include <event2/event.h>
 
+#include "core/decision.h"
 #include "core/obs.h"
 #include "scanner/engine.h"
 #include "scanner/resolve.h"
+
+struct policy_config; /* policy/policy.h */
 
 struct scan_request {
 	const char *zone;           /* copied */
@@ -26,6 +44,22 @@ struct scan_request {
 	size_t n_ds;
 	int64_t now;                /* validation time, unix seconds */
 	uint16_t port;              /* server port; 0 means 53 */
+
+	/* STANDARDS Q6: try one address first and stop when it confirms
+	   the status quo (see above). Needs `policy`. */
+	bool early_stop;
+	/* Which address is asked first: NS names with glue (all NS names
+	   when none has glue) in name order, seed % their number; then that
+	   name's address (seed / number of names) % its addresses. 0: the
+	   first address of the first such name. A scan driver should pass
+	   something that varies per delegation (its id, a hash of the name)
+	   so that an operator's zones spread over all of its addresses
+	   instead of all landing on ns1; it is deterministic per value, so a
+	   rerun asks the same server. */
+	uint32_t early_seed;
+	/* Policy for the early-stop test; borrowed, must outlive the probe
+	   (normally the run's one configuration). */
+	const struct policy_config *policy;
 };
 
 /* What a probe hands back. Owned by the callback's receiver: free with
@@ -36,7 +70,15 @@ struct scan_result {
 	struct cds_server_obs *obs; /* one per (NS name, address); an NS name
 	                               without any address gets one entry with
 	                               an empty addr and error set */
-	unsigned queries;           /* queries sent for this delegation */
+	unsigned queries;           /* queries sent for this delegation
+	                               (address lookups not counted) */
+	/* The probe stopped after one server (scan_request.early_stop):
+	   obs holds that one server, its DNSKEY and SOA not queried, its
+	   CDS/CDNSKEY signatures not checked (sig CDS_SIG_NA); early_reason
+	   is CDS_R_NO_CDS, CDS_R_SAME_AS_CURRENT or CDS_R_ALREADY_INSECURE,
+	   what policy_decide_ds will also say. */
+	bool stopped_early;
+	enum cds_reason early_reason;
 };
 
 typedef void (*scan_probe_cb)(struct scan_result *res, void *arg);
@@ -54,7 +96,8 @@ void scanner_free(struct scanner *sc);
 
 /*
  * Start probing one delegation. Returns 0 when started (cb is called
- * exactly once, later, from the loop), CDS_EINVAL or CDS_ENOMEM.
+ * exactly once, later, from the loop), CDS_EINVAL (also: early_stop
+ * without policy) or CDS_ENOMEM.
  */
 int scan_probe_start(struct scanner *sc, const struct scan_request *req,
 		     scan_probe_cb cb, void *arg);

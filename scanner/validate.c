@@ -598,3 +598,18 @@ out:
 	ldns_rdf_deep_free(zname);
 	return rc;
 }
+
+int scan_read_records(const char *zone, const struct scan_rrset *cds,
+		      const struct scan_rrset *cdnskey,
+		      struct cds_server_obs *obs)
+{
+	int rc;
+
+	/* With no DNSKEY set nothing is proven, so no signature is tried:
+	   the records are read and shaped exactly as a full check would. */
+	rc = scan_validate_server(zone, NULL, 0, NULL, cds, cdnskey, 0, obs);
+	obs->dnskey_rr = (struct cds_rrset_obs){.state = obs->dnskey_rr.state};
+	obs->cds_rr.sig = CDS_SIG_NA;
+	obs->cdnskey_rr.sig = CDS_SIG_NA;
+	return rc;
+}

@@ -73,6 +73,19 @@ int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
 			 struct cds_server_obs *obs);
 
 /*
+ * The CDS and CDNSKEY records of one server into `obs` (cds/n_cds,
+ * cdnskey/n_cdnskey and {cds,cdnskey}_rr.{ttl,count,overflow}), as
+ * scan_validate_server reads them, but without any signature check:
+ * the .sig fields stay CDS_SIG_NA ("not checked") and the DNSKEY fields
+ * are left empty. For the probe's early stop (STANDARDS Q6), which acts
+ * only on answers that confirm the status quo. Same contract on `obs`
+ * and the same returns as scan_validate_server.
+ */
+int scan_read_records(const char *zone, const struct scan_rrset *cds,
+		      const struct scan_rrset *cdnskey,
+		      struct cds_server_obs *obs);
+
+/*
  * The building blocks, exposed for a verification cache and for tests.
  *
  * scan_sig_verify_crypto: does `rrsig` over `rrset` verify with `key`

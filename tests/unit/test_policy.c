@@ -1066,6 +1066,174 @@ START_TEST(test_algorithms)
 }
 END_TEST
 
+/* ---- early stop (STANDARDS Q6, RFC 9975 §3) ------------------------- */
+
+/*
+ * One server's answer, and whether it confirms the status quo. Each row
+ * is checked three ways: policy_early_stop itself; policy_decide_ds on
+ * that answer as an early-stopped probe hands it back (DNSKEY not asked,
+ * signatures not checked) — UNCHANGED with the same reason, else
+ * no decision (PENDING, or REJECTED when refused anyway); and, for the rows that stop, policy_decide_ds on a full probe
+ * where two servers validly say the same — the same UNCHANGED and
+ * reason, so that stopping early never changes the outcome.
+ */
+struct ecase {
+	const char *name;
+	struct rec ds[MAXREC];
+	struct srv srv;
+	enum policy_input input;
+	bool require_both;
+	unsigned max_ds;
+	uint32_t digest_types;
+	bool stop;
+	enum cds_reason reason;
+};
+
+static const struct ecase e_cases[] = {
+	{"q6-nodata-both-stops", .ds = {DS(K_A, 2)}, .srv = {NS1},
+	 .stop = true, .reason = CDS_R_NO_CDS},
+	{"q6-cds-equal-stops", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2)}},
+	 .stop = true, .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-cds-and-cdnskey-equal-stop", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2)}, .cdnskey = {KEY(K_A)}},
+	 .stop = true, .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-cds-equal-as-a-set-stops", .ds = {DS(K_N, 2), DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, .cds = {DS(K_A, 2), DS(K_N, 2), DS(K_A, 2)}},
+	 .stop = true, .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-cds-differs-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, CDS_A_N, CDNSKEY_A_N}},
+	{"q6-cds-subset-goes-on", .ds = {DS(K_A, 2), DS(K_N, 2)},
+	 .srv = {NS1, DNSKEY_A_N, .cds = {DS(K_N, 2)}}},
+	{"q6-only-cdnskey-equal-stops", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cdnskey = {KEY(K_A)}},
+	 .stop = true, .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-only-cdnskey-other-digest-goes-on", .ds = {DS(K_A, 4)},
+	 .srv = {NS1, .cdnskey = {KEY(K_A)}}},
+	{"q6-delete-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DEL}, .cdnskey = {DEL}}},
+	{"q6-delete-cdnskey-only-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cdnskey = {DEL}}},
+	{"q6-server-timeout-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .error = CDS_ETIMEOUT, .error_text = "CDS: timeout"}},
+	{"q6-server-lame-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .error = CDS_ELAME, .error_text = "CDS: AA=0"}},
+	{"q6-cdnskey-failed-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2)}, .key_st = ST_FAILED}},
+	{"q6-cds-equal-cdnskey-differs-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, .cds = {DS(K_A, 2)}, CDNSKEY_A_N}},
+	{"q6-cdnskey-equal-cds-differs-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, CDS_A_N, .cdnskey = {KEY(K_A)}}},
+	{"q6-sha1-next-to-equal-sha256-stops", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 1), DS(K_A, 2)}},
+	 .stop = true, .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-sha1-only-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 1)}}},
+	{"q6-extra-sha384-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2), DS(K_A, 4)}}},
+	{"q6-sha384-not-accepted-stops", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2), DS(K_A, 4)}},
+	 .digest_types = 1u << 2, .stop = true,
+	 .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-malformed-next-to-equal-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2), {.key = K_N, .dt = 2,
+					    .kind = R_SHORT}}}},
+	{"q6-cdnskey-protocol-2-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2)},
+		 .cdnskey = {{.key = K_A, .kind = R_PROTO2}}}},
+	{"q6-refused-algorithm-goes-on", .ds = {DS(K_5, 2)},
+	 .srv = {NS1, .dnskey = {K_5}, .signs = {K_5},
+		 .cds = {DS(K_5, 2)}, .cdnskey = {KEY(K_5)}}},
+	{"q6-too-many-ds-goes-on", .ds = {DS(K_A, 2), DS(K_N, 2)},
+	 .srv = {NS1, DNSKEY_A_N, CDS_A_N}, .max_ds = 1},
+	{"q6-overflow-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds_overflow = true}},
+	{"q6-require-both-one-alone-goes-on", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, .cds = {DS(K_A, 2)}}, .require_both = true},
+	{"q6-input-cds-ignores-cdnskey", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, .cds = {DS(K_A, 2)}, CDNSKEY_A_N},
+	 .input = POLICY_INPUT_CDS, .stop = true,
+	 .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-input-cdnskey-ignores-cds", .ds = {DS(K_A, 2)},
+	 .srv = {NS1, DNSKEY_A_N, CDS_A_N, .cdnskey = {KEY(K_A)}},
+	 .input = POLICY_INPUT_CDNSKEY, .stop = true,
+	 .reason = CDS_R_SAME_AS_CURRENT},
+	{"q6-unsigned-child-nodata-stops", .srv = {NS1},
+	 .stop = true, .reason = CDS_R_NO_CDS},
+	{"q6-unsigned-child-delete-stops", .srv = {NS1, .cds = {DEL},
+						   .cdnskey = {DEL}},
+	 .stop = true, .reason = CDS_R_ALREADY_INSECURE},
+	{"q6-unsigned-child-cds-goes-on", .srv = {NS1, .cds = {DS(K_A, 2)}}},
+};
+
+static void run_early(const struct ecase *e)
+{
+	struct pcase pc = {.name = e->name, .input = e->input,
+			   .require_both = e->require_both,
+			   .max_ds = e->max_ds,
+			   .digest_types = e->digest_types};
+	struct policy_config cfg;
+	struct cds_decision d;
+	struct built *b;
+	enum cds_reason r = CDS_R_NONE;
+	bool stop;
+
+	memcpy(pc.ds, e->ds, sizeof pc.ds);
+	pc.srv[0] = e->srv;
+	b = build_case(&pc);
+	config_for(&pc, &cfg);
+
+	stop = policy_early_stop(&b->deleg, &b->obs[0], &cfg, &r);
+	ck_assert_msg(stop == e->stop, "%s: early stop %d, want %d", e->name,
+		      stop, e->stop);
+	if (stop)
+		ck_assert_msg(r == e->reason, "%s: reason %s, want %s",
+			      e->name, cds_reason_name(r),
+			      cds_reason_name(e->reason));
+
+	/* A full probe where a second server says the same, validly. */
+	if (stop) {
+		b->obs[1] = b->obs[0];
+		snprintf(b->obs[1].addr, sizeof b->obs[1].addr, "192.0.2.99");
+		policy_decide_ds(&b->deleg, b->obs, 2, &cfg, NOW, &d);
+		ck_assert_msg(d.verdict == CDS_DEC_UNCHANGED && d.reason == r,
+			      "%s: full probe says %s/%s: %s", e->name,
+			      cds_verdict_name(d.verdict),
+			      cds_reason_name(d.reason), d.detail);
+	}
+
+	/* The same answer as an early-stopped probe hands it back. */
+	b->obs[0].dnskey_rr = (struct cds_rrset_obs){0};
+	b->obs[0].n_dnskey = 0;
+	b->obs[0].dnskey_proven = false;
+	b->obs[0].soa = (struct cds_rrset_obs){0};
+	b->obs[0].cds_rr.sig = CDS_SIG_NA;
+	b->obs[0].cdnskey_rr.sig = CDS_SIG_NA;
+	policy_decide_ds(&b->deleg, b->obs, 1, &cfg, NOW, &d);
+	if (stop)
+		ck_assert_msg(d.verdict == CDS_DEC_UNCHANGED && d.reason == r &&
+				      strstr(d.detail, "STANDARDS Q6"),
+			      "%s: early observation decided %s/%s: %s",
+			      e->name, cds_verdict_name(d.verdict),
+			      cds_reason_name(d.reason), d.detail);
+	else /* the probe never hands such a one back alone; if it did,
+		it must not pass for a decision (a failed server or an
+		oversized RRset is refused before, as in a full probe) */
+		ck_assert_msg(d.verdict == CDS_DEC_PENDING ||
+				      d.verdict == CDS_DEC_REJECTED,
+			      "%s: early observation that does not stop "
+			      "decided %s/%s: %s", e->name,
+			      cds_verdict_name(d.verdict),
+			      cds_reason_name(d.reason), d.detail);
+	free(b);
+}
+
+START_TEST(test_early_stop)
+{
+	run_early(&e_cases[_i]);
+}
+END_TEST
+
 START_TEST(test_config_defaults)
 {
 	struct policy_config cfg;
@@ -1171,6 +1339,11 @@ static Suite *policy_suite(void)
 	tc = tcase_create("algorithms");
 	tcase_add_unchecked_fixture(tc, load_keys, NULL);
 	tcase_add_loop_test(tc, test_algorithms, 0, N_OF(a_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("early_stop");
+	tcase_add_unchecked_fixture(tc, load_keys, NULL);
+	tcase_add_loop_test(tc, test_early_stop, 0, N_OF(e_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");

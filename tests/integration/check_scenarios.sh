@@ -44,6 +44,7 @@ ipv6                        update    update                 ksk,new            
 no-glue                     update    update                 ksk,new               servers=2,addr=127.0.10.11,addr=127.0.10.13
 op-a                        unchanged no-cds                 -                     -
 already-insecure            unchanged already-insecure       -                     -
+first-no-cds                rejected  servers-disagree       -                     servers=2
 '
 
 need_root
@@ -243,7 +244,128 @@ cli_exit() {
 	pass cli/exit-codes
 }
 
+# ---- early stop (STANDARDS Q6 [MAY], RFC 9975 §3) ----
+
+# check --early-stop --json on zone $1 (extra arguments follow) into $out
+_early() {
+	local z=$1
+	shift
+	out=$(timeout 60 "$CDSCAN" -c "$W/cdscan.yaml" check "$z" --json --early-stop "$@" 2>&1)
+}
+
+# what an early-stopped result must look like: decision, reason, one
+# server asked, 2 queries (CDS and CDNSKEY; address lookups not counted)
+_early_stopped() {
+	local name=$1 want=$2
+	if [ "$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out" 2>/dev/null)" = "$want" ] &&
+	   [ "$(jq -r .stopped_early <<<"$out")" = true ] &&
+	   [ "$(jq '.servers | length' <<<"$out")" = 1 ] &&
+	   [ "$(jq .queries <<<"$out")" = 2 ] &&
+	   [ "$(jq -r '.servers[0].dnskey_rrset.state' <<<"$out")" = not-queried ]; then
+		pass "$name"
+	else
+		fail "$name" "$(jq -c '{ds: .ds.decision, r: .ds.reason, stopped_early, queries, servers: [.servers[] | [.name, .address, .cds_rrset.state, .dnskey_rrset.state]]}' <<<"$out" 2>/dev/null || echo "$out")"
+	fi
+}
+
+# Q6 T: no CDS anywhere → one server, CDS and CDNSKEY only, 2 queries
+early_no_cds() {
+	_early steady.test
+	_early_stopped q6/early-stop-no-cds-one-server-two-queries unchanged/no-cds
+}
+
+# Q6: CDS/CDNSKEY equal to the current DS confirm the status quo too
+early_same() {
+	_early steady-cds.test
+	_early_stopped q6/early-stop-cds-equal-current unchanged/same-as-current
+}
+
+# Q6: the first server (ns1, by name) has no CDS, ns2 asks for a change.
+# The full probe sees the disagreement (table above: rejected); stopping
+# at ns1 is allowed, since nothing may change either way.
+early_first_no_cds() {
+	_early first-no-cds.test
+	_early_stopped q6/early-stop-first-no-cds-other-has-cds unchanged/no-cds
+	if [ "$(jq -r '.servers[0].name' <<<"$out")" != ns1.first-no-cds.test. ]; then
+		fail q6/early-stop-asks-first-name "asked $(jq -r '.servers[0].name' <<<"$out"), want ns1.first-no-cds.test."
+	else
+		pass q6/early-stop-asks-first-name
+	fi
+}
+
+# Q6: a rollover asks for a change → the full probe, with the same
+# decision and the same number of queries as without early stop (the
+# first server's CDS/CDNSKEY answers are reused, not asked again)
+early_rollover() {
+	local full
+	full=$(timeout 60 "$CDSCAN" -c "$W/cdscan.yaml" check ksk-rollover.test --json 2>&1)
+	_early ksk-rollover.test
+	if [ "$(jq -r .stopped_early <<<"$out")" = false ] &&
+	   [ "$(jq -r .ds.decision <<<"$out")" = update ] &&
+	   [ "$(jq -c '[.ds.decision, .ds.reason, (.ds.proposed | sort)]' <<<"$out")" = \
+	     "$(jq -c '[.ds.decision, .ds.reason, (.ds.proposed | sort)]' <<<"$full")" ] &&
+	   [ "$(jq .queries <<<"$out")" = "$(jq .queries <<<"$full")" ] &&
+	   [ "$(jq .queries <<<"$out")" = 8 ] &&
+	   [ "$(jq '[.servers[] | select(.dnskey_proven)] | length' <<<"$out")" = 2 ]; then
+		pass q6/early-stop-rollover-full-probe-same-decision
+	else
+		fail q6/early-stop-rollover-full-probe-same-decision \
+			"early $(jq -c '[.ds.decision, .ds.reason, .stopped_early, .queries]' <<<"$out" 2>/dev/null || echo "$out") full $(jq -c '[.ds.decision, .ds.reason, .queries]' <<<"$full" 2>/dev/null || echo "$full")"
+	fi
+}
+
+# Q6: the server asked first does not answer → every other server is
+# asked as without early stop, and the silent one is not asked again
+# (2 timed-out queries + 4 at ns1 = 6)
+early_first_silent() {
+	_early silent-server.test --ns "a-silent.silent-server.test=127.0.10.99" \
+		--ns "ns1.silent-server.test=127.0.10.11"
+	if [ "$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out")" = pending/server-unreachable ] &&
+	   [ "$(jq -r .stopped_early <<<"$out")" = false ] &&
+	   [ "$(jq '.servers | length' <<<"$out")" = 2 ] &&
+	   [ "$(jq .queries <<<"$out")" = 6 ]; then
+		pass q6/early-stop-first-server-silent-full-probe
+	else
+		fail q6/early-stop-first-server-silent-full-probe "$(jq -c '{d: .ds.decision, r: .ds.reason, stopped_early, queries, s: [.servers[] | [.address, .error]]}' <<<"$out" 2>/dev/null || echo "$out")"
+	fi
+}
+
+# Q6 over every scenario: early stop may turn a refusal or a wait into
+# "unchanged", but never changes, adds or hides a change: every update
+# or delete of the full probe comes out the same, and every "unchanged"
+# keeps its reason.
+early_never_changes_outcome() {
+	local s dec reason prop checks full got bad=
+	while read -r s dec reason prop checks; do
+		[ -n "$s" ] || continue
+		full="$dec/$reason"
+		_early "$s.test"
+		got=$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out" 2>/dev/null) || got="error: $out"
+		case "$dec" in
+		update|delete|unchanged)
+			[ "$got" = "$full" ] || bad="$bad $s($full→$got)"
+			[ "$prop" = - ] ||
+				[ "$(jq -r '.ds.proposed[]?' <<<"$out" | _canon)" = "$(_expected_ds "$s.test" "$prop")" ] ||
+				bad="$bad $s(proposed)" ;;
+		*)
+			[ "$got" = "$full" ] || [ "${got%%/*}" = unchanged ] ||
+				bad="$bad $s($full→$got)" ;;
+		esac
+	done <<<"$EXPECT"
+	if [ -z "$bad" ]; then
+		pass q6/early-stop-never-changes-the-outcome
+	else
+		fail q6/early-stop-never-changes-the-outcome "$bad"
+	fi
+}
+
 if [ -z "${SCENARIOS:-}" ]; then
+	early_no_cds
+	early_same
+	early_first_no_cds
+	early_rollover
+	early_first_silent
+	early_never_changes_outcome
 	cli_explicit
 	cli_ds_none
 	cli_accept_any

@@ -12,7 +12,8 @@ cdnskey-only cds-cdnskey-mismatch one-disagrees delete-all delete-one
 delete-malformed expired-rrsig cds-zsk-only new-ds-no-dnskey sha1-only
 sha1-and-sha256 alg7-refused alg5-refused alg7-to-13 alg-rollover-8-13
 alg-rollover-8-13-done multi-signer multi-signer-own-key-only
-silent-server tcp-large ipv6 op-a op-b no-glue already-insecure"
+silent-server tcp-large ipv6 op-a op-b no-glue already-insecure
+first-no-cds"
 
 # the usual pair: KSK + ZSK, algorithm 13
 _std_keys() {
@@ -356,4 +357,21 @@ scn_already-insecure() {
 	zone_new $z "ns1=op1 ns2=op2"
 	{ cds_delete $z; cdnskey_delete $z; } | variant $z a
 	sign $z a "op1 op2" ksk zsk
+}
+
+# ns1 (op1) publishes no CDS/CDNSKEY, ns2 (op2) asks for {ksk,new}: a full
+# probe sees the disagreement (RFC 9975 §3.1); a probe that stops early at
+# ns1 (the first name) may stop, since nothing may change either way
+# (STANDARDS Q6)
+scn_first-no-cds() {
+	local z=first-no-cds.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1=op1 ns2=op2"
+	ds $z ksk
+	variant $z none </dev/null
+	sign $z none "op1" ksk zsk -p new
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op2" ksk new zsk
 }

@@ -190,7 +190,9 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 /* ---- import and export (db/zone.c) ------------------------------------ */
 
 struct db_import_stats {
-	size_t added, changed, removed, unchanged;
+	size_t added, changed, removed, unchanged; /* delegations */
+	size_t glue_added, glue_removed;           /* host addresses */
+	char origin[CDS_NAME_MAX];                 /* the origin used */
 };
 
 /*

@@ -169,4 +169,41 @@ expect import/other-origin-untouched "6 9" \
 	"$(q "select count(*) || ' ' || (select count(*) from registry.host) from registry.domain")"
 "$CDSCAN" "${C[@]}" export --ttl -1 >/dev/null 2>&1
 expect export/bad-ttl 2 $?
+# -- the SQL interface: docs/cdscan-sql.7's example, run as printed -------
+# A registry with its own schema redefines the views and apply_ds(); the
+# SQL is taken from the man page so the documentation cannot rot.
+psql -d postgres -qc "CREATE DATABASE own" && export PGDATABASE=own
+"$CDSCAN" "${C[@]}" init >/dev/null 2>&1
+{ echo "CREATE SCHEMA reg;"
+  awk '/^\.SH EXAMPLE/ { e = 1 } e && /^\.nf/ { p = 1; next }
+       e && /^\.fi/ { p = 0; print ""; next } p' docs/cdscan-sql.7 |
+	sed -e "s/\\\\(aq/'/g" -e 's/\\-/-/g'
+  cat <<'SQL'
+INSERT INTO reg.domains VALUES (1, 'Example.TLD', false, false, 7),
+                               (2, 'locked.tld', true, false, 7);
+INSERT INTO reg.nameservers VALUES (1, 'NS1.example.tld'),
+    (1, 'ns.other.net'), (2, 'ns.other.net');
+INSERT INTO reg.dsdata VALUES (1, 11111, 13, 2,
+    decode('ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb', 'hex'));
+INSERT INTO reg.host_addresses VALUES ('ns1.example.tld', '192.0.2.1');
+SQL
+} >"$D/own.sql"
+if psql -v ON_ERROR_STOP=1 -qf "$D/own.sql" >"$D/err" 2>&1; then
+	expect sql/own-schema-views \
+		"locked.tld.|{ns.other.net.}|{}|{serverUpdateProhibited}|f" \
+		"$(q "select name, ns, ds, statuses, optout from cdscan.delegation
+		      where name = 'locked.tld.'")"
+	# apply_ds: a stale before changes nothing, the right one replaces
+	old='{"11111 13 2 CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB"}'
+	new='{"22222 13 2 3E23E8160039594A33894F6564E1B1348BBD7A0088D42C4ACB73EEAED59C009D"}'
+	expect sql/own-schema-apply-ds "f t f" \
+		"$(q "select cdscan.apply_ds('example.tld.', '{}', '$new')") $(q "select cdscan.apply_ds('example.tld.', '$old', '$new')") $(q "select cdscan.apply_ds('example.tld.', '$old', '{}')")"
+	expect sql/own-schema-export "example.tld.	3600	IN	NS	ns.other.net.
+example.tld.	3600	IN	NS	ns1.example.tld.
+example.tld.	3600	IN	DS	22222 13 2 3E23E8160039594A33894F6564E1B1348BBD7A0088D42C4ACB73EEAED59C009D
+ns1.example.tld.	3600	IN	A	192.0.2.1
+locked.tld.	3600	IN	NS	ns.other.net." "$("$CDSCAN" "${C[@]}" export 2>&1)"
+else
+	fail sql/own-schema-example "$(cat "$D/err")"
+fi
 finish

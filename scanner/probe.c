@@ -40,10 +40,14 @@ static const uint16_t qtypes[Q__COUNT] = {
 static const char *const qnames[Q__COUNT] = {"SOA", "DNSKEY", "CDS",
 					     "CDNSKEY"};
 
+/* Results kept by the verification cache (about 40 bytes each). */
+#define SIGCACHE_CAP 16384
+
 struct scanner {
 	struct event_base *base;
 	struct scan_engine *eng;
 	struct scan_resolver *res;
+	struct scan_sigcache *cache; /* one per run: see validate.h */
 };
 
 struct probe;
@@ -113,8 +117,10 @@ int scanner_new(struct event_base *base, struct scan_engine *eng,
 {
 	struct scanner *sc = calloc(1, sizeof *sc);
 
-	if (!sc)
+	if (!sc || scan_sigcache_new(SIGCACHE_CAP, &sc->cache) != CDS_OK) {
+		free(sc);
 		return CDS_ENOMEM;
+	}
 	sc->base = base;
 	sc->eng = eng;
 	sc->res = res;
@@ -124,6 +130,9 @@ int scanner_new(struct event_base *base, struct scan_engine *eng,
 
 void scanner_free(struct scanner *sc)
 {
+	if (!sc)
+		return;
+	scan_sigcache_free(sc->cache);
 	free(sc);
 }
 
@@ -307,9 +316,9 @@ static void server_done(struct server *s)
 	struct cds_server_obs *o = &p->obs[s->idx];
 	int rc;
 
-	rc = scan_validate_server(p->zone, p->ds, p->n_ds, &s->sets[Q_DNSKEY],
-				  &s->sets[Q_CDS], &s->sets[Q_CDNSKEY], p->now,
-				  o);
+	rc = scan_validate_server_cached(p->sc->cache, p->zone, p->ds, p->n_ds,
+					 &s->sets[Q_DNSKEY], &s->sets[Q_CDS],
+					 &s->sets[Q_CDNSKEY], p->now, o);
 	if (rc != CDS_OK)
 		obs_error(o, rc, "validation: %s", cds_strerror(rc));
 	if (o->soa.state != CDS_RR_PRESENT && o->error == CDS_OK)

@@ -73,6 +73,29 @@ int scan_validate_server(const char *zone, const struct cds_ds *ds, size_t n_ds,
 			 struct cds_server_obs *obs);
 
 /*
+ * A verification cache (per scanner, i.e. per run): remembers whether an
+ * RRSIG over an RRset verifies with a key, keyed by a SHA-256 of the
+ * three, so that byte-identical answers from several addresses are
+ * verified once. Holds at most `cap` * 3/4 results (about 40 bytes
+ * each) and is emptied when full. The signature window is checked on
+ * every use, so results hold at any time. scan_sigcache_new returns 0,
+ * CDS_EINVAL (cap < 4) or CDS_ENOMEM.
+ */
+struct scan_sigcache;
+int scan_sigcache_new(size_t cap, struct scan_sigcache **out);
+void scan_sigcache_free(struct scan_sigcache *c);
+void scan_sigcache_stats(const struct scan_sigcache *c, unsigned long *hits,
+			 unsigned long *misses);
+
+/* scan_validate_server with a cache (NULL: none). Same results. */
+int scan_validate_server_cached(struct scan_sigcache *cache, const char *zone,
+				const struct cds_ds *ds, size_t n_ds,
+				const struct scan_rrset *dnskey,
+				const struct scan_rrset *cds,
+				const struct scan_rrset *cdnskey, int64_t now,
+				struct cds_server_obs *obs);
+
+/*
  * The CDS and CDNSKEY records of one server into `obs` (cds/n_cds,
  * cdnskey/n_cdnskey and {cds,cdnskey}_rr.{ttl,count,overflow}), as
  * scan_validate_server reads them, but without any signature check:

@@ -905,6 +905,87 @@ START_TEST(ds_from_rr_keeps_digest_and_refuses_oversize)
 }
 END_TEST
 
+/* ---- verification cache ---- */
+
+static int validate_cached(struct scan_sigcache *c, const struct cds_ds *ds,
+			   size_t n_ds, int64_t now)
+{
+	cds_server_obs_clear(&obs);
+	return scan_validate_server_cached(c, ZONE, ds, n_ds, &dk, &cds, &cdk,
+					   now, &obs);
+}
+
+/* The same answers at a second address: verified once, same verdicts. */
+START_TEST(cache_second_address_hits_same_verdicts)
+{
+	struct cds_ds ds = ds_of(&ksk);
+	struct scan_sigcache *c;
+	unsigned long h, m, h2, m2;
+
+	ck_assert_int_eq(scan_sigcache_new(64, &c), CDS_OK);
+	proven_dnskey();
+	set_rrset(&cds, LDNS_RR_TYPE_CDS, KEYS(&ksk, &zsk), KEYS(&ksk), INC, EXP);
+	ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+	scan_sigcache_stats(c, &h, &m);
+	ck_assert_uint_eq(h, 0);
+	ck_assert_uint_gt(m, 0);
+	ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+	scan_sigcache_stats(c, &h2, &m2);
+	ck_assert_uint_eq(m2, m);
+	ck_assert_uint_eq(h2, m);
+	ck_assert(obs.dnskey_proven);
+	ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_VALID_DS_KEY);
+	/* the window is checked on every use, not remembered */
+	ck_assert_int_eq(validate_cached(c, &ds, 1, (int64_t)EXP + 10), CDS_OK);
+	ck_assert_int_eq(obs.dnskey_rr.sig, CDS_SIG_EXPIRED);
+	scan_sigcache_free(c);
+}
+END_TEST
+
+/* A tampered RRSIG or record is another input: never a cached "valid". */
+START_TEST(cache_tampered_is_still_bogus)
+{
+	struct cds_ds ds = ds_of(&ksk);
+	struct scan_sigcache *c;
+
+	ck_assert_int_eq(scan_sigcache_new(64, &c), CDS_OK);
+	proven_dnskey();
+	set_rrset(&cds, LDNS_RR_TYPE_CDS, KEYS(&zsk), KEYS(&ksk), INC, EXP);
+	ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+	ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_VALID_DS_KEY);
+	tamper(cds.sigs);
+	ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+	ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_BOGUS);
+	tamper(cds.sigs); /* back */
+	ldns_rdf_data(ldns_rr_rdf(ldns_rr_list_rr(cds.rrs, 0), 3))[0] ^= 1;
+	ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+	ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_BOGUS);
+	ck_assert_int_eq(obs.dnskey_rr.sig, CDS_SIG_VALID_DS_KEY);
+	scan_sigcache_free(c);
+}
+END_TEST
+
+/* Bounded: a tiny cache empties itself and still answers right. */
+START_TEST(cache_bounded_still_right)
+{
+	struct cds_ds ds = ds_of(&ksk);
+	struct scan_sigcache *c;
+
+	ck_assert_int_eq(scan_sigcache_new(3, &c), CDS_EINVAL);
+	ck_assert_int_eq(scan_sigcache_new(4, &c), CDS_OK);
+	proven_dnskey();
+	set_rrset(&cds, LDNS_RR_TYPE_CDS, KEYS(&zsk), KEYS(&ksk), INC, EXP);
+	set_rrset(&cdk, LDNS_RR_TYPE_CDNSKEY, KEYS(&zsk), KEYS(&ksk), INC, EXP);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(validate_cached(c, &ds, 1, NOW), CDS_OK);
+		ck_assert(obs.dnskey_proven);
+		ck_assert_int_eq(obs.cds_rr.sig, CDS_SIG_VALID_DS_KEY);
+		ck_assert_int_eq(obs.cdnskey_rr.sig, CDS_SIG_VALID_DS_KEY);
+	}
+	scan_sigcache_free(c);
+}
+END_TEST
+
 static TCase *tcase(const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -949,6 +1030,12 @@ static Suite *validate_suite(void)
 #if LDNS_BUILD_CONFIG_USE_ED25519
 	tcase_add_test(tc, algorithm_ed25519_validates);
 #endif
+	suite_add_tcase(s, tc);
+
+	tc = tcase("cache");
+	tcase_add_test(tc, cache_second_address_hits_same_verdicts);
+	tcase_add_test(tc, cache_tampered_is_still_bogus);
+	tcase_add_test(tc, cache_bounded_still_right);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("cds_cdnskey");

@@ -37,12 +37,15 @@ static const char rec_tables[] =
  * From the staging tables to the real ones, in one statement: items
  * done only where this worker still holds the claim, scans and server
  * rows only for those, the worker's count. Returns the new scan ids.
+ * $4, the batch's names again, lets the planner reach the items by
+ * their key whatever it guesses of the unanalysed staging table.
  */
 static const char rec_apply[] =
 	"WITH done AS ("
 	" UPDATE cdscan.run_item i SET state = 'done', lease_until = NULL"
 	" FROM cdscan_rec_scan r"
-	" WHERE i.run_id = $1 AND i.domain = r.domain AND i.worker = $2"
+	" WHERE i.run_id = $1 AND i.domain = ANY($4::text[])"
+	" AND i.domain = r.domain AND i.worker = $2"
 	" AND i.state = 'claimed'"
 	" RETURNING r.seq),"
 	" ins AS ("
@@ -279,7 +282,9 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	char *sb = NULL, *vb = NULL, id[24];
 	size_t sl = 0, vl = 0;
 	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
-	const char *p[3] = {id, worker, dry_run ? "t" : "f"};
+	const char *p[4] = {id, worker, dry_run ? "t" : "f", NULL};
+	const char **names = calloc(n ? n : 1, sizeof *names);
+	char *lit = NULL;
 	PGresult *r = NULL;
 	bool ok = fs && fv;
 	int ret = CDS_ENOMEM;
@@ -287,8 +292,12 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	*n_recorded = 0;
 	if (scan_id)
 		*scan_id = 0;
-	for (size_t i = 0; ok && i < n; i++)
+	for (size_t i = 0; ok && names && i < n; i++) {
+		names[i] = res[i].deleg->name;
 		ok = stage_result(fs, fv, i, &res[i], outcome);
+	}
+	ok = ok && names && (lit = db_array_literal(names, n));
+	p[3] = lit;
 	if (fs && fclose(fs) != 0)
 		ok = false;
 	if (fv && fclose(fv) != 0)
@@ -302,7 +311,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
 		goto out;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
-	if (!(r = db_exec(db, rec_apply, 3, p))) {
+	if (!(r = db_exec(db, rec_apply, 4, p))) {
 		ret = CDS_EDB;
 		goto out;
 	}
@@ -318,6 +327,8 @@ out:
 		fclose(fv);
 	free(sb);
 	free(vb);
+	free(names);
+	free(lit);
 	return ret;
 }
 

@@ -17,10 +17,17 @@ bench_knot_conf() {
 	    pidfile: "$w/knot/knot.pid"
 	    listen: $listen
 	    udp-max-payload: 1232
-	    # 2 cores: one for Knot, one for the scanner (or dnsperf)
-	    udp-workers: 1
+	    # one UDP socket per core (SO_REUSEPORT): with a single worker,
+	    # a window of thousands of queries overflows its receive buffer
+	    udp-workers: $(nproc)
 	    tcp-workers: 1
 	    background-workers: 2
+	# query counters: knotc stats mod-stats (queries the scanner sent)
+	mod-stats:
+	  - id: default
+	    request-protocol: on
+	    query-type: on
+	    response-code: on
 	log:
 	  - target: "$w/knot/knot.log"
 	    any: warning
@@ -36,6 +43,7 @@ bench_knot_conf() {
 	    zonefile-load: whole
 	    journal-content: none
 	    semantic-checks: off
+	    global-module: mod-stats/default
 	    serial-policy: increment
 	include: "$w/knot-zones.conf"
 	EOC

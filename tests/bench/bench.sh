@@ -1,0 +1,228 @@
+#!/bin/bash
+# make bench: cdscan's full pipeline against a world of N delegations served
+# by one Knot, with dnsperf against the same Knot as the ceiling; then the
+# same at 30 ms RTT / 1% loss inside a network namespace; then peak RSS at
+# a second size for the slope. See docs/BENCH.md.
+#
+# Environment (all optional):
+#   N=100000          delegations of the loopback run
+#   N_LAT=$N          delegations of the latency run (0 skips it)
+#   N_RSS=300000      delegations of the second RSS point (0 skips it)
+#   OUT=/tmp/cdscan-bench   work folder (worlds, PostgreSQL, logs, results)
+#   CDSCAN=./cdscan   binary under test; BUILD=build (benchworld, delayrelay)
+#   PORT=5300         DNS port of the bench servers (not 53: the test world
+#                     may hold 127.0.10.x:53 meanwhile)
+#   INFLIGHT=4000 CONCURRENCY=4000 BATCH=2000 RATE_PER_SERVER=0
+#                     scanner.max-inflight, scan.concurrency, scan.batch-size,
+#                     scanner.rate-per-server of the bench configuration
+#   DNSPERF_SECS=15   length of the ceiling measurement
+#   TIME_LIMIT=1800   seconds; the whole bench is killed after that
+# Needs root (network namespace, PostgreSQL), knotd, dnsperf, GNU time.
+set -euo pipefail
+
+N=${N:-100000}
+N_LAT=${N_LAT:-$N}
+N_RSS=${N_RSS:-300000}
+OUT=${OUT:-/tmp/cdscan-bench}
+BUILD=${BUILD:-build}
+CDSCAN=$(realpath "${CDSCAN:-./cdscan}")
+BENCHWORLD=$(realpath "$BUILD/tests/tools/benchworld")
+RELAY=$(realpath "$BUILD/tests/tools/delayrelay")
+PORT=${PORT:-5300}
+DNSPERF_SECS=${DNSPERF_SECS:-15}
+TIME_LIMIT=${TIME_LIMIT:-1800}
+NS=cdsbench$$
+VETH=cdsb$$
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+
+. "$SRC/tests/pg.sh"
+. "$SRC/tests/bench/knot.sh"
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
+for c in knotd knotc dnsperf /usr/bin/time ip "$CDSCAN" "$BENCHWORLD" "$RELAY"; do
+	command -v "$c" >/dev/null || { echo "bench: missing $c (tests/deps bench; make tests)" >&2; exit 1; }
+done
+if "$CDSCAN" scan --help 2>&1 | grep -q 'not built yet'; then
+	echo "bench: this cdscan has no scan command yet" >&2
+	exit 1
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+RES=$OUT/results.tsv
+: >"$RES"
+RELAY_PID=""
+
+cleanup() {
+	set +e
+	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null
+	for w in "$OUT"/w-*; do
+		[ -d "$w" ] || continue
+		if [ -f "$w/netns" ]; then
+			bench_knot_stop "$w" "ip netns exec $NS"
+		else
+			bench_knot_stop "$w"
+		fi
+	done
+	pg_stop "$OUT/pg"
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$VETH"a 2>/dev/null
+	[ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# Bound the whole run: kill ourselves (the trap cleans up) after TIME_LIMIT.
+( sleep "$TIME_LIMIT"; echo "bench: time limit ${TIME_LIMIT}s reached" >&2; kill -TERM $$ ) &
+WATCHDOG=$!
+
+say() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+# result KEY VALUE: one figure for the table
+result() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
+knot_queries() { # every request Knot counted, over all protocols
+	$2 knotc -c "$1/knot.conf" stats mod-stats 2>/dev/null |
+		awk -F' = ' '/request-protocol/ { s += $2 } END { print s + 0 }'
+}
+
+# world TAG N BASEADDR: build the zones, write the Knot config
+world() {
+	local tag=$1 n=$2 base=$3 w=$OUT/w-$1 t
+	t=$(now)
+	"$BENCHWORLD" -n "$n" -a "$base" -j "$(nproc)" "$w"
+	result "$tag.world_build_s" "$(elapsed "$t")"
+	echo "$w"
+}
+
+# cdscan's configuration for the bench: no per-server politeness (one Knot
+# stands behind every address), a wide window, large batches.
+bench_conf() {
+	local f=$1
+	cat >"$f" <<-EOF
+	log:
+	  level: warning
+	database: ""
+	scanner:
+	  port: $PORT
+	  timeout: 400ms
+	  retries: 2
+	  max-inflight: ${INFLIGHT:-4000}
+	  rate-per-server: ${RATE_PER_SERVER:-0}
+	  rate-global: 0
+	scan:
+	  batch-size: ${BATCH:-2000}
+	  concurrency: ${CONCURRENCY:-4000}
+	  early-stop: true
+	EOF
+	"$CDSCAN" -c "$f" config check >/dev/null
+}
+
+# pipeline TAG WORLD [WRAP]: fresh database, init, import, scan --all.
+pipeline() {
+	local tag=$1 w=$2 wrap=${3:-} t q0 q1 user sys rss wall n
+	bench_conf "$w/cdscan.yaml"
+	n=$(grep -c . "$w/kinds.tsv")
+	dropdb --if-exists cdscan && createdb cdscan
+	"$CDSCAN" -c "$w/cdscan.yaml" init >"$w/init.log" 2>&1
+	t=$(now)
+	"$CDSCAN" -c "$w/cdscan.yaml" import "$w/parent.zone" >"$w/import.log" 2>&1
+	result "$tag.import_s" "$(elapsed "$t")"
+	q0=$(knot_queries "$w" "$wrap")
+	say "$tag: cdscan scan --all"
+	t=$(now)
+	/usr/bin/time -f '%U %S %M %e' -o "$w/scan.time" \
+		"$CDSCAN" -c "$w/cdscan.yaml" scan --all \
+		>"$w/scan.out" 2>"$w/scan.err" || {
+		say "$tag: cdscan scan failed"; tail -5 "$w/scan.err" >&2; return 1; }
+	q1=$(knot_queries "$w" "$wrap")
+	read -r user sys rss wall <"$w/scan.time"
+	result "$tag.delegations" "$n"
+	result "$tag.scan_wall_s" "$wall"
+	result "$tag.scan_cpu_s" "$(echo "$user + $sys" | bc)"
+	result "$tag.scan_rss_mb" "$(echo "scale=1; $rss / 1024" | bc)"
+	result "$tag.knot_queries" "$((q1 - q0))"
+	result "$tag.deleg_per_s" "$(echo "scale=0; $n / $wall" | bc)"
+	result "$tag.queries_per_s" "$(echo "scale=0; ($q1 - $q0) / $wall" | bc)"
+	"$CDSCAN" -c "$w/cdscan.yaml" runs >"$w/runs.out" 2>&1 || true
+}
+
+# ceiling TAG WORLD: dnsperf's best against the same Knot, same machine.
+ceiling() {
+	local tag=$1 w=$2 best=0 qps c
+	for c in "1 20 500" "1 50 2000"; do
+		set -- $c
+		dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
+			-T "$1" -c "$2" -q "$3" -l "$DNSPERF_SECS" >"$w/dnsperf-$2.out" 2>&1
+		qps=$(awk '/Queries per second/ { printf "%d", $4 }' "$w/dnsperf-$2.out")
+		[ "${qps:-0}" -gt "$best" ] && best=$qps && result "$tag.dnsperf_args" "-T $1 -c $2 -q $3 -D"
+	done
+	result "$tag.dnsperf_qps" "$best"
+}
+
+# ---- 1. loopback, N delegations ----
+pg_start "$OUT/pg" >/dev/null
+say "loopback: building a world of $N delegations"
+W=$(world lo "$N" 127.1.0.0)
+bench_knot_conf "$W" "0.0.0.0@$PORT"
+t=$(now)
+bench_knot_start "$W"
+result lo.knot_load_s "$(elapsed "$t")"
+result lo.knot_rss_mb "$(( $(rss_kb "$(cat "$W/knot/knot.pid")") / 1024 ))"
+say "loopback: dnsperf ceiling"
+ceiling lo "$W"
+pipeline lo "$W"
+bench_knot_stop "$W"
+
+# ---- 2. 30 ms RTT, 1% loss, in a network namespace ----
+if [ "$N_LAT" -gt 0 ]; then
+	say "latency: building a world of $N_LAT delegations on 10.77/16"
+	WL=$(world lat "$N_LAT" 10.77.0.0)
+	touch "$WL/netns"
+	ip netns add "$NS"
+	ip link add "$VETH"a type veth peer name "$VETH"b
+	ip link set "$VETH"b netns "$NS"
+	ip addr add 10.78.0.1/30 dev "$VETH"a
+	ip link set "$VETH"a up
+	ip netns exec "$NS" ip link set lo up
+	ip netns exec "$NS" ip addr add 10.78.0.2/30 dev "$VETH"b
+	ip netns exec "$NS" ip link set "$VETH"b up
+	# every address of 10.77/16 is local in the namespace, as 127/8 is
+	ip netns exec "$NS" ip route add local 10.77.0.0/16 dev lo
+	ip route add 10.77.0.0/16 via 10.78.0.2
+	if tc qdisc add dev "$VETH"a root netem delay 15ms loss 0.5% 2>/dev/null &&
+	   ip netns exec "$NS" tc qdisc add dev "$VETH"b root netem delay 15ms loss 0.5% 2>/dev/null; then
+		result lat.delay_by netem
+		bench_knot_conf "$WL" "0.0.0.0@$PORT"
+	else
+		say "latency: netem is not available here; delayrelay adds the delay"
+		result lat.delay_by "delayrelay (netem unavailable)"
+		bench_knot_conf "$WL" "127.0.0.1@$((PORT + 1))"
+		ip netns exec "$NS" "$RELAY" -l "$PORT" -u "127.0.0.1:$((PORT + 1))" \
+			-d 15 -p 5 >"$WL/relay.out" 2>"$WL/relay.err" &
+		RELAY_PID=$!
+	fi
+	bench_knot_start "$WL" "ip netns exec $NS"
+	pipeline lat "$WL" "ip netns exec $NS"
+	[ -n "$RELAY_PID" ] && { kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true; RELAY_PID=""; }
+	[ -f "$WL/relay.err" ] && result lat.relay "$(cat "$WL/relay.err")"
+	bench_knot_stop "$WL" "ip netns exec $NS"
+	ip route del 10.77.0.0/16 2>/dev/null || true
+	ip netns del "$NS"
+fi
+
+# ---- 3. the RSS slope: the loopback pipeline again at N_RSS ----
+if [ "$N_RSS" -gt 0 ]; then
+	say "rss: building a world of $N_RSS delegations"
+	W2=$(world big "$N_RSS" 127.1.0.0)
+	rm -rf "$W"/zones # the 100k zones are no longer needed
+	bench_knot_conf "$W2" "0.0.0.0@$PORT"
+	t=$(now)
+	bench_knot_start "$W2"
+	result big.knot_load_s "$(elapsed "$t")"
+	result big.knot_rss_mb "$(( $(rss_kb "$(cat "$W2/knot/knot.pid")") / 1024 ))"
+	pipeline big "$W2"
+	bench_knot_stop "$W2"
+fi
+
+"$SRC/tests/bench/report.sh" "$RES"

@@ -41,10 +41,7 @@ struct check {
 	bool early_stop;
 	int64_t now;
 
-	struct event_base *base;
-	struct scan_engine *eng;
-	struct scan_resolver *res;
-	struct scanner *sc;
+	struct cli_scan_parts parts;
 	struct policy_config pol;
 
 	/* phase results */
@@ -170,7 +167,7 @@ static int parse_args(struct check *c, struct conf *conf, int argc,
 static void run_until_done(struct check *c)
 {
 	c->done = false;
-	while (!c->done && event_base_loop(c->base, EVLOOP_ONCE) == 0)
+	while (!c->done && event_base_loop(c->parts.base, EVLOOP_ONCE) == 0)
 		;
 }
 
@@ -219,7 +216,7 @@ static void ds_looked_up(int status, const ldns_rr_list *rrs,
 static int find_delegation(struct check *c)
 {
 	if (!c->ns_given) {
-		if (scan_resolve_lookup(c->res, c->zone, LDNS_RR_TYPE_NS,
+		if (scan_resolve_lookup(c->parts.res, c->zone, LDNS_RR_TYPE_NS,
 					ns_looked_up, c) != 0)
 			return -1;
 		run_until_done(c);
@@ -231,8 +228,8 @@ static int find_delegation(struct check *c)
 	}
 	if (c->ds_given)
 		return 0;
-	if (scan_resolve_lookup(c->res, c->zone, LDNS_RR_TYPE_DS, ds_looked_up,
-				c) != 0)
+	if (scan_resolve_lookup(c->parts.res, c->zone, LDNS_RR_TYPE_DS,
+				ds_looked_up, c) != 0)
 		return -1;
 	run_until_done(c);
 	if (c->lookup_status != CDS_OK) {
@@ -259,39 +256,10 @@ static void probed(struct scan_result *res, void *arg)
 	c->done = true;
 }
 
-static int setup(struct check *c, const struct conf *conf)
-{
-	struct scan_engine_opts eo;
-	const char *const *servers;
-	size_t n = conf_list(conf, "resolver.servers", &servers);
-	int rc;
-
-	scan_engine_opts_from_conf(conf, &eo);
-	c->base = event_base_new();
-	if (!c->base)
-		return CDS_ENOMEM;
-	if ((rc = scan_engine_new(c->base, &eo, &c->eng)) != 0)
-		return rc;
-	rc = scan_resolver_new(c->base, servers, n,
-			       conf_str(conf, "resolver.trust-anchors"),
-			       (unsigned)conf_duration_ms(conf, "resolver.timeout"),
-			       &c->res);
-	if (rc != 0) {
-		fprintf(stderr, "cdscan check: resolver: %s (trust anchors %s)\n",
-			cds_strerror(rc), conf_str(conf, "resolver.trust-anchors"));
-		return rc;
-	}
-	return scanner_new(c->base, c->eng, c->res, &c->sc);
-}
-
 static void teardown(struct check *c)
 {
 	scan_result_free(c->result);
-	scanner_free(c->sc);
-	scan_resolver_free(c->res);
-	scan_engine_free(c->eng);
-	if (c->base)
-		event_base_free(c->base);
+	cli_scan_parts_deinit(&c->parts);
 }
 
 /* ---- output ---- */
@@ -477,7 +445,8 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 	}
 	if (!c->now)
 		c->now = (int64_t)time(NULL);
-	if (setup(c, conf) != 0 || find_delegation(c) != 0)
+	if (cli_scan_parts_init(&c->parts, conf, "check") != 0 ||
+	    find_delegation(c) != 0)
 		goto out;
 	req = (struct scan_request){.zone = c->zone, .ns = c->ns,
 				    .n_ns = c->n_ns, .ds = c->ds,
@@ -485,7 +454,7 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 				    .port = (uint16_t)conf_int(conf, "scanner.port"),
 				    .early_stop = c->early_stop,
 				    .policy = &c->pol};
-	if (scan_probe_start(c->sc, &req, probed, c) != 0)
+	if (scan_probe_start(c->parts.sc, &req, probed, c) != 0)
 		goto out;
 	run_until_done(c);
 	if (!c->result) {

@@ -50,4 +50,20 @@ struct db;
 struct db *cli_open_db(const struct conf *conf, const char *cmd,
 		       bool any_version);
 
+/*
+ * The scanning parts every scanning subcommand wires the same way: one
+ * event loop, the query engine (scanner.*), the validated resolver
+ * (resolver.*) and the scanner over them. Prints what failed, naming
+ * `cmd`. Teardown accepts a half-built set.
+ */
+struct cli_scan_parts {
+	struct event_base *base;
+	struct scan_engine *eng;
+	struct scan_resolver *res;
+	struct scanner *sc;
+};
+int cli_scan_parts_init(struct cli_scan_parts *p, const struct conf *conf,
+			const char *cmd);
+void cli_scan_parts_deinit(struct cli_scan_parts *p);
+
 #endif

@@ -6,6 +6,7 @@
 #include "core/conf.h"
 #include "core/errors.h"
 #include "db/db.h"
+#include "scanner/probe.h"
 
 int cli_set_option(struct conf *conf, const char *arg, const char *cmd)
 {
@@ -56,4 +57,47 @@ struct db *cli_open_db(const struct conf *conf, const char *cmd,
 fail:
 	db_close(db);
 	return NULL;
+}
+
+int cli_scan_parts_init(struct cli_scan_parts *p, const struct conf *conf,
+			const char *cmd)
+{
+	struct scan_engine_opts eo;
+	const char *const *servers;
+	size_t n = conf_list(conf, "resolver.servers", &servers);
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	scan_engine_opts_from_conf(conf, &eo);
+	if (!(p->base = event_base_new()))
+		return CDS_ENOMEM;
+	if ((rc = scan_engine_new(p->base, &eo, &p->eng)) != 0) {
+		fprintf(stderr, "cdscan %s: query engine: %s\n", cmd,
+			cds_strerror(rc));
+		return rc;
+	}
+	rc = scan_resolver_new(p->base, servers, n,
+			       conf_str(conf, "resolver.trust-anchors"),
+			       (unsigned)conf_duration_ms(conf, "resolver.timeout"),
+			       &p->res);
+	if (rc != 0) {
+		fprintf(stderr, "cdscan %s: resolver: %s (trust anchors %s)\n",
+			cmd, cds_strerror(rc),
+			conf_str(conf, "resolver.trust-anchors"));
+		return rc;
+	}
+	if ((rc = scanner_new(p->base, p->eng, p->res, &p->sc)) != 0)
+		fprintf(stderr, "cdscan %s: scanner: %s\n", cmd,
+			cds_strerror(rc));
+	return rc;
+}
+
+void cli_scan_parts_deinit(struct cli_scan_parts *p)
+{
+	scanner_free(p->sc);
+	scan_resolver_free(p->res);
+	scan_engine_free(p->eng);
+	if (p->base)
+		event_base_free(p->base);
+	memset(p, 0, sizeof *p);
 }

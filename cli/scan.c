@@ -61,10 +61,9 @@ struct scan_worker {
 
 	struct db *db;
 	struct db_run_info run;
-	struct event_base *base;
-	struct scan_engine *eng;
-	struct scan_resolver *res;
-	struct scanner *sc;
+	struct cli_scan_parts parts;
+	struct event_base *base; /* parts.base */
+	struct scanner *sc;      /* parts.sc */
 	struct event *ev_tick;  /* progress, lease, flush, retry claims */
 	struct event *ev_int, *ev_term;
 
@@ -606,27 +605,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 {
-	struct scan_engine_opts eo;
-	const char *const *servers;
-	size_t n = conf_list(conf, "resolver.servers", &servers);
-	int rc;
+	int rc = cli_scan_parts_init(&w->parts, conf, "scan");
 
-	scan_engine_opts_from_conf(conf, &eo);
-	if (!(w->base = event_base_new()))
-		return CDS_ENOMEM;
-	if ((rc = scan_engine_new(w->base, &eo, &w->eng)) != 0)
+	if (rc != 0)
 		return rc;
-	rc = scan_resolver_new(w->base, servers, n,
-			       conf_str(conf, "resolver.trust-anchors"),
-			       (unsigned)conf_duration_ms(conf, "resolver.timeout"),
-			       &w->res);
-	if (rc != 0) {
-		fprintf(stderr, "cdscan scan: resolver: %s (trust anchors %s)\n",
-			cds_strerror(rc), conf_str(conf, "resolver.trust-anchors"));
-		return rc;
-	}
-	if ((rc = scanner_new(w->base, w->eng, w->res, &w->sc)) != 0)
-		return rc;
+	w->base = w->parts.base;
+	w->sc = w->parts.sc;
 	w->unwritten = calloc(w->batch_size, sizeof *w->unwritten);
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, on_signal, w);
@@ -653,11 +637,7 @@ static void teardown(struct scan_worker *w)
 		event_free(w->ev_int);
 	if (w->ev_term)
 		event_free(w->ev_term);
-	scanner_free(w->sc);
-	scan_resolver_free(w->res);
-	scan_engine_free(w->eng);
-	if (w->base)
-		event_base_free(w->base);
+	cli_scan_parts_deinit(&w->parts);
 	db_close(w->db);
 	for (size_t i = 0; i < w->n_domains; i++)
 		free(w->domains[i]);

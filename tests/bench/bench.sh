@@ -12,7 +12,7 @@
 #   CDSCAN=./cdscan   binary under test; BUILD=build (benchworld, delayrelay)
 #   PORT=5300         DNS port of the bench servers (not 53: the test world
 #                     may hold 127.0.10.x:53 meanwhile)
-#   INFLIGHT=4000 CONCURRENCY=4000 BATCH=2000 RATE_PER_SERVER=0
+#   INFLIGHT=2000 CONCURRENCY=1000 BATCH=1000 RATE_PER_SERVER=0
 #                     scanner.max-inflight, scan.concurrency, scan.batch-size,
 #                     scanner.rate-per-server of the bench configuration
 #   DNSPERF_SECS=15   length of the ceiling measurement
@@ -107,12 +107,12 @@ bench_conf() {
 	  port: $PORT
 	  timeout: 400ms
 	  retries: 2
-	  max-inflight: ${INFLIGHT:-4000}
+	  max-inflight: ${INFLIGHT:-2000}
 	  rate-per-server: ${RATE_PER_SERVER:-0}
 	  rate-global: 0
 	scan:
-	  batch-size: ${BATCH:-2000}
-	  concurrency: ${CONCURRENCY:-4000}
+	  batch-size: ${BATCH:-1000}
+	  concurrency: ${CONCURRENCY:-1000}
 	  early-stop: true
 	EOF
 	"$CDSCAN" -c "$f" config check >/dev/null
@@ -120,28 +120,36 @@ bench_conf() {
 
 # pipeline TAG WORLD [WRAP]: fresh database, init, import, scan --all.
 pipeline() {
-	local tag=$1 w=$2 wrap=${3:-} t q0 q1 user sys rss wall n
+	local tag=$1 w=$2 wrap=${3:-} t
 	bench_conf "$w/cdscan.yaml"
-	n=$(grep -c . "$w/kinds.tsv")
 	dropdb --if-exists cdscan && createdb cdscan
 	"$CDSCAN" -c "$w/cdscan.yaml" init >"$w/init.log" 2>&1
 	t=$(now)
 	"$CDSCAN" -c "$w/cdscan.yaml" import "$w/parent.zone" >"$w/import.log" 2>&1
 	result "$tag.import_s" "$(elapsed "$t")"
+	scan "$tag" "$w" "$wrap"
+}
+
+# scan TAG WORLD [WRAP]: one `cdscan scan --all` (a new run) under GNU time.
+scan() {
+	local tag=$1 w=$2 wrap=${3:-} q0 q1 user sys rss wall n
+	n=$(grep -c . "$w/kinds.tsv")
 	q0=$(knot_queries "$w" "$wrap")
 	say "$tag: cdscan scan --all"
 	t=$(now)
-	/usr/bin/time -f '%U %S %M %e' -o "$w/scan.time" \
-		"$CDSCAN" -c "$w/cdscan.yaml" scan --all \
-		>"$w/scan.out" 2>"$w/scan.err" || {
-		say "$tag: cdscan scan failed"; tail -5 "$w/scan.err" >&2; return 1; }
+	/usr/bin/time -f '%U %S %M %e' -o "$w/scan-$tag.time" \
+		"$CDSCAN" -c "$w/cdscan.yaml" scan --all --no-progress \
+		>"$w/scan-$tag.out" 2>"$w/scan-$tag.err" || {
+		say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
 	q1=$(knot_queries "$w" "$wrap")
-	read -r user sys rss wall <"$w/scan.time"
+	read -r user sys rss wall <"$w/scan-$tag.time"
 	result "$tag.delegations" "$n"
 	result "$tag.scan_wall_s" "$wall"
 	result "$tag.scan_cpu_s" "$(echo "$user + $sys" | bc)"
 	result "$tag.scan_rss_mb" "$(echo "scale=1; $rss / 1024" | bc)"
 	result "$tag.knot_queries" "$((q1 - q0))"
+	result "$tag.cdscan_queries" "$(grep -o '[0-9]* queries' "$w/scan-$tag.out" | head -1 | cut -d' ' -f1)"
+	result "$tag.outcome" "$(grep -E '^  [a-z]' "$w/scan-$tag.out" | awk '{printf "%s=%s ", $1, $2}')"
 	result "$tag.deleg_per_s" "$(echo "scale=0; $n / $wall" | bc)"
 	result "$tag.queries_per_s" "$(echo "scale=0; ($q1 - $q0) / $wall" | bc)"
 	"$CDSCAN" -c "$w/cdscan.yaml" runs >"$w/runs.out" 2>&1 || true
@@ -149,15 +157,19 @@ pipeline() {
 
 # ceiling TAG WORLD: dnsperf's best against the same Knot, same machine.
 ceiling() {
-	local tag=$1 w=$2 best=0 qps c
+	local tag=$1 w=$2 best=0 args="" qps c
 	for c in "1 20 500" "1 50 2000"; do
 		set -- $c
 		dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
 			-T "$1" -c "$2" -q "$3" -l "$DNSPERF_SECS" >"$w/dnsperf-$2.out" 2>&1
 		qps=$(awk '/Queries per second/ { printf "%d", $4 }' "$w/dnsperf-$2.out")
-		[ "${qps:-0}" -gt "$best" ] && best=$qps && result "$tag.dnsperf_args" "-T $1 -c $2 -q $3 -D"
+		if [ "${qps:-0}" -gt "$best" ]; then
+			best=$qps
+			args="-T $1 -c $2 -q $3 -D -l $DNSPERF_SECS"
+		fi
 	done
 	result "$tag.dnsperf_qps" "$best"
+	result "$tag.dnsperf_args" "$args"
 }
 
 # ---- 1. loopback, N delegations ----
@@ -172,6 +184,9 @@ result lo.knot_rss_mb "$(( $(rss_kb "$(cat "$W/knot/knot.pid")") / 1024 ))"
 say "loopback: dnsperf ceiling"
 ceiling lo "$W"
 pipeline lo "$W"
+# The same again: a nightly run where nothing is left to change, so no
+# change transactions — the scanner's own pace.
+scan lo2 "$W"
 bench_knot_stop "$W"
 
 # ---- 2. 30 ms RTT, 1% loss, in a network namespace ----
@@ -204,6 +219,7 @@ if [ "$N_LAT" -gt 0 ]; then
 	fi
 	bench_knot_start "$WL" "ip netns exec $NS"
 	pipeline lat "$WL" "ip netns exec $NS"
+	scan lat2 "$WL" "ip netns exec $NS"
 	[ -n "$RELAY_PID" ] && { kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true; RELAY_PID=""; }
 	[ -f "$WL/relay.err" ] && result lat.relay "$(cat "$WL/relay.err")"
 	bench_knot_stop "$WL" "ip netns exec $NS"

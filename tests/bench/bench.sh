@@ -81,6 +81,9 @@ result() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
+# UDP datagrams the kernel dropped for want of receive buffer ([WRAP]:
+# in that namespace): losses the bench did not ask for.
+rcvbuf_errors() { $1 nstat -saz UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }'; }
 knot_queries() { # every request Knot counted, over all protocols
 	$2 knotc -c "$1/knot.conf" stats mod-stats 2>/dev/null |
 		awk -F' = ' '/request-protocol/ { s += $2 } END { print s + 0 }'
@@ -132,8 +135,10 @@ pipeline() {
 
 # scan TAG WORLD [WRAP]: one `cdscan scan --all` (a new run) under GNU time.
 scan() {
-	local tag=$1 w=$2 wrap=${3:-} q0 q1 user sys rss wall n
+	local tag=$1 w=$2 wrap=${3:-} q0 q1 user sys rss wall n e0 f0
 	n=$(grep -c . "$w/kinds.tsv")
+	e0=$(rcvbuf_errors "")
+	[ -n "$wrap" ] && f0=$(rcvbuf_errors "$wrap")
 	q0=$(knot_queries "$w" "$wrap")
 	say "$tag: cdscan scan --all"
 	t=$(now)
@@ -142,6 +147,8 @@ scan() {
 		>"$w/scan-$tag.out" 2>"$w/scan-$tag.err" || {
 		say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
 	q1=$(knot_queries "$w" "$wrap")
+	result "$tag.udp_rcvbuf_drops" "$(( $(rcvbuf_errors "") - e0 ))"
+	[ -n "$wrap" ] && result "$tag.udp_rcvbuf_drops_ns" "$(( $(rcvbuf_errors "$wrap") - f0 ))"
 	read -r user sys rss wall <"$w/scan-$tag.time"
 	result "$tag.delegations" "$n"
 	result "$tag.scan_wall_s" "$wall"

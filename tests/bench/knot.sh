@@ -17,9 +17,11 @@ bench_knot_conf() {
 	    pidfile: "$w/knot/knot.pid"
 	    listen: $listen
 	    udp-max-payload: 1232
-	    # one UDP socket per core (SO_REUSEPORT): with a single worker,
-	    # a window of thousands of queries overflows its receive buffer
-	    udp-workers: $(nproc)
+	    # one UDP socket per worker (SO_REUSEPORT), each with its own
+	    # receive buffer (net.core.rmem_default, 208 KiB): with one or two,
+	    # a window of thousands of queries overflows them while Knot waits
+	    # for a core; more workers than cores buy buffer, not CPU
+	    udp-workers: ${KNOT_UDP_WORKERS:-4}
 	    tcp-workers: 1
 	    background-workers: 2
 	# query counters: knotc stats mod-stats (queries the scanner sent)

@@ -15,12 +15,12 @@ verdict() { if [ "$1" = "?" ]; then echo "not measured"
 	elif [ "$(echo "$1 >= $2" | bc)" = 1 ]; then echo "met"; else echo "MISSED"; fi; }
 cols="lo lo2 lat lat2 big"
 
-printf '%-16s' ""
+printf '%-20s' ""
 for c in $cols; do printf ' %10s' "$c"; done
 echo
 for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s \
-	scan_cpu_s scan_rss_mb knot_queries cdscan_queries deleg_per_s queries_per_s; do
-	printf '%-16s' "$k"
+	scan_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops udp_rcvbuf_drops_ns deleg_per_s queries_per_s; do
+	printf '%-20s' "$k"
 	for c in $cols; do
 		v=$(get "$c.$k")
 		case "$v" in *.*) v=$(printf '%.1f' "$v") ;; esac

@@ -8,7 +8,9 @@
  * address the query was sent to (IP_PKTINFO), as a real server's would,
  * so the scanner's spoofing checks accept them. Query IDs are rewritten
  * on the way up so that answers from the single upstream socket find
- * their client; they are restored on the way down.
+ * their client; they are restored on the way down. Queries go up over
+ * 16 sockets so that a server with several SO_REUSEPORT sockets (Knot's
+ * UDP workers) spreads them over all its receive buffers.
  *
  * TCP is delayed chunk by chunk, never dropped: TCP loss costs a
  * retransmission, not an answer, and cutting bytes would only corrupt
@@ -36,6 +38,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+
+#define NUP 16 /* upstream sockets */
 
 enum dir { TO_UPSTREAM, TO_CLIENT, TCP_DATA, TCP_CLOSE };
 
@@ -68,7 +72,7 @@ struct slot {
 static struct {
 	struct event_base *base;
 	struct event *timer;
-	int lfd, ufd;
+	int lfd, ufd[NUP];
 	struct sockaddr_in upstream;
 	uint64_t delay;
 	unsigned loss;
@@ -189,7 +193,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			R.tail = NULL;
 		switch (e->dir) {
 		case TO_UPSTREAM:
-			if (send(R.ufd, e->data, e->len, 0) >= 0)
+			if (send(R.ufd[((e->data[0] << 8) | e->data[1]) % NUP],
+				 e->data, e->len, 0) >= 0)
 				R.relayed++;
 			break;
 		case TO_CLIENT:
@@ -356,6 +361,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(R.base);
 }
 
+static void set_bufs(int fd, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int parse_addr(const char *s, struct sockaddr_in *sa)
 {
 	char host[64];
@@ -382,7 +395,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in la = {.sin_family = AF_INET};
 	struct evconnlistener *tl;
-	struct event *ev_l, *ev_u, *ev_int, *ev_term;
+	struct event *ev_l, *ev_u[NUP], *ev_int, *ev_term;
 	int c, one = 1, port = 0, bufsz = 8 << 20;
 	bool have_up = false;
 
@@ -408,39 +421,48 @@ int main(int argc, char **argv)
 	la.sin_port = htons((uint16_t)port);
 
 	R.lfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	R.ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (R.lfd < 0 || R.ufd < 0 ||
+	for (int i = 0; i < NUP; i++) {
+		R.ufd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (R.ufd[i] < 0 ||
+		    connect(R.ufd[i], (struct sockaddr *)&R.upstream,
+			    sizeof(R.upstream)) < 0) {
+			perror("delayrelay: upstream socket");
+			return 1;
+		}
+		set_bufs(R.ufd[i], bufsz);
+	}
+	if (R.lfd < 0 ||
 	    setsockopt(R.lfd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    setsockopt(R.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(R.lfd, (struct sockaddr *)&la, sizeof(la)) < 0 ||
-	    connect(R.ufd, (struct sockaddr *)&R.upstream,
-		    sizeof(R.upstream)) < 0) {
+	    bind(R.lfd, (struct sockaddr *)&la, sizeof(la)) < 0) {
 		perror("delayrelay: socket");
 		return 1;
 	}
-	/* Bursts of thousands of queries must not overflow the kernel's
-	   queues: losses are ours to choose. */
-	setsockopt(R.lfd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	setsockopt(R.lfd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	setsockopt(R.ufd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	setsockopt(R.ufd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	/* Bursts of thousands of queries, while the relay waits for a core,
+	   must not overflow the kernel's queues: losses are ours to choose.
+	   SO_RCVBUF is capped by net.core.rmem_max (208 KiB by default);
+	   root may go past it with the FORCE variants. */
+	set_bufs(R.lfd, bufsz);
 
 	R.base = event_base_new();
 	R.timer = evtimer_new(R.base, on_timer, NULL);
 	ev_l = event_new(R.base, R.lfd, EV_READ | EV_PERSIST, on_client_udp, NULL);
-	ev_u = event_new(R.base, R.ufd, EV_READ | EV_PERSIST, on_upstream_udp,
-			 NULL);
+	for (int i = 0; i < NUP; i++) {
+		ev_u[i] = event_new(R.base, R.ufd[i], EV_READ | EV_PERSIST,
+				    on_upstream_udp, NULL);
+		if (!ev_u[i] || event_add(ev_u[i], NULL) < 0)
+			return 1;
+	}
 	ev_int = evsignal_new(R.base, SIGINT, on_signal, NULL);
 	ev_term = evsignal_new(R.base, SIGTERM, on_signal, NULL);
 	tl = evconnlistener_new_bind(R.base, on_accept, NULL,
 				     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
 				     1024, (struct sockaddr *)&la, sizeof(la));
-	if (!R.base || !R.timer || !ev_l || !ev_u || !tl) {
+	if (!R.base || !R.timer || !ev_l || !tl) {
 		fprintf(stderr, "delayrelay: cannot set up the event loop\n");
 		return 1;
 	}
 	event_add(ev_l, NULL);
-	event_add(ev_u, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
 	printf("ready\n");

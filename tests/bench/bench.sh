@@ -16,7 +16,8 @@
 #                     scanner.max-inflight, scan.concurrency, scan.batch-size,
 #                     scanner.rate-per-server of the bench configuration
 #   DNSPERF_SECS=15   length of the ceiling measurement
-#   TIME_LIMIT=1800   seconds; the whole bench is killed after that
+#   TIME_LIMIT=1800   seconds; the whole bench is stopped after that (each
+#                     long step also has its own timeout)
 # Needs root (network namespace, PostgreSQL), knotd, dnsperf, GNU time.
 set -euo pipefail
 
@@ -93,7 +94,7 @@ knot_queries() { # every request Knot counted, over all protocols
 world() {
 	local tag=$1 n=$2 base=$3 w=$OUT/w-$1 t
 	t=$(now)
-	"$BENCHWORLD" -n "$n" -a "$base" -j "$(nproc)" "$w"
+	timeout 600 "$BENCHWORLD" -n "$n" -a "$base" -j "$(nproc)" "$w"
 	result "$tag.world_build_s" "$(elapsed "$t")"
 	echo "$w"
 }
@@ -128,7 +129,7 @@ pipeline() {
 	dropdb --if-exists cdscan && createdb cdscan
 	"$CDSCAN" -c "$w/cdscan.yaml" init >"$w/init.log" 2>&1
 	t=$(now)
-	"$CDSCAN" -c "$w/cdscan.yaml" import "$w/parent.zone" >"$w/import.log" 2>&1
+	timeout 900 "$CDSCAN" -c "$w/cdscan.yaml" import "$w/parent.zone" >"$w/import.log" 2>&1
 	result "$tag.import_s" "$(elapsed "$t")"
 	scan "$tag" "$w" "$wrap"
 }
@@ -142,7 +143,7 @@ scan() {
 	q0=$(knot_queries "$w" "$wrap")
 	say "$tag: cdscan scan --all"
 	t=$(now)
-	/usr/bin/time -f '%U %S %M %e' -o "$w/scan-$tag.time" \
+	timeout 1200 /usr/bin/time -f '%U %S %M %e' -o "$w/scan-$tag.time" \
 		"$CDSCAN" -c "$w/cdscan.yaml" scan --all --no-progress \
 		>"$w/scan-$tag.out" 2>"$w/scan-$tag.err" || {
 		say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
@@ -167,7 +168,7 @@ ceiling() {
 	local tag=$1 w=$2 best=0 args="" qps c
 	for c in "1 20 500" "1 50 2000"; do
 		set -- $c
-		dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
+		timeout $((DNSPERF_SECS + 30)) dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
 			-T "$1" -c "$2" -q "$3" -l "$DNSPERF_SECS" >"$w/dnsperf-$2.out" 2>&1
 		qps=$(awk '/Queries per second/ { printf "%d", $4 }' "$w/dnsperf-$2.out")
 		if [ "${qps:-0}" -gt "$best" ]; then

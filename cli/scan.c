@@ -644,21 +644,14 @@ static void teardown(struct scan_worker *w)
 	free(w->domains);
 }
 
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void print_worker_summary(const struct scan_worker *w)
 {
-	double secs = (double)(now_ms() - w->started_ms) / 1000.0;
+	double secs = (double)(now_ms() - w->started_ms) / 1000.0, cpu;
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	if (secs <= 0)
 		secs = 0.001;
 	printf("worker %s: %" PRIu64 " delegations in %.1f s (%.0f/s), "
@@ -666,7 +659,7 @@ static void print_worker_summary(const struct scan_worker *w)
 	       "cpu %.2f s, max rss %ld MiB\n",
 	       w->worker, w->scanned, secs, (double)w->scanned / secs,
 	       w->queries, (double)w->queries / secs, w->changes,
-	       w->dry_run ? " (dry run: none applied)" : "", cpu_seconds(),
+	       w->dry_run ? " (dry run: none applied)" : "", cpu,
 	       ru.ru_maxrss / 1024);
 	if (w->stale)
 		printf("  %" PRIu64 " changes left alone: the DS set changed "

@@ -444,7 +444,7 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 		goto out;
 	}
 	if (!c->now)
-		c->now = (int64_t)time(NULL);
+		c->now = cli_now(g);
 	if (cli_scan_parts_init(&c->parts, conf, "check") != 0 ||
 	    find_delegation(c) != 0)
 		goto out;

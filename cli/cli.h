@@ -7,6 +7,7 @@
 #define CDS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -16,7 +17,27 @@
 struct cli_global {
 	const char *config_path; /* -c FILE, or NULL for the default */
 	int verbose;             /* -v count */
+	/* --now UNIX or CDSCAN_NOW: the time policy and validation use
+	   (time is an input: tests move it). 0: the clock. */
+	int64_t now;
 };
+
+/* The time of this command: --now/CDSCAN_NOW when given, else the clock. */
+int64_t cli_now(const struct cli_global *g);
+
+/*
+ * Decide one delegation a scan has probed: policy_decide_ds() on what the
+ * servers said, then the registry's own rules (policy_apply_registry())
+ * with what the registry holds about the domain and its history. The one
+ * place `scan` (and later the daemon) turn observations into a decision.
+ */
+struct db_delegation;
+struct policy_config;
+struct cds_server_obs;
+struct cds_decision;
+void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
+		size_t n_obs, const struct policy_config *pol, int64_t now,
+		struct cds_decision *dec);
 
 /* argv[0] is the subcommand name. */
 int cmd_check(int argc, char **argv, const struct cli_global *g);

@@ -1,6 +1,8 @@
 /* cdscan: main() — global options and dispatch to the subcommands. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -26,21 +28,53 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cdscan [-c FILE] [-v] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: cdscan [-c FILE] [-v] [--now T] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n  -c FILE  configuration (default /etc/cdscan/cdscan.yaml)\n"
 		   "  -v       more log output (repeat for debug)\n"
+		   "  --now T  act as if the time were T (unix seconds; also\n"
+		   "           CDSCAN_NOW): for tests and replays\n"
 		   "  -V       print the version\n");
+}
+
+/* A time given by --now or CDSCAN_NOW: unix seconds, positive. */
+static int parse_now(const char *s, const char *what, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v <= 0) {
+		fprintf(stderr, "cdscan: %s: '%s' is not a time in unix "
+				"seconds\n", what, s);
+		return -1;
+	}
+	*out = (int64_t)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"now", required_argument, NULL, 'N'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0, 0, 0, 0},
+	};
 	struct cli_global g = {0};
+	const char *env = getenv("CDSCAN_NOW");
 	int c;
 
-	while ((c = getopt(argc, argv, "+c:vVh")) != -1) {
+	if (env && *env && parse_now(env, "CDSCAN_NOW", &g.now) != 0)
+		return CLI_EXIT_USAGE;
+	while ((c = getopt_long(argc, argv, "+c:vVh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'N':
+			if (parse_now(optarg, "--now", &g.now) != 0)
+				return CLI_EXIT_USAGE;
+			break;
 		case 'c': g.config_path = optarg; break;
 		case 'v': g.verbose++; break;
 		case 'V': printf("cdscan %s\n", CDSCAN_VERSION); return 0;

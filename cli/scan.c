@@ -58,6 +58,7 @@ struct scan_worker {
 	bool early_stop;
 	uint16_t port;
 	char worker[DB_WORKER_MAX];
+	const struct cli_global *g;
 
 	struct db *db;
 	struct db_run_info run;
@@ -324,20 +325,8 @@ static void record_change(struct scan_worker *w, struct job *j)
 
 static void decide(struct scan_worker *w, struct job *j)
 {
-	struct cds_delegation deleg;
-	const char *statuses[DB_STATUS_MAX];
-	struct policy_domain dom = {.optout = j->deleg.optout,
-				    .n_statuses = j->deleg.n_statuses,
-				    .statuses = statuses};
-
-	for (size_t i = 0; i < j->deleg.n_statuses; i++)
-		statuses[i] = j->deleg.statuses[i];
-	snprintf(deleg.name, sizeof deleg.name, "%s", j->deleg.name);
-	deleg.ds = j->deleg.ds;
-	deleg.n_ds = j->deleg.n_ds;
-	policy_decide_ds(&deleg, j->res->obs, j->res->n_obs, &w->pol, j->now,
-			 &j->dec);
-	policy_apply_registry(&dom, &w->pol, &j->dec);
+	cli_decide(&j->deleg, j->res->obs, j->res->n_obs, &w->pol, j->now,
+		   &j->dec);
 }
 
 /* A delegation is through: decided (or refused before probing). */
@@ -421,7 +410,7 @@ static void start_one(struct scan_worker *w, struct db_delegation *d)
 	j->w = w;
 	j->deleg = *d; /* takes over ds_text */
 	memset(d, 0, sizeof *d);
-	j->now = (int64_t)time(NULL);
+	j->now = cli_now(w->g);
 	if (j->deleg.load_error) {
 		/* The registry holds something we cannot scan as it is: say
 		   so in the record instead of stopping the run. */
@@ -678,6 +667,7 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 
 	if (!w || !conf)
 		goto out;
+	w->g = g;
 	if (parse_args(w, conf, argc, argv) != 0) {
 		ret = CLI_EXIT_USAGE;
 		goto out;

@@ -114,6 +114,21 @@ struct cds_delegation {
 	const struct cds_ds *ds;  /* borrowed */
 };
 
+/*
+ * What the registry remembers about a delegation from earlier scans and
+ * changes: read with the delegation (db/history.c), passed to policy with
+ * it, so that rules over time stay pure. Times are unix seconds, 0 =
+ * never or unknown. Owned by the registry side; policy only reads.
+ */
+struct cds_history {
+	/* Newest DS change cdscan applied (audit actor 'scan'): hold-down
+	   and replay protection (STANDARDS §14, RFC 9615 §5). */
+	int64_t last_change;
+	/* Newest change of the delegation made by other means (import,
+	   the registry's own tools, EPP): resets bootstrap progress. */
+	int64_t last_change_other;
+};
+
 /* Release the record arrays of an observation the scanner filled. */
 void cds_server_obs_clear(struct cds_server_obs *obs);
 

@@ -74,6 +74,8 @@ struct db_delegation {
 	size_t n_statuses;
 	char statuses[DB_STATUS_MAX][DB_STATUS_LEN];
 	bool optout;
+	/* Earlier scans and changes (db/history.c), read with the claim. */
+	struct cds_history hist;
 	/* Set when the row could not be read into this struct (too many NS
 	   names, a DS the parser refuses): the delegation is recorded with
 	   this error instead of being scanned. */
@@ -82,6 +84,13 @@ struct db_delegation {
 };
 
 void db_delegation_deinit(struct db_delegation *d);
+
+/*
+ * Fill d[i].hist for n delegations from cdscan's own tables (audit,
+ * scan), one query for all of them. db_run_claim calls it; `cdscan
+ * status` may too.
+ */
+int db_history_load(struct db *db, struct db_delegation *d, size_t n);
 
 /* ---- runs and work distribution (db/run.c) ---------------------------- */
 

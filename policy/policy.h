@@ -61,6 +61,7 @@ struct policy_domain {
 	bool optout;                  /* the registrant opted out */
 	size_t n_statuses;
 	const char *const *statuses;  /* borrowed; EPP status names */
+	const struct cds_history *hist; /* borrowed; NULL: nothing known */
 };
 
 /* Fill `cfg` with the defaults above. */

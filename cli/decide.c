@@ -1,0 +1,33 @@
+/* From observations to a decision, with the registry's rules and history. */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/obs.h"
+#include "db/db.h"
+#include "policy/policy.h"
+
+int64_t cli_now(const struct cli_global *g)
+{
+	return g && g->now > 0 ? g->now : (int64_t)time(NULL);
+}
+
+void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
+		size_t n_obs, const struct policy_config *pol, int64_t now,
+		struct cds_decision *dec)
+{
+	struct cds_delegation deleg;
+	const char *statuses[DB_STATUS_MAX];
+	struct policy_domain dom = {.optout = d->optout,
+				    .n_statuses = d->n_statuses,
+				    .statuses = statuses,
+				    .hist = &d->hist};
+
+	for (size_t i = 0; i < d->n_statuses; i++)
+		statuses[i] = d->statuses[i];
+	snprintf(deleg.name, sizeof deleg.name, "%s", d->name);
+	deleg.ds = d->ds;
+	deleg.n_ds = d->n_ds;
+	policy_decide_ds(&deleg, obs, n_obs, pol, now, dec);
+	policy_apply_registry(&dom, pol, dec);
+}

@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := ldns getdns libevent yaml-0.1 libcrypto libpq
+PKGS    := ldns getdns libevent yaml-0.1 libcrypto libssl libxml-2.0 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
@@ -107,6 +107,8 @@ depcheck:
 	  { echo "depcheck: policy/ may use core/ only"; exit 1; }
 	$(Q)! grep -nE '#include *<libpq-fe\.h>' core/*.[ch] scanner/*.[ch] policy/*.[ch] epp/*.[ch] cli/*.[ch] 2>/dev/null || \
 	  { echo "depcheck: only db/ talks to PostgreSQL"; exit 1; }
+	$(Q)! grep -nE '#include *<(libxml/|openssl/ssl\.h)' core/*.[ch] scanner/*.[ch] policy/*.[ch] db/*.[ch] cli/*.[ch] 2>/dev/null || \
+	  { echo "depcheck: only epp/ speaks TLS and XML"; exit 1; }
 	@echo "depcheck: ok"
 
 install: cdscan

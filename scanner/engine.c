@@ -5,20 +5,28 @@
  * both token buckets (the server's and the global one) have a token; a
  * round-robin list of servers that can send right now lets a server that
  * is out of tokens sleep on its own timer while queries to other servers
- * keep the window full. On the wire a query owns one UDP socket bound to
- * port 0 (a fresh kernel-chosen source port per attempt) and a fresh
- * random ID per attempt; an answer counts only from the exact address and
- * port asked, with that ID and that question. TC=1 moves the query to
- * TCP. Finished queries go on a done list that a deferred event drains,
- * so callbacks never run inside scan_engine_query() and may call it
- * again. Per-server state lives in a hash table and is dropped once idle
- * long enough that its bucket would be full again, so memory tracks the
- * servers in use, not every server ever asked.
+ * keep the window full. On the wire a UDP attempt takes a socket from a
+ * pool at random: each pooled socket is bound to port 0 (a kernel-chosen
+ * random source port) and is reopened, so on a new port, after a fixed
+ * number of attempts or on an error. Every attempt gets a fresh random
+ * ID; an answer counts only from the exact address and port asked, on
+ * the socket the attempt used, with that ID and that question (a table
+ * keyed by socket, address and ID finds the attempt). Sockets and events
+ * live long and finished queries are recycled, because opening a socket
+ * and registering it with epoll for every query cost more CPU than the
+ * query itself (docs/BENCH.md). TC=1 moves the query to TCP, one
+ * connection per attempt. Finished queries go on a done list that a
+ * deferred event drains, so callbacks never run inside
+ * scan_engine_query() and may call it again. Per-server state lives in a
+ * hash table and is dropped once idle long enough that its bucket would
+ * be full again, so memory tracks the servers in use, not every server
+ * ever asked.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dnssec.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "scanner/engine.h"
@@ -36,11 +45,18 @@
 /* Largest query we build: header, longest name, type+class, OPT RR. */
 #define QUERY_MAX (DNS_HDR_LEN + LDNS_MAX_DOMAINLEN + 1 + 4 + OPT_RR_LEN)
 #define RECV_MAX 65536
-#define ID_POOL 64
+#define RAND_POOL 64
 #define TABLE_MIN 1024
 #define TIMEOUT_CAP_MS 600000.0
-/* Datagrams read per wakeup: a flood of junk must not starve the loop. */
-#define UDP_READS_PER_EVENT 16
+/* Datagrams read per wakeup of one pooled socket: enough to drain what
+   a busy window leaves there, few enough that junk cannot starve the
+   loop. */
+#define UDP_READS_PER_EVENT 64
+/* Finished queries kept for reuse (each about 900 bytes). */
+#define FREE_MAX 4096
+/* Buckets of the answer-matching table: 2 per query in flight, bounded. */
+#define DEMUX_MIN 256
+#define DEMUX_MAX (1u << 18)
 /* File descriptors kept for everything that is not a query socket. */
 #define NOFILE_SPARE 64
 
@@ -63,16 +79,31 @@ enum wire_state {
 	W_DEAD, /* attempt failed early; waits for its timer to retry */
 };
 
-/* A query on the wire. Exists only while in flight. */
+/* A pooled UDP socket, shared by the attempts that picked it. */
+struct udp_sock {
+	struct scan_engine *eng;
+	struct udp_sock *prev, *next; /* retired list */
+	struct event *ev;
+	int fd;
+	int fam;          /* 0: IPv4, 1: IPv6 */
+	unsigned slot;    /* its place in the pool while not retired */
+	unsigned uses;    /* attempts sent from it */
+	unsigned waiting; /* attempts (and a running reader) still on it */
+	bool retired;     /* takes no new attempts; closed when not waited on */
+};
+
+/* The current attempt of a query on the wire. */
 struct scan_wire {
 	struct scan_query *q;
 	struct scan_wire *prev, *next; /* engine's in-flight list */
-	struct event *io;              /* NULL when no socket */
-	struct event *timer;           /* the attempt's timeout */
+	struct scan_wire *hnext;       /* answer-matching chain (UDP) */
+	struct udp_sock *us;           /* UDP: the pooled socket */
+	struct event *io;              /* TCP: NULL when no socket */
 	struct timespec sent;
-	int fd;
+	int fd; /* TCP */
 	int err; /* what the attempt fails with when the timer fires */
 	enum wire_state state;
+	uint32_t hkey; /* UDP: hash of socket, server and ID */
 	uint16_t id;
 	uint16_t len;  /* query length, without the TCP length prefix */
 	uint32_t off;  /* TCP: bytes written, then bytes read */
@@ -82,12 +113,15 @@ struct scan_wire {
 	uint8_t buf[2 + QUERY_MAX]; /* 2-byte TCP length prefix, then query */
 };
 
+/*
+ * One question. Recycled through the engine's free list: everything up
+ * to `timer` is reset for each new query, the timer event is kept.
+ */
 struct scan_query {
 	struct scan_engine *eng;
 	struct scan_server *srv; /* referenced until the query finishes */
-	struct scan_query *next; /* server queue, then done list */
-	struct scan_wire *w;     /* NULL unless in flight */
-	ldns_rdf *qname;
+	struct scan_query *next; /* server queue, done list, free list */
+	struct scan_wire *w;     /* &wire while in flight, else NULL */
 	ldns_pkt *ans;
 	scan_answer_cb cb;
 	void *arg;
@@ -97,6 +131,10 @@ struct scan_query {
 	uint8_t tcp;   /* in the TCP phase (tcp_only or after TC=1) */
 	uint8_t tries; /* attempts in the current phase */
 	uint16_t attempts;
+	uint16_t qname_len;
+	struct event *timer; /* the attempt's timeout; kept across reuse */
+	struct scan_wire wire;
+	uint8_t qname[CDS_WIRE_NAME_MAX]; /* wire form, lower case */
 };
 
 struct scan_server {
@@ -128,9 +166,15 @@ struct scan_engine {
 	struct scan_server *idle_head, *idle_tail;
 	struct scan_wire *inflight;
 	struct scan_query *done_head, *done_tail;
+	struct scan_query *free_q; /* recycled queries */
+	unsigned n_free;
+	struct udp_sock **pool[2]; /* per family: o.udp_sockets slots */
+	struct udp_sock *retired;  /* retired sockets still waited on */
+	struct scan_wire **demux;  /* UDP attempts by socket, server, ID */
+	uint32_t demux_mask;
 	struct scan_engine_stats st;
-	uint16_t ids[ID_POOL];
-	unsigned nids;
+	uint16_t rnd[RAND_POOL];
+	unsigned nrnd;
 	uint8_t *rbuf;
 };
 
@@ -187,16 +231,17 @@ static double burst_for(double rate)
 	return rate > 1.0 ? rate : 1.0;
 }
 
-/* ---- random IDs ---- */
+/* ---- randomness: IDs and socket choice ---- */
 
-static uint16_t random_id(struct scan_engine *eng)
+static uint16_t random16(struct scan_engine *eng)
 {
-	/* arc4random: the kernel's CSPRNG via getrandom(2), not rand(). */
-	if (eng->nids == 0) {
-		arc4random_buf(eng->ids, sizeof(eng->ids));
-		eng->nids = ID_POOL;
+	/* arc4random: the kernel's CSPRNG via getrandom(2), not rand();
+	   fetched 64 values at a time to save system calls. */
+	if (eng->nrnd == 0) {
+		arc4random_buf(eng->rnd, sizeof(eng->rnd));
+		eng->nrnd = RAND_POOL;
 	}
-	return eng->ids[--eng->nids];
+	return eng->rnd[--eng->nrnd];
 }
 
 /* ---- per-server table ---- */
@@ -468,10 +513,168 @@ static void pump(struct scan_engine *eng)
 	}
 }
 
+/* ---- the UDP socket pool ---- */
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg);
+
+static void sock_close(struct udp_sock *us)
+{
+	if (us->ev)
+		event_free(us->ev);
+	if (us->fd >= 0)
+		close(us->fd);
+	free(us);
+}
+
+static struct udp_sock *sock_open(struct scan_engine *eng, int fam,
+                                  unsigned slot)
+{
+	struct udp_sock *us = calloc(1, sizeof(*us));
+	union scan_sa any;
+	socklen_t alen = fam ? sizeof(any.sin6) : sizeof(any.sin);
+
+	if (!us)
+		return NULL;
+	us->eng = eng;
+	us->fam = fam;
+	us->slot = slot;
+	us->fd = socket(fam ? AF_INET6 : AF_INET,
+	                SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (us->fd < 0)
+		goto fail;
+	/* Port 0: the kernel picks a random ephemeral source port
+	   (RFC 6056 §3.3; RFC 5452 §9.2 wants the port unpredictable). */
+	memset(&any, 0, sizeof(any));
+	any.sa.sa_family = fam ? AF_INET6 : AF_INET;
+	if (bind(us->fd, &any.sa, alen) < 0)
+		goto fail;
+	us->ev = event_new(eng->base, us->fd, EV_READ | EV_PERSIST,
+	                   udp_read_cb, us);
+	if (!us->ev || event_add(us->ev, NULL) < 0)
+		goto fail;
+	eng->st.udp_sockets++;
+	return us;
+fail:
+	sock_close(us);
+	return NULL;
+}
+
+/*
+ * No new attempts on this socket: after its quota of uses (so that the
+ * source ports keep changing) or an error. It stays open, off the pool,
+ * while attempts still wait for answers on it.
+ */
+static void sock_retire(struct udp_sock *us)
+{
+	struct scan_engine *eng = us->eng;
+
+	if (us->retired)
+		return;
+	us->retired = true;
+	if (eng->pool[us->fam][us->slot] == us)
+		eng->pool[us->fam][us->slot] = NULL;
+	if (us->waiting == 0) {
+		sock_close(us);
+		return;
+	}
+	us->prev = NULL;
+	us->next = eng->retired;
+	if (us->next)
+		us->next->prev = us;
+	eng->retired = us;
+}
+
+static void sock_release(struct udp_sock *us)
+{
+	struct scan_engine *eng = us->eng;
+
+	if (--us->waiting > 0 || !us->retired)
+		return;
+	if (us->prev)
+		us->prev->next = us->next;
+	else
+		eng->retired = us->next;
+	if (us->next)
+		us->next->prev = us->prev;
+	sock_close(us);
+}
+
+/* A socket of the pool for an attempt to `s`, chosen at random. */
+static struct udp_sock *sock_pick(struct scan_engine *eng,
+                                  const struct scan_server *s)
+{
+	int fam = s->addr.sa.sa_family == AF_INET6;
+	unsigned slot = random16(eng) % eng->o.udp_sockets;
+	struct udp_sock *us = eng->pool[fam][slot];
+
+	if (!us) {
+		us = sock_open(eng, fam, slot);
+		if (!us)
+			return NULL;
+		eng->pool[fam][slot] = us;
+	}
+	return us;
+}
+
+/* ---- matching answers to attempts ---- */
+
+static uint32_t demux_key(const struct udp_sock *us, uint32_t srv_hash,
+                          uint16_t id)
+{
+	uint32_t h = srv_hash ^ ((uint32_t)id * 2654435761u);
+
+	return h ^ (uint32_t)((uintptr_t)us >> 4) * 40503u;
+}
+
+/*
+ * The attempt that went out on `us` to `from` with `id`: the RFC 5452
+ * §9.1 check of address, port and ID (the question is checked after).
+ */
+static struct scan_wire *demux_find(struct scan_engine *eng,
+                                    const struct udp_sock *us,
+                                    const union scan_sa *from,
+                                    uint32_t from_hash, uint16_t id)
+{
+	uint32_t k = demux_key(us, from_hash, id);
+	struct scan_wire *w = eng->demux[k & eng->demux_mask];
+
+	for (; w; w = w->hnext)
+		if (w->hkey == k && w->us == us && w->id == id &&
+		    sa_equal(&w->q->srv->addr, from))
+			return w;
+	return NULL;
+}
+
+static void demux_add(struct scan_engine *eng, struct scan_wire *w)
+{
+	struct scan_wire **b;
+
+	w->hkey = demux_key(w->us, w->q->srv->hash, w->id);
+	b = &eng->demux[w->hkey & eng->demux_mask];
+	w->hnext = *b;
+	*b = w;
+}
+
+static void demux_del(struct scan_engine *eng, struct scan_wire *w)
+{
+	struct scan_wire **pp = &eng->demux[w->hkey & eng->demux_mask];
+
+	while (*pp && *pp != w)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = w->hnext;
+	w->hnext = NULL;
+}
+
 /* ---- wire state ---- */
 
 static void wire_close_io(struct scan_wire *w)
 {
+	if (w->us) {
+		demux_del(w->q->eng, w);
+		sock_release(w->us);
+		w->us = NULL;
+	}
 	if (w->io) {
 		event_free(w->io);
 		w->io = NULL;
@@ -485,26 +688,62 @@ static void wire_close_io(struct scan_wire *w)
 	w->off = w->alen = 0;
 }
 
-static void wire_free(struct scan_engine *eng, struct scan_wire *w)
+static void wire_leave(struct scan_engine *eng, struct scan_query *q)
 {
+	struct scan_wire *w = q->w;
+
 	wire_close_io(w);
-	if (w->timer)
-		event_free(w->timer);
+	evtimer_del(q->timer);
 	if (w->prev)
 		w->prev->next = w->next;
 	else
 		eng->inflight = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
-	free(w);
+	w->prev = w->next = NULL;
+	q->w = NULL;
 }
 
-static void query_free(struct scan_query *q)
+static void query_destroy(struct scan_query *q)
 {
 	if (q->ans)
 		ldns_pkt_free(q->ans);
-	ldns_rdf_deep_free(q->qname);
+	if (q->timer)
+		event_free(q->timer);
 	free(q);
+}
+
+/* Done with a query: keep it for the next one, within FREE_MAX. */
+static void query_free(struct scan_query *q)
+{
+	struct scan_engine *eng = q->eng;
+
+	if (q->ans) {
+		ldns_pkt_free(q->ans);
+		q->ans = NULL;
+	}
+	if (eng->n_free >= FREE_MAX) {
+		query_destroy(q);
+		return;
+	}
+	q->next = eng->free_q;
+	eng->free_q = q;
+	eng->n_free++;
+}
+
+static struct scan_query *query_alloc(struct scan_engine *eng)
+{
+	struct scan_query *q = eng->free_q;
+	struct event *timer;
+
+	if (!q)
+		return calloc(1, sizeof(*q));
+	eng->free_q = q->next;
+	eng->n_free--;
+	timer = q->timer;
+	memset(q, 0, offsetof(struct scan_query, timer));
+	q->timer = timer;
+	return q;
 }
 
 /* Leave the wire and queue the callback; the kick event delivers it. */
@@ -513,8 +752,7 @@ static void query_finish(struct scan_query *q, int status)
 	struct scan_engine *eng = q->eng;
 
 	if (q->w) {
-		wire_free(eng, q->w);
-		q->w = NULL;
+		wire_leave(eng, q);
 		eng->st.inflight--;
 	}
 	q->status = status;
@@ -566,6 +804,11 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 /*
  * The query, by hand (no allocation): RD=0 because we ask the server for
  * its own data, never for recursion; one question, class IN; an OPT RR
@@ -575,15 +818,14 @@ static void put16(uint8_t *p, uint16_t v)
 static uint16_t build_query(struct scan_query *q, uint16_t id, uint16_t bufsize,
                             uint8_t *p)
 {
-	size_t nl = ldns_rdf_size(q->qname);
 	uint8_t *o;
 
 	memset(p, 0, DNS_HDR_LEN);
 	put16(p, id);
 	put16(p + 4, 1);  /* QDCOUNT */
 	put16(p + 10, 1); /* ARCOUNT: the OPT RR */
-	memcpy(p + DNS_HDR_LEN, ldns_rdf_data(q->qname), nl);
-	o = p + DNS_HDR_LEN + nl;
+	memcpy(p + DNS_HDR_LEN, q->qname, q->qname_len);
+	o = p + DNS_HDR_LEN + q->qname_len;
 	put16(o, q->qtype);
 	put16(o + 2, LDNS_RR_CLASS_IN);
 	o += 4;
@@ -596,26 +838,104 @@ static uint16_t build_query(struct scan_query *q, uint16_t id, uint16_t bufsize,
 	return (uint16_t)(o + OPT_RR_LEN - p);
 }
 
+static uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
 /*
  * The answer must be a response (QR=1, opcode QUERY) with our ID and
  * exactly our one question; names compare case-insensitively (RFC 4343).
+ * Checked on the wire, before anything is parsed or allocated. The
+ * question name is the first name of the message, so it cannot be
+ * compressed (there is nothing before it to point to): a pointer there
+ * is a mismatch. *end gets the offset after the question.
  */
-static int answer_check(const struct scan_query *q, const ldns_pkt *pkt)
+static int answer_check(const struct scan_query *q, uint16_t id,
+                        const uint8_t *p, size_t n, size_t *end)
 {
-	const ldns_rr_list *qs = ldns_pkt_question(pkt);
-	const ldns_rr *rr;
+	size_t i = DNS_HDR_LEN, j = 0;
 
-	if (ldns_pkt_id(pkt) != q->w->id || !ldns_pkt_qr(pkt) ||
-	    ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY)
+	if (n < DNS_HDR_LEN)
+		return CDS_EMALFORMED;
+	if (get16(p) != id || !(p[2] & 0x80) ||
+	    ((p[2] >> 3) & 0x0f) != LDNS_PACKET_QUERY || get16(p + 4) != 1)
 		return CDS_EMISMATCH;
-	if (ldns_pkt_qdcount(pkt) != 1 || ldns_rr_list_rr_count(qs) != 1)
+	for (;;) {
+		uint8_t len;
+
+		if (i >= n)
+			return CDS_EMALFORMED;
+		len = p[i];
+		if (len != q->qname[j])
+			return CDS_EMISMATCH; /* other length, or a pointer */
+		if (len == 0)
+			break;
+		if (i + 1 + len > n)
+			return CDS_EMALFORMED;
+		for (size_t k = 1; k <= len; k++)
+			if (ascii_lower(p[i + k]) != q->qname[j + k])
+				return CDS_EMISMATCH;
+		i += 1u + len;
+		j += 1u + len;
+	}
+	i++;
+	if (i + 4 > n)
+		return CDS_EMALFORMED;
+	if (get16(p + i) != q->qtype || get16(p + i + 2) != LDNS_RR_CLASS_IN)
 		return CDS_EMISMATCH;
-	rr = ldns_rr_list_rr(qs, 0);
-	if (ldns_rr_get_type(rr) != q->qtype ||
-	    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
-	    ldns_dname_compare(ldns_rr_owner(rr), q->qname) != 0)
-		return CDS_EMISMATCH;
+	*end = i + 4;
 	return 0;
+}
+
+/*
+ * The answer as an ldns packet, parsing only what callers read: the
+ * header, the question and the answer section. The authority and
+ * additional sections are left unparsed (their counts are kept): nobody
+ * reads them, and parsing their NSEC/RRSIG/SOA records, one allocation
+ * per field, was most of the cost of a NODATA answer.
+ */
+static int answer_parse(const uint8_t *p, size_t n, ldns_pkt **out)
+{
+	ldns_pkt *pkt = ldns_pkt_new();
+	ldns_rr *rr = NULL;
+	size_t pos = DNS_HDR_LEN;
+	uint16_t an = get16(p + 6);
+	int rc = CDS_ENOMEM;
+
+	if (!pkt)
+		goto fail;
+	ldns_pkt_set_id(pkt, get16(p));
+	ldns_pkt_set_qr(pkt, p[2] & 0x80);
+	ldns_pkt_set_opcode(pkt, (ldns_pkt_opcode)((p[2] >> 3) & 0x0f));
+	ldns_pkt_set_aa(pkt, p[2] & 0x04);
+	ldns_pkt_set_tc(pkt, p[2] & 0x02);
+	ldns_pkt_set_rd(pkt, p[2] & 0x01);
+	ldns_pkt_set_ra(pkt, p[3] & 0x80);
+	ldns_pkt_set_ad(pkt, p[3] & 0x20);
+	ldns_pkt_set_cd(pkt, p[3] & 0x10);
+	ldns_pkt_set_rcode(pkt, p[3] & 0x0f);
+	rc = CDS_EMALFORMED;
+	for (unsigned i = 0; i < 1u + an; i++) {
+		ldns_pkt_section sec =
+		        i ? LDNS_SECTION_ANSWER : LDNS_SECTION_QUESTION;
+
+		if (ldns_wire2rr(&rr, p, n, &pos, sec) != LDNS_STATUS_OK)
+			goto fail;
+		if (!ldns_pkt_push_rr(pkt, sec, rr)) {
+			ldns_rr_free(rr);
+			rc = CDS_ENOMEM;
+			goto fail;
+		}
+	}
+	ldns_pkt_set_nscount(pkt, get16(p + 8));
+	ldns_pkt_set_arcount(pkt, get16(p + 10));
+	*out = pkt;
+	return 0;
+fail:
+	if (pkt)
+		ldns_pkt_free(pkt);
+	return rc;
 }
 
 static unsigned elapsed_ms(const struct timespec *since)
@@ -648,7 +968,7 @@ static double attempt_timeout_ms(const struct scan_query *q)
 
 /*
  * The attempt is over (timer fired, possibly after an early network
- * error). Retry with a new socket and ID while tries remain.
+ * error). Retry with a new ID (and socket) while tries remain.
  */
 static void attempt_failed(struct scan_query *q, int err)
 {
@@ -690,93 +1010,102 @@ static int io_watch(struct scan_query *q, short what, event_callback_fn cb)
 	return 0;
 }
 
-static int open_socket(struct scan_query *q, int type)
-{
-	int fd = socket(q->srv->addr.sa.sa_family,
-	                type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	q->w->fd = fd;
-	return fd < 0 ? CDS_ENET : 0;
-}
-
 /* ---- UDP ---- */
 
-/* One datagram. Returns true when the query moved on (answer or TC). */
-static bool udp_datagram(struct scan_query *q, size_t n,
+/* One datagram on a pooled socket: find its attempt, check, deliver. */
+static void udp_datagram(struct udp_sock *us, size_t n,
                          const union scan_sa *from)
 {
-	struct scan_engine *eng = q->eng;
+	struct scan_engine *eng = us->eng;
+	const uint8_t *p = eng->rbuf;
+	struct scan_wire *w;
+	struct scan_query *q;
 	ldns_pkt *pkt = NULL;
+	size_t end;
 
-	/* Anti-spoofing: only the exact address and port we asked count. */
-	if (!sa_equal(from, &q->srv->addr))
+	/* Anti-spoofing: only the exact address, port and ID we sent from
+	   this socket count, and only with our question. */
+	if (n < DNS_HDR_LEN)
 		goto drop;
-	if (ldns_wire2pkt(&pkt, eng->rbuf, n) != LDNS_STATUS_OK)
+	w = demux_find(eng, us, from, sa_hash(from), get16(p));
+	if (!w)
 		goto drop;
-	if (answer_check(q, pkt) < 0)
+	q = w->q;
+	if (answer_check(q, w->id, p, n, &end) < 0)
 		goto drop;
-	if (ldns_pkt_tc(pkt)) {
+	if (p[2] & 0x02) {
 		/* RFC 7766 §5: a truncated answer is retried over TCP. */
-		ldns_pkt_free(pkt);
 		eng->st.truncated++;
-		wire_close_io(q->w);
+		wire_close_io(w);
 		q->tcp = 1;
 		q->tries = 0;
 		attempt_start(q);
-		return true;
+		return;
 	}
+	if (answer_parse(p, n, &pkt) < 0)
+		goto drop;
 	query_answered(q, pkt);
-	return true;
+	return;
 drop:
-	/* The query keeps waiting on the same socket until its timeout. */
-	if (pkt)
-		ldns_pkt_free(pkt);
+	/* The query keeps waiting until its timeout. */
 	eng->st.dropped++;
-	return false;
 }
 
 static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct scan_query *q = arg;
+	struct udp_sock *us = arg;
 
+	/* Hold the socket: an answer may release the last attempt on a
+	   retired socket, which must not close under our feet. */
+	us->waiting++;
 	for (int i = 0; i < UDP_READS_PER_EVENT; i++) {
 		union scan_sa from;
 		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, q->eng->rbuf, RECV_MAX, 0, &from.sa,
+		ssize_t n = recvfrom(fd, us->eng->rbuf, RECV_MAX, 0, &from.sa,
 		                     &flen);
 
-		if (n < 0)
-			return;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				sock_retire(us);
+			break;
+		}
 		if (flen > sizeof(from))
 			from.sa.sa_family = AF_UNSPEC;
-		if (udp_datagram(q, (size_t)n, &from))
-			return;
+		udp_datagram(us, (size_t)n, &from);
 	}
+	sock_release(us);
 }
 
-static int udp_start(struct scan_query *q)
+static int udp_start(struct scan_query *q, int old_id)
 {
+	struct scan_engine *eng = q->eng;
 	struct scan_wire *w = q->w;
-	union scan_sa any;
-	int rc;
+	struct udp_sock *us = sock_pick(eng, q->srv);
 
-	rc = open_socket(q, SOCK_DGRAM);
-	if (rc < 0)
-		return rc;
-	/* Port 0: the kernel picks a random ephemeral source port. */
-	memset(&any, 0, sizeof(any));
-	any.sa.sa_family = q->srv->addr.sa.sa_family;
-	if (bind(w->fd, &any.sa, q->srv->alen) < 0)
+	if (!us)
 		return CDS_ENET;
-	if (io_watch(q, EV_READ, udp_read_cb) < 0)
-		return CDS_ENOMEM;
+	/* A fresh random ID, unique among this socket's attempts to this
+	   server, so that an answer names exactly one attempt; never the
+	   previous attempt's, whose late answer must not count. */
+	do
+		w->id = random16(eng);
+	while ((int)w->id == old_id ||
+	       demux_find(eng, us, &q->srv->addr, q->srv->hash, w->id));
+	w->len = build_query(q, w->id, eng->o.edns_bufsize, w->buf + 2);
+	w->us = us;
+	us->waiting++;
+	demux_add(eng, w);
+	if (++us->uses >= eng->o.udp_socket_uses)
+		sock_retire(us);
 	w->state = W_UDP;
-	if (sendto(w->fd, w->buf + 2, w->len, 0, &q->srv->addr.sa,
+	if (sendto(us->fd, w->buf + 2, w->len, 0, &q->srv->addr.sa,
 	           q->srv->alen) < 0) {
+		sock_retire(us);
 		attempt_net_error(q);
 		return 0;
 	}
-	q->eng->st.sent_udp++;
+	eng->st.sent_udp++;
 	return 0;
 }
 
@@ -790,15 +1119,13 @@ static void tcp_answer(struct scan_query *q)
 {
 	struct scan_wire *w = q->w;
 	ldns_pkt *pkt = NULL;
+	size_t end;
 	int rc;
 
-	if (ldns_wire2pkt(&pkt, w->tbuf, w->alen) != LDNS_STATUS_OK) {
-		query_finish(q, CDS_EMALFORMED);
-		return;
-	}
-	rc = answer_check(q, pkt);
+	rc = answer_check(q, w->id, w->tbuf, w->alen, &end);
+	if (rc == 0)
+		rc = answer_parse(w->tbuf, w->alen, &pkt);
 	if (rc < 0) {
-		ldns_pkt_free(pkt);
 		query_finish(q, rc);
 		return;
 	}
@@ -884,14 +1211,19 @@ static void tcp_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A connection of its own per attempt: TCP is the rare fallback. */
 static int tcp_start(struct scan_query *q)
 {
+	struct scan_engine *eng = q->eng;
 	struct scan_wire *w = q->w;
-	int rc = open_socket(q, SOCK_STREAM);
 
-	if (rc < 0)
-		return rc;
-	q->eng->st.sent_tcp++;
+	w->id = random16(eng);
+	w->len = build_query(q, w->id, eng->o.edns_bufsize, w->buf + 2);
+	w->fd = socket(q->srv->addr.sa.sa_family,
+	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (w->fd < 0)
+		return CDS_ENET;
+	eng->st.sent_tcp++;
 	put16(w->buf, w->len);
 	w->off = 0;
 	w->state = W_TCP_CONNECT;
@@ -908,17 +1240,19 @@ static int tcp_start(struct scan_query *q)
 static int wire_new(struct scan_query *q)
 {
 	struct scan_engine *eng = q->eng;
-	struct scan_wire *w = calloc(1, sizeof(*w));
+	struct scan_wire *w = &q->wire;
 
-	if (!w)
+	if (!q->timer && !(q->timer = evtimer_new(eng->base, timeout_cb, q)))
 		return CDS_ENOMEM;
 	w->q = q;
+	w->us = NULL;
+	w->io = NULL;
+	w->hnext = NULL;
 	w->fd = -1;
-	w->timer = evtimer_new(eng->base, timeout_cb, q);
-	if (!w->timer) {
-		free(w);
-		return CDS_ENOMEM;
-	}
+	w->tbuf = NULL;
+	w->off = w->alen = 0;
+	w->id = 0;
+	w->prev = NULL;
 	w->next = eng->inflight;
 	if (w->next)
 		w->next->prev = w;
@@ -929,29 +1263,28 @@ static int wire_new(struct scan_query *q)
 }
 
 /*
- * One attempt: a new random ID and a new socket (so a new random source
- * port) every time, RFC 5452 §9.2, so a late or forged answer to
- * an earlier attempt cannot match this one.
+ * One attempt: a new random ID every time, and over UDP a socket picked
+ * at random from the pool (so a random source port), RFC 5452 §9.2, so
+ * that a late or forged answer to an earlier attempt cannot match this
+ * one.
  */
 static void attempt_start(struct scan_query *q)
 {
-	struct scan_engine *eng = q->eng;
 	struct scan_wire *w;
 	struct timeval tv;
-	int rc;
+	int old_id, rc;
 
 	if (!q->w && (rc = wire_new(q)) < 0) {
 		query_finish(q, rc);
 		return;
 	}
 	w = q->w;
+	old_id = q->attempts ? (int)w->id : -1;
 	q->tries++;
 	q->attempts++;
-	w->id = random_id(eng);
-	w->len = build_query(q, w->id, eng->o.edns_bufsize, w->buf + 2);
 	w->err = CDS_ETIMEOUT;
 	clock_gettime(CLOCK_MONOTONIC, &w->sent);
-	rc = q->tcp ? tcp_start(q) : udp_start(q);
+	rc = q->tcp ? tcp_start(q) : udp_start(q, old_id);
 	if (rc < 0) {
 		/* Out of sockets or memory here: retrying at once won't help.
 		 */
@@ -959,7 +1292,7 @@ static void attempt_start(struct scan_query *q)
 		return;
 	}
 	tv = tv_from_s(attempt_timeout_ms(q) / 1000.0);
-	evtimer_add(w->timer, &tv);
+	evtimer_add(q->timer, &tv);
 }
 
 /* ---- public API ---- */
@@ -976,6 +1309,8 @@ void scan_engine_opts_default(struct scan_engine_opts *opts)
 	        .tcp_only = false,
 	        .edns_bufsize = 1232,
 	        .max_answer = 65535,
+	        .udp_sockets = 256,
+	        .udp_socket_uses = 64,
 	};
 }
 
@@ -984,16 +1319,22 @@ static int opts_check(const struct scan_engine_opts *o)
 	if (o->max_inflight == 0 || o->timeout_ms == 0 || o->retries > 100 ||
 	    !(o->backoff >= 1.0) || !(o->rate_per_server >= 0) ||
 	    !(o->rate_global >= 0) || o->edns_bufsize < 512 ||
-	    o->max_answer < 12 || o->max_answer > 65535)
+	    o->max_answer < 12 || o->max_answer > 65535 ||
+	    o->udp_sockets == 0 || o->udp_sockets > 65536 ||
+	    o->udp_socket_uses == 0)
 		return CDS_EINVAL;
 	return 0;
 }
 
-/* Each in-flight query holds one socket: make room for the window. */
-static void raise_nofile(unsigned max_inflight)
+/*
+ * Make room for the sockets: the UDP pool (both families) and, at worst,
+ * a TCP connection per query in flight.
+ */
+static void raise_nofile(unsigned max_inflight, unsigned udp_sockets)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)max_inflight + NOFILE_SPARE;
+	rlim_t need = (rlim_t)max_inflight + 2 * (rlim_t)udp_sockets +
+	              NOFILE_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
 		return;
@@ -1014,6 +1355,7 @@ int scan_engine_new(struct event_base *base,
                     struct scan_engine **out)
 {
 	struct scan_engine *eng = NULL;
+	unsigned long long nb;
 	int rc = CDS_EINVAL;
 
 	*out = NULL;
@@ -1032,9 +1374,16 @@ int scan_engine_new(struct event_base *base,
 	eng->rbuf = malloc(RECV_MAX);
 	eng->kick = event_new(base, -1, 0, kick_cb, eng);
 	eng->gwake = evtimer_new(base, global_wake_cb, eng);
-	if (!eng->rbuf || !eng->kick || !eng->gwake || table_grow(eng) < 0)
+	eng->pool[0] = calloc(opts->udp_sockets, sizeof(*eng->pool[0]));
+	eng->pool[1] = calloc(opts->udp_sockets, sizeof(*eng->pool[1]));
+	for (nb = DEMUX_MIN; nb < DEMUX_MAX && nb < 2ull * opts->max_inflight;)
+		nb *= 2;
+	eng->demux = calloc(nb, sizeof(*eng->demux));
+	eng->demux_mask = (uint32_t)nb - 1;
+	if (!eng->rbuf || !eng->kick || !eng->gwake || !eng->pool[0] ||
+	    !eng->pool[1] || !eng->demux || table_grow(eng) < 0)
 		goto fail;
-	raise_nofile(opts->max_inflight);
+	raise_nofile(opts->max_inflight, opts->udp_sockets);
 	*out = eng;
 	return 0;
 fail:
@@ -1050,12 +1399,16 @@ void scan_engine_free(struct scan_engine *eng)
 		return;
 	while (eng->inflight) {
 		q = eng->inflight->q;
-		wire_free(eng, eng->inflight);
-		query_free(q);
+		wire_leave(eng, q);
+		query_destroy(q);
 	}
 	while ((q = eng->done_head)) {
 		eng->done_head = q->next;
-		query_free(q);
+		query_destroy(q);
+	}
+	while ((q = eng->free_q)) {
+		eng->free_q = q->next;
+		query_destroy(q);
 	}
 	for (size_t i = 0; i < eng->tabsize; i++) {
 		struct scan_server *s;
@@ -1063,7 +1416,7 @@ void scan_engine_free(struct scan_engine *eng)
 		while ((s = eng->tab[i])) {
 			while ((q = s->qhead)) {
 				s->qhead = q->next;
-				query_free(q);
+				query_destroy(q);
 			}
 			server_free(eng, s);
 		}
@@ -1072,6 +1425,19 @@ void scan_engine_free(struct scan_engine *eng)
 		event_free(eng->kick);
 	if (eng->gwake)
 		event_free(eng->gwake);
+	for (int f = 0; f < 2; f++)
+		for (unsigned i = 0; eng->pool[f] && i < eng->o.udp_sockets; i++)
+			if (eng->pool[f][i])
+				sock_close(eng->pool[f][i]);
+	while (eng->retired) {
+		struct udp_sock *us = eng->retired;
+
+		eng->retired = us->next;
+		sock_close(us);
+	}
+	free(eng->pool[0]);
+	free(eng->pool[1]);
+	free(eng->demux);
 	free(eng->tab);
 	free(eng->rbuf);
 	free(eng);
@@ -1104,18 +1470,21 @@ int scan_engine_query(struct scan_engine *eng, const struct sockaddr *addr,
 	socklen_t salen;
 	struct scan_query *q = NULL;
 	struct scan_server *s;
+	size_t nlen;
 	int rc = CDS_EINVAL;
 
 	if (!eng || !qname || !cb || addr_check(addr, addrlen, &sa, &salen) < 0)
 		goto fail;
 	rc = CDS_ENOMEM;
-	q = calloc(1, sizeof(*q));
+	q = query_alloc(eng);
 	if (!q)
 		goto fail;
-	if (ldns_str2rdf_dname(&q->qname, qname) != LDNS_STATUS_OK) {
+	q->eng = eng;
+	if (cds_name_to_wire(qname, q->qname, &nlen) != CDS_OK) {
 		rc = CDS_EINVAL;
 		goto fail;
 	}
+	q->qname_len = (uint16_t)nlen;
 	s = server_get(eng, &sa, salen);
 	if (!s)
 		goto fail;

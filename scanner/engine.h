@@ -1,8 +1,10 @@
 /*
  * The query engine: asks one exact nameserver address one question at a
  * time, many thousands in flight on one libevent loop. Every query has
- * RD=0, DO=1, EDNS0 with a 1232-byte buffer, a random ID and its own UDP
- * socket (so its own random source port). An answer counts only when its
+ * RD=0, DO=1, EDNS0 with a 1232-byte buffer and a random ID, and goes out
+ * on a UDP socket picked at random from a pool of sockets bound to random
+ * source ports, each reopened (on a new port) after a number of uses or
+ * an error. An answer counts only when it arrives on that socket and its
  * source address and port, ID and question (name, type, class) all match;
  * anything else is dropped and counted, and the query keeps waiting. TC=1
  * over UDP retries the query over TCP; tcp_only skips UDP. Timeouts are
@@ -33,6 +35,11 @@ struct scan_engine_opts {
 	bool tcp_only;          /* never use UDP (default false) */
 	uint16_t edns_bufsize;  /* advertised UDP size (default 1232) */
 	uint32_t max_answer;    /* largest TCP answer accepted (default 65535) */
+	unsigned udp_sockets;   /* UDP sockets in the pool, per address family
+	                           (default 256) */
+	unsigned udp_socket_uses; /* attempts sent from one UDP socket before
+	                           it is replaced by one on a new random port
+	                           (default 64) */
 };
 
 /* Fill `opts` with the defaults above. */
@@ -48,7 +55,11 @@ struct scan_answer {
 	                           CDS_EMALFORMED (TCP garbage), CDS_ELIMIT
 	                           (answer too large), CDS_ECANCELED */
 	ldns_pkt *pkt;          /* the matching answer when CDS_OK; borrowed,
-	                           valid only during the callback */
+	                           valid only during the callback. Header,
+	                           question and answer section only: the
+	                           authority and additional sections are not
+	                           parsed (nscount/arcount still tell their
+	                           sizes) */
 	enum cds_transport transport; /* transport of the final attempt */
 	unsigned attempts;      /* attempts made (UDP tries + TCP tries) */
 	unsigned rtt_ms;        /* of the answering attempt */
@@ -67,6 +78,7 @@ struct scan_engine_stats {
 	uint64_t truncated;     /* TC=1 answers that caused a TCP retry */
 	uint64_t dropped;       /* datagrams dropped: wrong source, ID,
 	                           question or unparseable */
+	uint64_t udp_sockets;   /* UDP sockets opened (pool, incl. reopened) */
 	unsigned inflight;      /* on the wire now */
 	unsigned queued;        /* waiting for a slot or a token */
 };

@@ -47,6 +47,9 @@ enum fx_mode {
 	FX_TCP_GARBAGE, /* TCP answer that does not parse */
 	FX_TCP_WRONG_ID,
 	FX_TCP_HUGE, /* TCP length prefix of 65535 */
+	FX_CROSS,    /* holds the first query until a second comes, then
+	                answers the first's question under the second's ID,
+	                then both properly */
 };
 
 enum fx_mut {
@@ -80,6 +83,9 @@ struct fx {
 	unsigned max_inflight;
 	unsigned nseen;
 	struct fx_seen *seen;
+	ldns_pkt *held; /* FX_CROSS: the first query */
+	struct sockaddr_storage held_from;
+	socklen_t held_flen;
 };
 
 struct fx_conn {
@@ -218,6 +224,7 @@ static void fx_udp_reply(struct fx *fx, const ldns_pkt *qp,
 {
 	static const uint8_t garbage[] = {0x12, 0x34, 0xff};
 	struct fx_later *l;
+	uint16_t id1;
 
 	switch (fx->mode) {
 	case FX_SILENT:
@@ -227,6 +234,25 @@ static void fx_udp_reply(struct fx *fx, const ldns_pkt *qp,
 		return;
 	case FX_UPPER:
 		fx_send_answer(fx, fx->udp, qp, MUT_UPPER, from, flen);
+		return;
+	case FX_CROSS:
+		if (!fx->held) {
+			fx->held = ldns_pkt_clone(qp);
+			fx->held_from = *from;
+			fx->held_flen = flen;
+			return;
+		}
+		/* The first query's question under the second's ID, sent
+		   where the second came from; then the right answers. */
+		id1 = ldns_pkt_id(fx->held);
+		ldns_pkt_set_id(fx->held, ldns_pkt_id(qp));
+		fx_send_answer(fx, fx->udp, fx->held, MUT_NONE, from, flen);
+		ldns_pkt_set_id(fx->held, id1);
+		fx_send_answer(fx, fx->udp, fx->held, MUT_NONE, &fx->held_from,
+		               fx->held_flen);
+		fx_send_answer(fx, fx->udp, qp, MUT_NONE, from, flen);
+		ldns_pkt_free(fx->held);
+		fx->held = NULL;
 		return;
 	case FX_DELAY:
 		l = calloc(1, sizeof(*l));
@@ -461,6 +487,8 @@ static void fx_stop(struct fx *fx)
 	close(fx->udp2);
 	if (fx->tcp >= 0)
 		close(fx->tcp);
+	if (fx->held)
+		ldns_pkt_free(fx->held);
 	free(fx->seen);
 }
 
@@ -630,41 +658,193 @@ START_TEST(test_udp_answer_has_rd0_do1_edns1232)
 }
 END_TEST
 
-START_TEST(test_ids_random_and_source_ports_distinct)
+/* Distinct values among the first n source ports the fixture saw. */
+static unsigned distinct_ports(const struct fx *fx, unsigned n)
+{
+	unsigned d = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		bool fresh = true;
+
+		for (unsigned j = 0; j < i; j++)
+			fresh &= fx->seen[j].sport != fx->seen[i].sport;
+		d += fresh;
+	}
+	return d;
+}
+
+START_TEST(test_ids_random_and_source_ports_from_pool)
 {
 	struct scan_engine_opts o;
+	struct scan_engine_stats st;
 	struct fx fx;
 	struct run *r;
-	unsigned n = 64, ids = 0, ports = 0, seq = 0;
+	unsigned n = 64, ids = 0, seq = 0, ports;
 
 	fast_opts(&o);
+	o.udp_sockets = 8;
 	r = run_new(&o);
 	fx_start(&fx, r->base, "127.0.0.1", FX_DELAY, true);
-	fx.delay_ms = 50; /* all sockets open at once: ports must differ */
+	fx.delay_ms = 50; /* all in flight at once */
 	for (unsigned i = 0; i < n; i++)
 		ask(r, i, &fx.addr, fx.alen, "ids.example.", LDNS_RR_TYPE_A);
 	run_all(r);
 	ck_assert_uint_eq(fx.nudp, n);
 	for (unsigned i = 0; i < n; i++) {
-		bool id_new = true, port_new = true;
+		bool id_new = true;
 
-		for (unsigned j = 0; j < i; j++) {
+		for (unsigned j = 0; j < i; j++)
 			id_new &= fx.seen[j].id != fx.seen[i].id;
-			port_new &= fx.seen[j].sport != fx.seen[i].sport;
-		}
 		ids += id_new;
-		ports += port_new;
 		if (i && fx.seen[i].id == (uint16_t)(fx.seen[i - 1].id + 1))
 			seq++;
 	}
 	/* 64 random 16-bit IDs collide with probability ~3%: allow two. */
 	ck_assert_uint_ge(ids, n - 2);
 	ck_assert_uint_le(seq, 2);
-	ck_assert_uint_eq(ports, n);
+	/* The queries share the 8 pooled sockets, picked at random: fewer
+	   than 4 of them for 64 picks has a probability below 1e-25. */
+	ports = distinct_ports(&fx, n);
+	ck_assert_uint_le(ports, 8);
+	ck_assert_uint_ge(ports, 4);
+	scan_engine_get_stats(r->eng, &st);
+	ck_assert_uint_eq(st.udp_sockets, ports);
 	for (unsigned i = 0; i < n; i++)
 		ck_assert_int_eq(r->res[i].status, CDS_OK);
 	run_free(r);
 	fx_stop(&fx);
+}
+END_TEST
+
+/* ---- the UDP socket pool ---- */
+
+/* One socket for 64 queries at once to one server: the IDs alone tell
+   the answers apart, so the engine never hands out one twice there. */
+START_TEST(test_pool_one_socket_ids_unique)
+{
+	struct scan_engine_opts o;
+	struct scan_engine_stats st;
+	struct fx fx;
+	struct run *r;
+	unsigned n = 64;
+
+	fast_opts(&o);
+	o.udp_sockets = 1;
+	o.udp_socket_uses = 1000;
+	r = run_new(&o);
+	fx_start(&fx, r->base, "127.0.0.1", FX_DELAY, true);
+	fx.delay_ms = 50;
+	for (unsigned i = 0; i < n; i++)
+		ask(r, i, &fx.addr, fx.alen, "one.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_uint_eq(fx.nudp, n);
+	ck_assert_uint_eq(distinct_ports(&fx, n), 1);
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_uint_ne(fx.seen[j].id, fx.seen[i].id);
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	}
+	scan_engine_get_stats(r->eng, &st);
+	ck_assert_uint_eq(st.udp_sockets, 1);
+	ck_assert_uint_eq(st.dropped, 0);
+	run_free(r);
+	fx_stop(&fx);
+}
+END_TEST
+
+/* After udp_socket_uses attempts a socket takes no more and a new one
+   (new port) takes its place; the old one still gets its answers. */
+START_TEST(test_pool_socket_reopened_after_uses)
+{
+	struct scan_engine_opts o;
+	struct scan_engine_stats st;
+	struct fx fx;
+	struct run *r;
+	unsigned n = 35;
+
+	fast_opts(&o);
+	o.udp_sockets = 1;
+	o.udp_socket_uses = 10;
+	r = run_new(&o);
+	fx_start(&fx, r->base, "127.0.0.1", FX_DELAY, true);
+	fx.delay_ms = 50; /* all four sockets open at once: ports differ */
+	for (unsigned i = 0; i < n; i++)
+		ask(r, i, &fx.addr, fx.alen, "reuse.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_uint_eq(fx.nudp, n);
+	ck_assert_uint_eq(distinct_ports(&fx, n), 4);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned same = 0;
+
+		for (unsigned j = 0; j < n; j++)
+			same += fx.seen[j].sport == fx.seen[i].sport;
+		ck_assert_uint_le(same, 10);
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	}
+	scan_engine_get_stats(r->eng, &st);
+	ck_assert_uint_eq(st.udp_sockets, 4);
+	ck_assert_uint_eq(st.answered, n);
+	run_free(r);
+	fx_stop(&fx);
+}
+END_TEST
+
+/* Two queries on one socket to one server: an answer carrying the
+   second's ID but the first's question matches neither, and is
+   dropped; both still get their own answers. */
+START_TEST(test_pool_crossed_answer_dropped)
+{
+	struct scan_engine_opts o;
+	struct scan_engine_stats st;
+	struct fx fx;
+	struct run *r;
+
+	fast_opts(&o);
+	o.timeout_ms = 1000;
+	o.udp_sockets = 1;
+	r = run_new(&o);
+	fx_start(&fx, r->base, "127.0.0.1", FX_CROSS, true);
+	ask(r, 0, &fx.addr, fx.alen, "first.example.", LDNS_RR_TYPE_A);
+	ask(r, 1, &fx.addr, fx.alen, "second.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	scan_engine_get_stats(r->eng, &st);
+	ck_assert_uint_eq(fx.nudp, 2);
+	ck_assert_uint_eq(distinct_ports(&fx, 2), 1);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+		ck_assert(r->res[i].has_a);
+		ck_assert_uint_eq(r->res[i].attempts, 1);
+	}
+	ck_assert_uint_eq(st.dropped, 1);
+	ck_assert_uint_eq(st.answered, 2);
+	run_free(r);
+	fx_stop(&fx);
+}
+END_TEST
+
+/* A send that fails (broadcast without SO_BROADCAST: EACCES) retires
+   the socket: each attempt then opens a new one. */
+START_TEST(test_pool_socket_replaced_after_error)
+{
+	struct scan_engine_opts o;
+	struct scan_engine_stats st;
+	struct sockaddr_storage a;
+	socklen_t al;
+	struct run *r;
+
+	fast_opts(&o);
+	o.retries = 1;
+	o.udp_sockets = 1;
+	r = run_new(&o);
+	ck_assert_int_eq(scan_parse_addr("255.255.255.255", 53, &a, &al), 0);
+	ask(r, 0, &a, al, "bcast.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[0].status, CDS_ENET);
+	ck_assert_uint_eq(r->res[0].attempts, 2);
+	scan_engine_get_stats(r->eng, &st);
+	ck_assert_uint_eq(st.sent_udp, 0);
+	ck_assert_uint_eq(st.udp_sockets, 2);
+	run_free(r);
 }
 END_TEST
 
@@ -1506,10 +1686,18 @@ static Suite *engine_suite(void)
 	tc = tcase_create("basics");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_udp_answer_has_rd0_do1_edns1232);
-	tcase_add_test(tc, test_ids_random_and_source_ports_distinct);
+	tcase_add_test(tc, test_ids_random_and_source_ports_from_pool);
 	tcase_add_test(tc, test_callback_deferred_and_reentrant);
 	tcase_add_test(tc, test_query_rejects_bad_input);
 	tcase_add_test(tc, test_free_drops_outstanding_without_callbacks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_one_socket_ids_unique);
+	tcase_add_test(tc, test_pool_socket_reopened_after_uses);
+	tcase_add_test(tc, test_pool_crossed_answer_dropped);
+	tcase_add_test(tc, test_pool_socket_replaced_after_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mismatch");

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,14 +190,34 @@ bool cds_name_is_subdomain(const char *sub, const char *zone)
 	return ls - pos == lz && memcmp(ws + pos, wz, lz) == 0;
 }
 
+/*
+ * The digests, fetched from the provider once: with OpenSSL 3 the
+ * EVP_sha256() kind of handle is looked up again on every
+ * EVP_DigestInit_ex, which cost more than hashing a DNSKEY (a scan
+ * computes a DS per key it sees). Fetched under pthread_once, since the
+ * database may run on a thread of its own; never freed (process-wide).
+ */
+static EVP_MD *md_sha1, *md_sha256, *md_sha384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
 static const EVP_MD *digest_md(uint8_t digest_type)
 {
+	const EVP_MD *md = NULL;
+
+	pthread_once(&md_once, md_fetch);
 	switch (digest_type) {
-	case CDS_DIGEST_SHA1: return EVP_sha1();
-	case CDS_DIGEST_SHA256: return EVP_sha256();
-	case CDS_DIGEST_SHA384: return EVP_sha384();
+	case CDS_DIGEST_SHA1: md = md_sha1 ? md_sha1 : EVP_sha1(); break;
+	case CDS_DIGEST_SHA256: md = md_sha256 ? md_sha256 : EVP_sha256(); break;
+	case CDS_DIGEST_SHA384: md = md_sha384 ? md_sha384 : EVP_sha384(); break;
 	}
-	return NULL;
+	return md;
 }
 
 int cds_ds_from_dnskey(const char *owner, const struct cds_dnskey *key,
@@ -486,6 +507,7 @@ int cds_ds_parse(const char *text, struct cds_ds *out)
 
 char *cds_ds_format(const struct cds_ds *ds, char *buf, size_t size)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t n, i;
 	int w;
 
@@ -496,9 +518,14 @@ char *cds_ds_format(const struct cds_ds *ds, char *buf, size_t size)
 	n = w < 0 ? 0 : (size_t)w;
 	if (ds->digest_len == 0 && n < size)
 		snprintf(buf + n, size - n, "0");
-	/* Truncates silently when buf is short; CDS_DS_STR_MAX is enough. */
-	for (i = 0; i < ds->digest_len && n + 2 < size; i++, n += 2)
-		snprintf(buf + n, size - n, "%02x", ds->digest[i]);
+	/* Truncates silently when buf is short; CDS_DS_STR_MAX is enough.
+	   By table, not "%02x" per octet: the database layer formats every
+	   DS of every delegation it records. */
+	for (i = 0; i < ds->digest_len && n + 2 < size; i++, n += 2) {
+		buf[n] = hex[ds->digest[i] >> 4];
+		buf[n + 1] = hex[ds->digest[i] & 0x0f];
+		buf[n + 2] = '\0';
+	}
 	return buf;
 }
 

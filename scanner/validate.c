@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <pthread.h>
 
 #include "core/errors.h"
 #include "scanner/validate.h"
@@ -136,8 +141,9 @@ bool scan_sig_in_window(const ldns_rr *rrsig, int64_t now)
 	       (int32_t)(ldns_rdf2native_int32(exp) - t) >= 0;
 }
 
-int scan_sig_verify_crypto(const ldns_rr_list *rrset, const ldns_rr *rrsig,
-			   const ldns_rr *key, bool *ok)
+/* Verification by ldns, for the algorithms not handled below. */
+static int verify_ldns(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+		       const ldns_rr *key, bool *ok)
 {
 	ldns_rr_list *keys = ldns_rr_list_new();
 	ldns_status st;
@@ -157,6 +163,455 @@ int scan_sig_verify_crypto(const ldns_rr_list *rrset, const ldns_rr *rrsig,
 out:
 	ldns_rr_list_free(keys);
 	return rc;
+}
+
+/* ---- signature verification ------------------------------------------ */
+
+/*
+ * ldns verifies by turning the DNSKEY into an OpenSSL key anew for every
+ * signature, through the deprecated EC_KEY/RSA types: building the curve
+ * (EC_GROUP_new_by_curve_name) and converting the legacy key for the
+ * provider cost about as much as the ECDSA verification itself. Here a
+ * DNSKEY becomes a provider-native EVP_PKEY once, with a verify context
+ * already set up for its digest, and a scanner keeps those per key
+ * (struct keycache). The signed data is built as ldns builds it (RFC
+ * 4034 §3.1.8.1, RFC 4035 §5.3.2: the RRSIG rdata without the signature,
+ * then the RRset in canonical form and order with the original TTL and
+ * the wildcard owner restored), so the results are the same; algorithms
+ * not handled here (DSA, GOST) still go through ldns.
+ */
+
+/* A DNSKEY made into an OpenSSL key. */
+struct vkey {
+	uint8_t alg;
+	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *vctx; /* RSA, ECDSA: verify-initialised with md */
+	const EVP_MD *md;   /* RSA, ECDSA: the digest; NULL for EdDSA */
+};
+
+/* The digests, fetched once (see core/dnssec.c for why). */
+static EVP_MD *vmd_md5, *vmd_sha1, *vmd_sha256, *vmd_sha384, *vmd_sha512;
+static pthread_once_t vmd_once = PTHREAD_ONCE_INIT;
+
+static void vmd_fetch(void)
+{
+	vmd_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	vmd_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	vmd_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	vmd_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+	vmd_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+/* Algorithms verified here (RFC 8624 §3.1 numbers); others go to ldns. */
+static bool alg_native(uint8_t alg)
+{
+	switch (alg) {
+	case LDNS_RSAMD5:
+	case LDNS_RSASHA1:
+	case LDNS_RSASHA1_NSEC3:
+	case LDNS_RSASHA256:
+	case LDNS_RSASHA512:
+	case LDNS_ECDSAP256SHA256:
+	case LDNS_ECDSAP384SHA384:
+	case LDNS_ED25519:
+	case LDNS_ED448:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const EVP_MD *alg_md(uint8_t alg)
+{
+	pthread_once(&vmd_once, vmd_fetch);
+	switch (alg) {
+	case LDNS_RSAMD5: return vmd_md5;
+	case LDNS_RSASHA1:
+	case LDNS_RSASHA1_NSEC3: return vmd_sha1;
+	case LDNS_RSASHA256:
+	case LDNS_ECDSAP256SHA256: return vmd_sha256;
+	case LDNS_ECDSAP384SHA384: return vmd_sha384;
+	case LDNS_RSASHA512: return vmd_sha512;
+	default: return NULL;
+	}
+}
+
+static void vkey_free(struct vkey *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_CTX_free(k->vctx);
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+/* RFC 3110 §2: exponent length (1 octet, or 0 and 2 octets), exponent,
+   modulus. */
+static EVP_PKEY *rsa_pkey(const uint8_t *p, size_t n)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *e = NULL, *m = NULL;
+	size_t elen, off = 1;
+
+	if (n < 1)
+		goto out;
+	elen = p[0];
+	if (elen == 0) {
+		if (n < 3)
+			goto out;
+		elen = (size_t)p[1] << 8 | p[2];
+		off = 3;
+	}
+	if (elen == 0 || off + elen >= n)
+		goto out;
+	e = BN_bin2bn(p + off, (int)elen, NULL);
+	m = BN_bin2bn(p + off + elen, (int)(n - off - elen), NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!e || !m || !bld || !OSSL_PARAM_BLD_push_BN(bld, "n", m) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, "e", e) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)))
+		goto out;
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(e);
+	BN_free(m);
+	return pkey;
+}
+
+/* RFC 6605 §4: the point's two coordinates, uncompressed. */
+static EVP_PKEY *ec_pkey(uint8_t alg, const uint8_t *p, size_t n)
+{
+	const char *group = alg == LDNS_ECDSAP256SHA256 ? "prime256v1"
+						       : "secp384r1";
+	size_t want = alg == LDNS_ECDSAP256SHA256 ? 64 : 96;
+	uint8_t pt[1 + 96];
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (n != want)
+		return NULL;
+	pt[0] = 0x04; /* POINT_CONVERSION_UNCOMPRESSED */
+	memcpy(pt + 1, p, n);
+	params[0] = OSSL_PARAM_construct_utf8_string("group", (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string("pub", pt, n + 1);
+	params[2] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
+/* The public key field of a DNSKEY as an OpenSSL key; NULL when it does
+   not make one (the signature then counts as not verifying). */
+static struct vkey *vkey_new(const ldns_rr *key)
+{
+	const ldns_rdf *a = ldns_rr_dnskey_algorithm(key);
+	const ldns_rdf *k = ldns_rr_dnskey_key(key);
+	struct vkey *v;
+	const uint8_t *p;
+	size_t n;
+
+	if (!a || !k || !(v = calloc(1, sizeof(*v))))
+		return NULL;
+	v->alg = ldns_rdf2native_int8(a);
+	p = ldns_rdf_data(k);
+	n = ldns_rdf_size(k);
+	switch (v->alg) {
+	case LDNS_ECDSAP256SHA256:
+	case LDNS_ECDSAP384SHA384:
+		v->pkey = ec_pkey(v->alg, p, n);
+		break;
+	case LDNS_ED25519:
+	case LDNS_ED448:
+		v->pkey = EVP_PKEY_new_raw_public_key(
+			v->alg == LDNS_ED25519 ? EVP_PKEY_ED25519
+					       : EVP_PKEY_ED448,
+			NULL, p, n);
+		break;
+	default:
+		v->pkey = rsa_pkey(p, n);
+		break;
+	}
+	if (!v->pkey)
+		goto fail;
+	v->md = alg_md(v->alg);
+	if (v->md) {
+		/* One verify context per key, reused for each signature. */
+		v->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->pkey, NULL);
+		if (!v->vctx || EVP_PKEY_verify_init(v->vctx) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(v->vctx, v->md) != 1)
+			goto fail;
+	} else if (v->alg != LDNS_ED25519 && v->alg != LDNS_ED448) {
+		goto fail;
+	}
+	return v;
+fail:
+	ERR_clear_error();
+	vkey_free(v);
+	return NULL;
+}
+
+/*
+ * Keys made so far, by algorithm and public key octets; emptied when
+ * full, like the result cache. Owned by a scan_sigcache.
+ */
+#define KEYCACHE_CAP 256
+
+struct keycache_entry {
+	uint8_t *wire; /* algorithm, then the public key */
+	size_t len;
+	struct vkey *v;
+};
+
+struct keycache {
+	size_t count;
+	struct keycache_entry e[KEYCACHE_CAP];
+};
+
+static void keycache_clear(struct keycache *kc)
+{
+	for (size_t i = 0; i < KEYCACHE_CAP; i++) {
+		free(kc->e[i].wire);
+		vkey_free(kc->e[i].v);
+		kc->e[i] = (struct keycache_entry){0};
+	}
+	kc->count = 0;
+}
+
+/* The key for a DNSKEY, made once per cache; borrowed from the cache. */
+static struct vkey *keycache_get(struct keycache *kc, const ldns_rr *key)
+{
+	const ldns_rdf *a = ldns_rr_dnskey_algorithm(key);
+	const ldns_rdf *k = ldns_rr_dnskey_key(key);
+	uint8_t alg;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t n, at;
+	const uint8_t *p;
+	struct keycache_entry *e;
+
+	if (!a || !k)
+		return NULL;
+	alg = ldns_rdf2native_int8(a);
+	p = ldns_rdf_data(k);
+	n = ldns_rdf_size(k);
+	h = (h ^ alg) * 16777619u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (at = h % KEYCACHE_CAP;; at = (at + 1) % KEYCACHE_CAP) {
+		e = &kc->e[at];
+		if (!e->wire)
+			break;
+		if (e->len == n + 1 && e->wire[0] == alg &&
+		    memcmp(e->wire + 1, p, n) == 0)
+			return e->v;
+	}
+	if (kc->count + 1 > KEYCACHE_CAP / 4 * 3) {
+		keycache_clear(kc);
+		return keycache_get(kc, key);
+	}
+	/* A key that does not make one is remembered as such (v NULL). */
+	if (!(e->wire = malloc(n + 1)))
+		return NULL;
+	e->wire[0] = alg;
+	memcpy(e->wire + 1, p, n);
+	e->len = n + 1;
+	e->v = vkey_new(key);
+	kc->count++;
+	return e->v;
+}
+
+/* RFC 6605 §4: r | s, each as long as the curve, into DER for OpenSSL. */
+static int ecdsa_der(const uint8_t *sig, size_t n, uint8_t *der,
+		     size_t *der_len)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *out = der;
+	int len, rc = CDS_EMALFORMED;
+
+	if (!es)
+		return CDS_ENOMEM;
+	if (n != 64 && n != 96)
+		goto out;
+	r = BN_bin2bn(sig, (int)n / 2, NULL);
+	s = BN_bin2bn(sig + n / 2, (int)n / 2, NULL);
+	if (!r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
+		rc = CDS_ENOMEM;
+		goto out;
+	}
+	r = s = NULL; /* owned by es now */
+	len = i2d_ECDSA_SIG(es, NULL);
+	if (len <= 0 || (size_t)len > *der_len)
+		goto out;
+	len = i2d_ECDSA_SIG(es, &out);
+	*der_len = (size_t)len;
+	rc = CDS_OK;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return rc;
+}
+
+/*
+ * The data an RRSIG signs (RFC 4034 §3.1.8.1) into buf, built with the
+ * same steps as ldns' verifier, on a clone of the RRset.
+ */
+static int signed_data(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+		       ldns_buffer *buf)
+{
+	ldns_rr_list *c = ldns_rr_list_clone(rrset);
+	uint32_t ttl;
+	uint8_t labels;
+	int rc = CDS_ENOMEM;
+
+	if (!c)
+		goto out;
+	rc = CDS_EMALFORMED;
+	if (ldns_rr_rd_count(rrsig) < 9 || ldns_rr_list_rr_count(c) == 0 ||
+	    ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rrsig)) !=
+		    ldns_rr_get_type(ldns_rr_list_rr(c, 0)))
+		goto out;
+	labels = ldns_rdf2native_int8(ldns_rr_rdf(rrsig, 2));
+	ttl = ldns_rdf2native_int32(ldns_rr_rdf(rrsig, 3));
+	for (size_t i = 0; i < ldns_rr_list_rr_count(c); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(c, i);
+		ldns_rdf *owner = ldns_rr_owner(rr);
+
+		/* RFC 4035 §5.3.2: an expanded wildcard is verified as the
+		   "*." + the rightmost `labels` labels of the owner. */
+		if (labels < ldns_dname_label_count(owner)) {
+			ldns_rdf *w = ldns_dname_new_frm_str("*");
+			ldns_rdf *chop = ldns_rdf_clone(owner);
+
+			while (chop && labels < ldns_dname_label_count(chop)) {
+				ldns_rdf *t = ldns_dname_left_chop(chop);
+
+				ldns_rdf_deep_free(chop);
+				chop = t;
+			}
+			if (!w || !chop ||
+			    ldns_dname_cat(w, chop) != LDNS_STATUS_OK) {
+				ldns_rdf_deep_free(w);
+				ldns_rdf_deep_free(chop);
+				rc = CDS_ENOMEM;
+				goto out;
+			}
+			ldns_rdf_deep_free(chop);
+			ldns_rdf_deep_free(owner);
+			ldns_rr_set_owner(rr, w);
+		}
+		ldns_rr_set_ttl(rr, ttl);
+		ldns_rr2canonical(rr);
+	}
+	ldns_rr_list_sort(c);
+	rc = CDS_ENOMEM;
+	if (ldns_rrsig2buffer_wire(buf, rrsig) != LDNS_STATUS_OK ||
+	    ldns_rr_list2buffer_wire(buf, c) != LDNS_STATUS_OK ||
+	    !ldns_buffer_status_ok(buf))
+		goto out;
+	rc = CDS_OK;
+out:
+	ldns_rr_list_deep_free(c);
+	return rc;
+}
+
+/* The signature with key v over data: true when it verifies. */
+static bool vkey_verify(const struct vkey *v, const uint8_t *sig, size_t n,
+			const uint8_t *data, size_t len)
+{
+	uint8_t der[2 * 48 + 16], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t dlen = sizeof(der);
+	EVP_MD_CTX *mctx;
+	bool ok = false;
+
+	if (v->md) {
+		if (v->alg == LDNS_ECDSAP256SHA256 ||
+		    v->alg == LDNS_ECDSAP384SHA384) {
+			if (ecdsa_der(sig, n, der, &dlen) != CDS_OK)
+				return false;
+			sig = der;
+			n = dlen;
+		}
+		ok = EVP_Digest(data, len, md, &mdlen, v->md, NULL) == 1 &&
+		     EVP_PKEY_verify(v->vctx, sig, n, md, mdlen) == 1;
+	} else {
+		/* EdDSA signs the message itself (RFC 8080 §4). */
+		mctx = EVP_MD_CTX_new();
+		ok = mctx &&
+		     EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, v->pkey) ==
+			     1 &&
+		     EVP_DigestVerify(mctx, sig, n, data, len) == 1;
+		EVP_MD_CTX_free(mctx);
+	}
+	if (!ok)
+		ERR_clear_error();
+	return ok;
+}
+
+/*
+ * scan_sig_verify_crypto with keys from `kc` (NULL: a key made for this
+ * one verification). Same answers as ldns_verify_rrsig_keylist_notime:
+ * the key tag and algorithm must be the RRSIG's, then the signature must
+ * verify over the signed data.
+ */
+static int verify_crypto(struct keycache *kc, const ldns_rr_list *rrset,
+			 const ldns_rr *rrsig, const ldns_rr *key, bool *ok)
+{
+	const ldns_rdf *salg = ldns_rr_rrsig_algorithm(rrsig);
+	const ldns_rdf *kalg = ldns_rr_dnskey_algorithm(key);
+	const ldns_rdf *stag = ldns_rr_rrsig_keytag(rrsig);
+	const ldns_rdf *sig = ldns_rr_rrsig_sig(rrsig);
+	ldns_buffer *buf = NULL;
+	struct vkey *v = NULL, *own = NULL;
+	int rc;
+
+	*ok = false;
+	if (!salg || !kalg || !stag || !sig || !rrset)
+		return CDS_OK;
+	if (!alg_native(ldns_rdf2native_int8(salg)))
+		return verify_ldns(rrset, rrsig, key, ok);
+	if (ldns_rdf2native_int8(salg) != ldns_rdf2native_int8(kalg) ||
+	    ldns_calc_keytag(key) != ldns_rdf2native_int16(stag))
+		return CDS_OK;
+	rc = CDS_ENOMEM;
+	if (!(buf = ldns_buffer_new(LDNS_MAX_PACKETLEN)))
+		goto out;
+	rc = signed_data(rrset, rrsig, buf);
+	if (rc != CDS_OK) {
+		/* A record that does not serialise cannot verify. */
+		rc = rc == CDS_ENOMEM ? CDS_ENOMEM : CDS_OK;
+		goto out;
+	}
+	v = kc ? keycache_get(kc, key) : (own = vkey_new(key));
+	if (v)
+		*ok = vkey_verify(v, ldns_rdf_data(sig), ldns_rdf_size(sig),
+				  ldns_buffer_begin(buf),
+				  ldns_buffer_position(buf));
+	rc = CDS_OK;
+out:
+	vkey_free(own);
+	ldns_buffer_free(buf);
+	return rc;
+}
+
+int scan_sig_verify_crypto(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+			   const ldns_rr *key, bool *ok)
+{
+	return verify_crypto(NULL, rrset, rrsig, key, ok);
 }
 
 int scan_sig_verify(const ldns_rr_list *rrset, const ldns_rr *rrsig,
@@ -334,6 +789,7 @@ struct scan_sigcache {
 	size_t cap, count;
 	unsigned long hits, misses;
 	struct sigcache_entry *e;
+	struct keycache *keys; /* the DNSKEYs seen, as OpenSSL keys */
 };
 
 int scan_sigcache_new(size_t cap, struct scan_sigcache **out)
@@ -344,11 +800,16 @@ int scan_sigcache_new(size_t cap, struct scan_sigcache **out)
 		goto fail;
 	c->cap = cap;
 	c->e = calloc(cap, sizeof *c->e);
-	if (!c->e)
+	c->keys = calloc(1, sizeof *c->keys);
+	if (!c->e || !c->keys)
 		goto fail;
 	*out = c;
 	return CDS_OK;
 fail:
+	if (c) {
+		free(c->e);
+		free(c->keys);
+	}
 	free(c);
 	return cap < 4 ? CDS_EINVAL : CDS_ENOMEM;
 }
@@ -357,6 +818,9 @@ void scan_sigcache_free(struct scan_sigcache *c)
 {
 	if (!c)
 		return;
+	if (c->keys)
+		keycache_clear(c->keys);
+	free(c->keys);
 	free(c->e);
 	free(c);
 }
@@ -454,7 +918,8 @@ static int sigcache_verify(struct scan_sigcache *c, const ldns_rr_list *rrs,
 		ok = e->ok;
 	} else {
 		c->misses++;
-		if ((rc = scan_sig_verify_crypto(rrs, sig, key, &ok)) != CDS_OK)
+		rc = verify_crypto(c->keys, rrs, sig, key, &ok);
+		if (rc != CDS_OK)
 			return rc;
 		if (c->count + 1 > c->cap / 4 * 3) {
 			memset(c->e, 0, c->cap * sizeof *c->e);

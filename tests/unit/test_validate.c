@@ -783,6 +783,148 @@ START_TEST(sig_verify_distinguishes_valid_window_bad)
 }
 END_TEST
 
+
+/* ---- the OpenSSL verifier against ldns' (the test vectors) ---- */
+
+/* ldns' own answer: the verifier validate.c used before its own. */
+static bool ldns_says(const ldns_rr_list *rrs, const ldns_rr *sig,
+		      const ldns_rr *key)
+{
+	ldns_rr_list *keys = ldns_rr_list_new();
+	ldns_status st;
+
+	ldns_rr_list_push_rr(keys, (ldns_rr *)key);
+	st = ldns_verify_rrsig_keylist_notime(rrs, sig, keys, NULL);
+	ldns_rr_list_free(keys);
+	return st == LDNS_STATUS_OK;
+}
+
+static bool we_say(const ldns_rr_list *rrs, const ldns_rr *sig,
+		   const ldns_rr *key)
+{
+	bool ok = false;
+
+	ck_assert_int_eq(scan_sig_verify_crypto(rrs, sig, key, &ok), CDS_OK);
+	return ok;
+}
+
+/* Both verifiers on rrs/sig/key; they must agree, and on `want`. */
+static void agree(const ldns_rr_list *rrs, const ldns_rr *sig,
+		  const ldns_rr *key, bool want, const char *what)
+{
+	bool l = ldns_says(rrs, sig, key), w = we_say(rrs, sig, key);
+
+	ck_assert_msg(l == want, "%s: ldns says %d", what, l);
+	ck_assert_msg(w == want, "%s: we say %d", what, w);
+}
+
+static struct tkey p384, ed, ed448;
+static struct tkey *const verify_keys[] = {&ksk, &p384, &rsa, &sha1,
+					   &ed, &ed448};
+
+/* Every algorithm: valid, tampered signature, tampered record, another
+   key of the same algorithm, a decremented TTL: same verdict as ldns. */
+START_TEST(native_verify_agrees_with_ldns)
+{
+	struct tkey *k = verify_keys[_i];
+	struct tkey *other = k == &ksk ? &zsk : &stray;
+	ldns_rr *rr;
+
+	if (!k->key)
+		return; /* algorithm not in this ldns build */
+	set_rrset(&dk, LDNS_RR_TYPE_DNSKEY, KEYS(k, &zsk), KEYS(k), INC, EXP);
+	agree(dk.rrs, ldns_rr_list_rr(dk.sigs, 0), k->rr, true, "valid");
+	if (k == &ksk || k == &rsa || k == &sha1)
+		agree(dk.rrs, ldns_rr_list_rr(dk.sigs, 0), other->rr, false,
+		      "other key");
+	for (size_t i = 0; i < ldns_rr_list_rr_count(dk.rrs); i++)
+		ldns_rr_set_ttl(ldns_rr_list_rr(dk.rrs, i), TTL - 100);
+	agree(dk.rrs, ldns_rr_list_rr(dk.sigs, 0), k->rr, true,
+	      "decremented TTL");
+	rr = ldns_rr_list_rr(dk.rrs, 1);
+	ldns_rdf_data(ldns_rr_rdf(rr, 3))[4] ^= 0x01;
+	agree(dk.rrs, ldns_rr_list_rr(dk.sigs, 0), k->rr, false,
+	      "tampered record");
+	ldns_rdf_data(ldns_rr_rdf(rr, 3))[4] ^= 0x01;
+	tamper(dk.sigs);
+	agree(dk.rrs, ldns_rr_list_rr(dk.sigs, 0), k->rr, false,
+	      "tampered signature");
+}
+END_TEST
+
+/* RFC 4035 §5.3.2: records from a wildcard verify as the wildcard. */
+START_TEST(native_verify_wildcard_expansion_agrees_with_ldns)
+{
+	ldns_rr_list *rrs = rrs_of(LDNS_RR_TYPE_CDS, KEYS(&ksk));
+	ldns_rr_list *sigs;
+	ldns_rr *rr = ldns_rr_list_rr(rrs, 0);
+
+	ldns_rdf_deep_free(ldns_rr_owner(rr));
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str("*." ZONE));
+	sigs = sign(rrs, INC, EXP, KEYS(&ksk));
+	ldns_rdf_deep_free(ldns_rr_owner(rr));
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str("a.b." ZONE));
+	agree(rrs, ldns_rr_list_rr(sigs, 0), ksk.rr, true, "expanded");
+	ldns_rdf_deep_free(ldns_rr_owner(rr));
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str("a." ZONE));
+	agree(rrs, ldns_rr_list_rr(sigs, 0), ksk.rr, true, "one label");
+	ldns_rdf_deep_free(ldns_rr_owner(rr));
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(ZONE));
+	agree(rrs, ldns_rr_list_rr(sigs, 0), ksk.rr, false, "not expanded");
+	ldns_rr_list_deep_free(rrs);
+	ldns_rr_list_deep_free(sigs);
+}
+END_TEST
+
+/*
+ * A cache keeps each DNSKEY as an OpenSSL key: verdicts through one cache
+ * over many RRsets and algorithms, tampered ones in between, are those
+ * without a cache.
+ */
+START_TEST(cache_keys_verify_same_as_uncached)
+{
+	struct scan_sigcache *c;
+	struct cds_server_obs plain;
+	unsigned long hits, misses;
+
+	ck_assert_int_eq(scan_sigcache_new(64, &c), CDS_OK);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof(verify_keys) /
+					   sizeof(verify_keys[0]); i++) {
+			struct tkey *k = verify_keys[i];
+			struct cds_ds ds;
+
+			if (!k->key)
+				continue;
+			ds = ds_of(k);
+			set_rrset(&dk, LDNS_RR_TYPE_DNSKEY, KEYS(k, &zsk),
+				  KEYS(k), INC, EXP - (uint32_t)round);
+			set_rrset(&cds, LDNS_RR_TYPE_CDS, KEYS(k), KEYS(k),
+				  INC, EXP - (uint32_t)round);
+			if (round == 1)
+				tamper(cds.sigs);
+			ck_assert_int_eq(validate(&ds, 1), CDS_OK);
+			plain = obs;
+			memset(&obs, 0, sizeof(obs));
+			ck_assert_int_eq(scan_validate_server_cached(
+						 c, ZONE, &ds, 1, &dk, &cds,
+						 &cdk, NOW, &obs),
+					 CDS_OK);
+			ck_assert(obs.dnskey_proven);
+			ck_assert_int_eq(obs.dnskey_proven,
+					 plain.dnskey_proven);
+			ck_assert_int_eq(obs.cds_rr.sig, plain.cds_rr.sig);
+			ck_assert_int_eq(obs.cds_rr.sig,
+					 round == 1 ? CDS_SIG_BOGUS
+						    : CDS_SIG_VALID_DS_KEY);
+			cds_server_obs_clear(&plain);
+		}
+	scan_sigcache_stats(c, &hits, &misses);
+	ck_assert_uint_gt(misses, 0);
+	scan_sigcache_free(c);
+}
+END_TEST
+
 /* ---- scan_rrset_from_pkt ---- */
 
 static void answer(ldns_pkt *p, ldns_pkt_section sec, const char *text)
@@ -1056,6 +1198,10 @@ static Suite *validate_suite(void)
 	tcase_add_loop_test(tc, window_serial_arithmetic, 0,
 			    (int)(sizeof(windows) / sizeof(windows[0])));
 	tcase_add_test(tc, sig_verify_distinguishes_valid_window_bad);
+	tcase_add_loop_test(tc, native_verify_agrees_with_ldns, 0,
+			    (int)(sizeof(verify_keys) / sizeof(verify_keys[0])));
+	tcase_add_test(tc, native_verify_wildcard_expansion_agrees_with_ldns);
+	tcase_add_test(tc, cache_keys_verify_same_as_uncached);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("rrset_from_pkt");
@@ -1081,6 +1227,13 @@ int main(void)
 	make_key(&rsa, LDNS_SIGN_RSASHA256, 2048, 257);
 	make_key(&sha1, LDNS_SIGN_RSASHA1, 1024, 257);
 	make_key(&nonzone, LDNS_SIGN_ECDSAP256SHA256, 256, 0);
+	make_key(&p384, LDNS_SIGN_ECDSAP384SHA384, 384, 257);
+#if LDNS_BUILD_CONFIG_USE_ED25519
+	make_key(&ed, LDNS_SIGN_ED25519, 256, 257);
+#endif
+#if LDNS_BUILD_CONFIG_USE_ED448
+	make_key(&ed448, LDNS_SIGN_ED448, 456, 257);
+#endif
 
 	sr = srunner_create(validate_suite());
 	srunner_run_all(sr, CK_NORMAL);
@@ -1095,5 +1248,10 @@ int main(void)
 	free_key(&rsa);
 	free_key(&sha1);
 	free_key(&nonzone);
+	free_key(&p384);
+	if (ed.key)
+		free_key(&ed);
+	if (ed448.key)
+		free_key(&ed448);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -49,6 +49,18 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g);
 int cmd_status(int argc, char **argv, const struct cli_global *g);
 int cmd_history(int argc, char **argv, const struct cli_global *g);
 int cmd_runs(int argc, char **argv, const struct cli_global *g);
+int cmd_epp(int argc, char **argv, const struct cli_global *g);
+int cmd_outbox(int argc, char **argv, const struct cli_global *g);
+
+/*
+ * Send what the EPP outbox holds that is due (sink: epp), once, like
+ * `cdscan epp send`: for a scan or the daemon to call after recording
+ * its changes. Blocks while it talks to the registry (epp.timeout per
+ * command). 0, CDS_ECONFIG (EPP settings or password file refused;
+ * printed) or CDS_EDB.
+ */
+struct conf;
+int cli_epp_kick(const struct conf *conf);
 
 /*
  * Load the configuration named by -c (or the default path; a missing

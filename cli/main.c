@@ -24,6 +24,8 @@ static const struct {
 	{"status", cmd_status, "status DOMAIN: last scan, decision, pending work"},
 	{"history", cmd_history, "history DOMAIN: applied changes with evidence"},
 	{"runs", cmd_runs, "runs: past runs with counts and rates"},
+	{"epp", cmd_epp, "epp send|info|ns: talk to the registry over EPP"},
+	{"outbox", cmd_outbox, "outbox: EPP changes queued, in flight, refused"},
 };
 
 static void usage(FILE *f)

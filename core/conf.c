@@ -66,7 +66,8 @@ struct conf_row {
 static const char *const log_levels[] = {"error", "warning", "info", "debug",
 					 NULL};
 static const char *const policy_inputs[] = {"both", "cds", "cdnskey", NULL};
-static const char *const sinks[] = {"db", "requests", NULL};
+static const char *const sinks[] = {"db", "requests", "epp", NULL};
+static const char *const secdns_modes[] = {"auto", "dsData", "keyData", NULL};
 
 static int check_servers(const union conf_val *v, size_t *bad, char *why,
 			 size_t whylen);
@@ -88,7 +89,41 @@ static const struct conf_row schema[] = {
 	{.key = "database", .type = CONF_STR, .def = "",
 	 .doc = "libpq conninfo; \"\" uses the PG* environment"},
 	{.key = "sink", .type = CONF_ENUM, .def = "db", .choices = sinks,
-	 .doc = "db: apply to the registry tables; requests: change requests"},
+	 .doc = "db: apply to the registry tables; requests: change "
+		"requests; epp: send to a registry over EPP"},
+
+	{.key = "epp.server", .type = CONF_STR, .def = "",
+	 .doc = "the registry's EPP server; its certificate must name it"},
+	{.key = "epp.port", .type = CONF_INT, .def = "700", .min = 1,
+	 .max = 65535, .doc = "EPP port (RFC 5734: 700)"},
+	{.key = "epp.ca-file", .type = CONF_STR, .def = "",
+	 .doc = "CA certificates that may sign the server's certificate"},
+	{.key = "epp.cert", .type = CONF_STR, .def = "",
+	 .doc = "our client certificate (PEM, chain)"},
+	{.key = "epp.key", .type = CONF_STR, .def = "",
+	 .doc = "its private key (PEM)"},
+	{.key = "epp.user", .type = CONF_STR, .def = "",
+	 .doc = "EPP client id (clID)"},
+	{.key = "epp.password-file", .type = CONF_STR, .def = "",
+	 .doc = "file holding the EPP password; refused if group/other "
+		"can read it"},
+	{.key = "epp.timeout", .type = CONF_DURATION, .def = "30s",
+	 .min = 100, .max = SEC(600), .doc = "connect, and wait for a response"},
+	{.key = "epp.max-commands-per-minute", .type = CONF_INT, .def = "60",
+	 .min = 0, .max = 100000, .doc = "commands sent per minute; 0 unlimited"},
+	{.key = "epp.keepalive", .type = CONF_DURATION, .def = "5m",
+	 .min = SEC(1), .max = DAY, .doc = "send <hello> after this long idle"},
+	{.key = "epp.retry", .type = CONF_DURATION, .def = "1m", .min = 0,
+	 .max = DAY, .doc = "wait before retrying a 2400 or a lost connection; "
+	 "doubles per attempt"},
+	{.key = "epp.retry-max", .type = CONF_DURATION, .def = "6h", .min = 0,
+	 .max = 7 * DAY, .doc = "longest wait between retries"},
+	{.key = "epp.poll-interval", .type = CONF_DURATION, .def = "30s",
+	 .min = 10, .max = DAY, .doc = "epp send --loop: look for work this "
+	 "often"},
+	{.key = "epp.secdns", .type = CONF_ENUM, .def = "auto",
+	 .choices = secdns_modes, .doc = "dsData or keyData; auto: as "
+	 "domain:info shows (dsData when it shows neither)"},
 
 	{.key = "resolver.servers", .type = CONF_LIST, .def = "[]",
 	 .check = check_servers,

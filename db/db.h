@@ -157,12 +157,18 @@ int db_run_finish(struct db *db, int64_t run_id, bool *finished);
 enum db_outcome {
 	DB_OUT_NONE = 0,  /* no change was asked, or dry run */
 	DB_OUT_APPLIED,   /* DS set replaced (sink db) */
-	DB_OUT_REQUESTED, /* change request written (sink requests) */
+	DB_OUT_REQUESTED, /* change request written (sink requests), or
+	                     the change queued in the EPP outbox (sink epp;
+	                     the scan row says 'queued') */
 	DB_OUT_STALE,     /* the DS set changed during the scan: left alone */
 	DB_OUT_LOST,      /* this worker's claim was taken over: not recorded */
 };
 
-enum db_sink { DB_SINK_TABLES = 0, DB_SINK_REQUESTS };
+enum db_sink { DB_SINK_TABLES = 0, DB_SINK_REQUESTS, DB_SINK_EPP };
+
+/* The sink named by the configuration's `sink` ("db", "requests",
+   "epp"); anything else is DB_SINK_TABLES. */
+enum db_sink db_sink_from_name(const char *name);
 
 /* One scanned delegation, ready to record. Everything borrowed. */
 struct db_result {
@@ -239,5 +245,81 @@ int db_report_runs(struct db *db, size_t limit, bool json, FILE *out);
 
 /* Counts per verdict and per reason of one run (the end-of-scan summary). */
 int db_report_run_summary(struct db *db, int64_t run_id, FILE *out);
+
+/* ---- the EPP outbox (db/outbox.c) ------------------------------------ */
+
+/* One change on its way to a registry (cdscan.epp_outbox). */
+struct db_outbox_item {
+	int64_t id;
+	char domain[CDS_NAME_MAX];
+	bool is_delete;
+	int attempts;                /* including this one */
+	bool taken_over;             /* it was 'sending' under a dead sender */
+	size_t n_before, n_after, n_keys;
+	struct cds_ds before[CDS_DS_MAX], after[CDS_DS_MAX];
+	struct cds_dnskey keys[CDS_DS_MAX];
+	char cl_trid[72];
+};
+
+/*
+ * Write the accepted change of r to the outbox (db_record_change does,
+ * inside its transaction, with sink epp): after_ds from the decision,
+ * after_keys from the CDNSKEYs the servers published for it. A queued,
+ * not yet sent, change of the same domain is superseded by it.
+ */
+int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
+		    const struct db_result *r);
+
+/*
+ * Take the oldest change that is due — queued and past next_attempt, or
+ * 'sending' under a lapsed lease — and is the oldest open change of its
+ * domain (changes of one domain go out in order), with id > after_id;
+ * mark it 'sending' by `sender` ("host:pid") until lease_ms from now.
+ * FOR UPDATE SKIP LOCKED: several senders never take the same row.
+ * *found false when there is none.
+ */
+int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
+		   int64_t lease_ms, struct db_outbox_item *it, bool *found);
+
+/* Senders holding rows in 'sending' (for the caller to see which are
+   dead); *out: db_strv_free. */
+int db_outbox_senders(struct db *db, char ***out, size_t *n);
+
+/* Give the rows of a dead sender back ('queued', due now). */
+int db_outbox_release(struct db *db, const char *sender, int64_t *n);
+
+/* The registry holds after_ds: 'done', and the local tables follow
+   (cdscan.apply_ds(before, after)) in the same transaction. */
+int db_outbox_done(struct db *db, int64_t id, int code, const char *msg);
+
+/* 1001: 'pending' until the poll message for cl_trid. */
+int db_outbox_pending(struct db *db, int64_t id, int code, const char *msg,
+		      const char *cl_trid);
+
+/* Try again after delay_ms ('queued'). */
+int db_outbox_retry(struct db *db, int64_t id, int code, const char *msg,
+		    int64_t delay_ms);
+
+/* A final refusal, kept with the registry's code and message. */
+int db_outbox_refuse(struct db *db, int64_t id, int code, const char *msg);
+
+/*
+ * A poll message settled a pending change: the 'pending' row of `domain`
+ * with this cl_trid (or, when cl_trid is "", the domain's only pending
+ * row) becomes 'done' (with the local tables) or 'refused'. *found false
+ * when there is no such row.
+ */
+int db_outbox_settle(struct db *db, const char *domain, const char *cl_trid,
+		     bool ok, const char *msg, bool *found);
+
+/* Rows in 'pending' (to know whether to poll). */
+int db_outbox_count(struct db *db, const char *state, int64_t *n);
+
+/* `cdscan outbox`: open and refused changes (all with `all`), newest
+   last; text or a JSON array. */
+int db_outbox_report(struct db *db, bool all, bool json, FILE *out);
+
+/* The outbox rows of one domain, for `cdscan status` (text). */
+int db_outbox_status(struct db *db, const char *domain, FILE *out);
 
 #endif

@@ -158,8 +158,15 @@ static bool copy_cds(FILE *f, const struct cds_ds *ds, size_t n, bool last)
 	return ok;
 }
 
+/* Sink epp: recorded as 'queued' (scan row and evidence); callers are
+   told DB_OUT_REQUESTED, "handed on, not applied here". Local to this
+   file so that callers' switches over enum db_outcome stay whole. */
+#define OUT_QUEUED ((enum db_outcome)(DB_OUT_LOST + 100))
+
 static const char *outcome_name(enum db_outcome o)
 {
+	if (o == OUT_QUEUED)
+		return "queued";
 	switch (o) {
 	case DB_OUT_APPLIED: return "applied";
 	case DB_OUT_REQUESTED: return "requested";
@@ -562,7 +569,7 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 			goto fail;
 		*outcome = applied ? DB_OUT_APPLIED : DB_OUT_STALE;
 	} else {
-		*outcome = DB_OUT_REQUESTED;
+		*outcome = sink == DB_SINK_EPP ? OUT_QUEUED : DB_OUT_REQUESTED;
 	}
 	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &n,
 				 &scan_id)) != 0)
@@ -578,8 +585,15 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 	if (*outcome != DB_OUT_STALE &&
 	    (ret = write_audit(db, id, scan, r, after, *outcome)) != 0)
 		goto fail;
+	/* sink epp: the change waits in the outbox, written with its
+	   decision so that it can be neither lost nor sent without one */
+	if (*outcome == OUT_QUEUED &&
+	    (ret = db_outbox_queue(db, run_id, scan_id, r)) != 0)
+		goto fail;
 	if ((ret = db_cmd(db, "COMMIT")) != 0)
 		goto fail;
+	if (*outcome == OUT_QUEUED)
+		*outcome = DB_OUT_REQUESTED;
 	goto out;
 fail:
 	db_rollback(db);

@@ -679,6 +679,8 @@ int db_report_status(struct db *db, const char *domain, bool json, FILE *out)
 		text_last_scan(out, &st);
 		text_pending(out, &st);
 		text_last_change(out, st.audit);
+		/* sink epp: the domain's changes on their way to the registry */
+		ret = db_outbox_status(db, domain, out);
 	}
 out:
 	snapshot_end(db);

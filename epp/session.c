@@ -364,8 +364,9 @@ void epp_session_close(struct epp_session *s)
 
 		next_trid(s, trid, sizeof trid);
 		/* RFC 5730 §2.9.1.2: logout → 1500, then the server closes */
-		roundtrip(s, epp_xml_logout(trid, &xml, &len), xml, len, false,
-			  &r);
+		int built = epp_xml_logout(trid, &xml, &len);
+
+		roundtrip(s, built, xml, len, false, &r);
 	}
 	if (s->ssl) {
 		SSL_shutdown(s->ssl);
@@ -420,8 +421,9 @@ int epp_domain_info(struct epp_session *s, const char *name,
 	size_t len = 0;
 
 	next_trid(s, trid, sizeof trid);
-	return roundtrip(s, epp_xml_domain_info(name, trid, &xml, &len), xml,
-			 len, false, r);
+	int built = epp_xml_domain_info(name, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }
 
 int epp_domain_update(struct epp_session *s, const char *name,
@@ -435,9 +437,9 @@ int epp_domain_update(struct epp_session *s, const char *name,
 	next_trid(s, trid, sizeof trid);
 	if (cl_trid)
 		snprintf(cl_trid, EPP_TRID_MAX, "%s", trid);
-	return roundtrip(s, epp_xml_domain_update(name, ds, ns, trid, &xml,
-						  &len),
-			 xml, len, false, r);
+	int built = epp_xml_domain_update(name, ds, ns, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }
 
 int epp_host_check(struct epp_session *s, const char *name,
@@ -447,8 +449,9 @@ int epp_host_check(struct epp_session *s, const char *name,
 	size_t len = 0;
 
 	next_trid(s, trid, sizeof trid);
-	return roundtrip(s, epp_xml_host_check(name, trid, &xml, &len), xml,
-			 len, false, r);
+	int built = epp_xml_host_check(name, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }
 
 int epp_host_create(struct epp_session *s, const struct epp_ns *host,
@@ -458,8 +461,9 @@ int epp_host_create(struct epp_session *s, const struct epp_ns *host,
 	size_t len = 0;
 
 	next_trid(s, trid, sizeof trid);
-	return roundtrip(s, epp_xml_host_create(host, trid, &xml, &len), xml,
-			 len, false, r);
+	int built = epp_xml_host_create(host, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }
 
 int epp_host_update(struct epp_session *s, const char *name,
@@ -470,9 +474,9 @@ int epp_host_update(struct epp_session *s, const char *name,
 	size_t len = 0;
 
 	next_trid(s, trid, sizeof trid);
-	return roundtrip(s, epp_xml_host_update(name, add, rem, trid, &xml,
-						&len),
-			 xml, len, false, r);
+	int built = epp_xml_host_update(name, add, rem, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }
 
 int epp_poll(struct epp_session *s, const char *ack_id,
@@ -482,6 +486,7 @@ int epp_poll(struct epp_session *s, const char *ack_id,
 	size_t len = 0;
 
 	next_trid(s, trid, sizeof trid);
-	return roundtrip(s, epp_xml_poll(ack_id, trid, &xml, &len), xml, len,
-			 false, r);
+	int built = epp_xml_poll(ack_id, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
 }

@@ -1,0 +1,481 @@
+/*
+ * The EPP outbox (cdscan.epp_outbox, db/sql/004_epp_outbox.sql): where
+ * `sink: epp` puts accepted changes, in the transaction of their decision,
+ * and where `cdscan epp send` takes them from. Every state change is one
+ * statement, so that a sender killed at any point leaves each row in a
+ * state the next sender can act on: 'sending' under a dead sender is taken
+ * over (and the sender re-reads domain:info before sending anything),
+ * 'pending' waits for its poll message, 'done' is final and came with the
+ * local tables' update in the same statement.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/json.h"
+#include "db/db_int.h"
+
+/* The result code a poll message is answered with (RFC 5730 §3), kept
+   as the settled row's last code. */
+#define POLL_CODE 1301
+
+enum db_sink db_sink_from_name(const char *name)
+{
+	if (name && strcmp(name, "requests") == 0)
+		return DB_SINK_REQUESTS;
+	if (name && strcmp(name, "epp") == 0)
+		return DB_SINK_EPP;
+	return DB_SINK_TABLES;
+}
+
+/* The CDNSKEYs any server published behind the proposed DS set, as an
+   array literal (for a registry that takes keyData). */
+static char *keys_literal(const struct db_result *r)
+{
+	const struct cds_decision *dec = r->dec;
+	const char *s[CDS_DS_MAX];
+	char *buf[CDS_DS_MAX] = {0}, *lit = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < dec->n_proposed; i++) {
+		const struct cds_dnskey *k = NULL;
+
+		for (size_t o = 0; !k && o < r->n_obs; o++)
+			for (size_t j = 0; !k && j < r->obs[o].n_cdnskey; j++)
+				if (cds_ds_matches_dnskey(r->deleg->name,
+							  &dec->proposed[i],
+							  &r->obs[o].cdnskey[j]))
+					k = &r->obs[o].cdnskey[j];
+		if (!k)
+			continue;
+		size_t sz = cds_dnskey_str_size(k);
+
+		if (!(buf[n] = malloc(sz)))
+			goto out;
+		s[n] = cds_dnskey_format(k, buf[n], sz);
+		/* two DS of one key (two digest types) give one key */
+		bool dup = false;
+
+		for (size_t m = 0; m < n; m++)
+			dup |= strcmp(s[m], s[n]) == 0;
+		if (dup)
+			free(buf[n]);
+		else
+			n++;
+	}
+	lit = db_array_literal(s, n);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(buf[i]);
+	return lit;
+}
+
+int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
+		    const struct db_result *r)
+{
+	const struct cds_decision *dec = r->dec;
+	bool del = dec->verdict == CDS_DEC_DELETE;
+	char *after = del ? strdup("{}")
+			  : db_ds_array(dec->proposed, dec->n_proposed);
+	char *keys = del ? strdup("{}") : keys_literal(r);
+	char run[24], scan[24];
+	PGresult *res = NULL;
+	int ret = CDS_ENOMEM;
+
+	if (!after || !keys) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		goto out;
+	}
+	snprintf(run, sizeof run, "%lld", (long long)run_id);
+	snprintf(scan, sizeof scan, "%lld", (long long)scan_id);
+	{
+		const char *p[2] = {r->deleg->name, scan};
+
+		/* only a change never tried can be replaced: one that was
+		   tried may have reached the registry, and the newer one
+		   waits behind it instead */
+		res = db_exec(db,
+			      "UPDATE cdscan.epp_outbox SET state = "
+			      "'superseded', updated = now(), last_message = "
+			      "'replaced by the decision of scan ' || $2"
+			      " WHERE domain = $1 AND state = 'queued'"
+			      " AND attempts = 0",
+			      2, p);
+	}
+	ret = CDS_EDB;
+	if (!res)
+		goto out;
+	PQclear(res);
+	{
+		const char *p[7] = {r->deleg->name, del ? "ds-delete"
+							: "ds-update",
+				    r->deleg->ds_text, after, keys, run, scan};
+
+		res = db_exec(db,
+			      "INSERT INTO cdscan.epp_outbox (domain, kind,"
+			      " before_ds, after_ds, after_keys, run_id,"
+			      " scan_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			      7, p);
+	}
+	if (!res)
+		goto out;
+	PQclear(res);
+	ret = CDS_OK;
+out:
+	free(after);
+	free(keys);
+	return ret;
+}
+
+/* An array literal of DS (or DNSKEY) presentation strings into values. */
+static int parse_set(struct db *db, const char *lit, bool keys,
+		     struct cds_ds *ds, struct cds_dnskey *k, size_t *n)
+{
+	char **v = NULL;
+	size_t nv = 0;
+	int ret;
+
+	*n = 0;
+	if ((ret = db_parse_array(lit, &v, &nv)) != 0)
+		return ret;
+	for (size_t i = 0; i < nv && i < CDS_DS_MAX; i++) {
+		if (keys ? cds_dnskey_parse(v[i], &k[i]) != 0
+			 : cds_ds_parse(v[i], &ds[i]) != 0) {
+			snprintf(db->err, sizeof db->err,
+				 "epp_outbox: bad record '%.100s'", v[i]);
+			ret = CDS_EINVAL;
+			break;
+		}
+		(*n)++;
+	}
+	db_strv_free(v, nv);
+	return ret;
+}
+
+int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
+		   int64_t lease_ms, struct db_outbox_item *it, bool *found)
+{
+	char aid[24], lease[24];
+	const char *p[3] = {sender, aid, lease};
+	PGresult *r;
+	int ret;
+
+	*found = false;
+	snprintf(aid, sizeof aid, "%lld", (long long)after_id);
+	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
+	r = db_exec(db,
+		    "WITH c AS ("
+		    " SELECT o.id, o.state AS was FROM cdscan.epp_outbox o"
+		    " WHERE o.id > $2::bigint"
+		    " AND ((o.state = 'queued' AND o.next_attempt <= now())"
+		    "  OR (o.state = 'sending' AND o.lease_until < now()))"
+		    " AND NOT EXISTS (SELECT 1 FROM cdscan.epp_outbox e"
+		    "  WHERE e.domain = o.domain AND e.id < o.id"
+		    "  AND e.state IN ('queued', 'sending', 'pending'))"
+		    " ORDER BY o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		    " UPDATE cdscan.epp_outbox o SET state = 'sending',"
+		    " sender = $1, attempts = o.attempts + 1, updated = now(),"
+		    " lease_until = now() + $3::bigint * interval '1 ms'"
+		    " FROM c WHERE o.id = c.id"
+		    " RETURNING o.id, o.domain, o.kind, o.before_ds,"
+		    " o.after_ds, o.after_keys, o.attempts, c.was",
+		    3, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return CDS_OK;
+	}
+	memset(it, 0, sizeof *it);
+	it->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	snprintf(it->domain, sizeof it->domain, "%s", PQgetvalue(r, 0, 1));
+	it->is_delete = strcmp(PQgetvalue(r, 0, 2), "ds-delete") == 0;
+	it->attempts = atoi(PQgetvalue(r, 0, 6));
+	it->taken_over = strcmp(PQgetvalue(r, 0, 7), "sending") == 0;
+	if ((ret = parse_set(db, PQgetvalue(r, 0, 3), false, it->before, NULL,
+			     &it->n_before)) == 0 &&
+	    (ret = parse_set(db, PQgetvalue(r, 0, 4), false, it->after, NULL,
+			     &it->n_after)) == 0)
+		ret = parse_set(db, PQgetvalue(r, 0, 5), true, NULL, it->keys,
+				&it->n_keys);
+	PQclear(r);
+	/* a row we cannot read is still taken: the caller refuses it */
+	*found = true;
+	return ret;
+}
+
+int db_outbox_senders(struct db *db, char ***out, size_t *n)
+{
+	PGresult *r = db_exec(db,
+			      "SELECT DISTINCT sender FROM cdscan.epp_outbox"
+			      " WHERE state = 'sending' AND sender IS NOT NULL",
+			      0, NULL);
+
+	*out = NULL;
+	*n = 0;
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out))) {
+		PQclear(r);
+		return CDS_ENOMEM;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (((*out)[(*n)++] = strdup(PQgetvalue(r, i, 0))) == NULL) {
+			PQclear(r);
+			return CDS_ENOMEM;
+		}
+	PQclear(r);
+	return CDS_OK;
+}
+
+int db_outbox_release(struct db *db, const char *sender, int64_t *n)
+{
+	const char *p[1] = {sender};
+	PGresult *r = db_exec(db,
+			      "UPDATE cdscan.epp_outbox SET lease_until = now()"
+			      " - interval '1 s', updated = now()"
+			      " WHERE state = 'sending' AND sender = $1",
+			      1, p);
+
+	if (!r)
+		return CDS_EDB;
+	*n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
+}
+
+/* One state change of one row; CDS_ENOTFOUND when the row is not in a
+   state it may leave that way. */
+static int set_state(struct db *db, const char *sql, int64_t id, int code,
+		     const char *msg, const char *extra)
+{
+	char sid[24], scode[16];
+	const char *p[4] = {sid, code ? scode : NULL, msg, extra};
+	PGresult *r;
+	int n;
+
+	snprintf(sid, sizeof sid, "%lld", (long long)id);
+	snprintf(scode, sizeof scode, "%d", code);
+	if (!(r = db_exec(db, sql, 4, p)))
+		return CDS_EDB;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (n != 1) {
+		snprintf(db->err, sizeof db->err, "outbox row %lld is no "
+			 "longer ours", (long long)id);
+		return CDS_ENOTFOUND;
+	}
+	return CDS_OK;
+}
+
+int db_outbox_done(struct db *db, int64_t id, int code, const char *msg)
+{
+	/* one statement: the registry's confirmation and the local
+	   tables' update are kept together or not at all */
+	return set_state(db,
+			 "UPDATE cdscan.epp_outbox SET state = 'done',"
+			 " last_code = $2::integer, last_message = $3,"
+			 " done_at = now(), updated = now(), lease_until = NULL,"
+			 " local_applied = cdscan.apply_ds(domain, before_ds,"
+			 "  after_ds)"
+			 " WHERE id = $1::bigint AND state IN ('sending',"
+			 " 'pending') AND $4::text IS NULL",
+			 id, code, msg, NULL);
+}
+
+int db_outbox_pending(struct db *db, int64_t id, int code, const char *msg,
+		      const char *cl_trid)
+{
+	return set_state(db,
+			 "UPDATE cdscan.epp_outbox SET state = 'pending',"
+			 " last_code = $2::integer, last_message = $3,"
+			 " cl_trid = $4, updated = now(), lease_until = NULL"
+			 " WHERE id = $1::bigint AND state = 'sending'",
+			 id, code, msg, cl_trid);
+}
+
+int db_outbox_retry(struct db *db, int64_t id, int code, const char *msg,
+		    int64_t delay_ms)
+{
+	char d[24];
+
+	snprintf(d, sizeof d, "%lld", (long long)delay_ms);
+	return set_state(db,
+			 "UPDATE cdscan.epp_outbox SET state = 'queued',"
+			 " last_code = $2::integer, last_message = $3,"
+			 " next_attempt = now() + $4::bigint * interval '1 ms',"
+			 " updated = now(), lease_until = NULL"
+			 " WHERE id = $1::bigint AND state = 'sending'",
+			 id, code, msg, d);
+}
+
+int db_outbox_refuse(struct db *db, int64_t id, int code, const char *msg)
+{
+	return set_state(db,
+			 "UPDATE cdscan.epp_outbox SET state = 'refused',"
+			 " last_code = $2::integer, last_message = $3,"
+			 " updated = now(), lease_until = NULL"
+			 " WHERE id = $1::bigint AND state IN ('sending',"
+			 " 'pending') AND $4::text IS NULL",
+			 id, code, msg, NULL);
+}
+
+int db_outbox_settle(struct db *db, const char *domain, const char *cl_trid,
+		     bool ok, const char *msg, bool *found)
+{
+	const char *p[2] = {domain, cl_trid};
+	PGresult *r;
+	int64_t id;
+	int ret;
+
+	*found = false;
+	r = db_exec(db,
+		    "SELECT id FROM cdscan.epp_outbox WHERE domain = $1"
+		    " AND state = 'pending' AND ($2 = '' OR cl_trid = $2)"
+		    " ORDER BY id",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return CDS_OK;
+	}
+	id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	ret = ok ? db_outbox_done(db, id, POLL_CODE, msg)
+		 : db_outbox_refuse(db, id, POLL_CODE, msg);
+	*found = ret == 0;
+	return ret;
+}
+
+int db_outbox_count(struct db *db, const char *state, int64_t *n)
+{
+	const char *p[1] = {state};
+	PGresult *r = db_exec(db,
+			      "SELECT count(*) FROM cdscan.epp_outbox"
+			      " WHERE state = $1",
+			      1, p);
+
+	if (!r)
+		return CDS_EDB;
+	*n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
+}
+
+/* ---- reports ---------------------------------------------------------- */
+
+enum { C_ID, C_DOMAIN, C_KIND, C_STATE, C_ATTEMPTS, C_WHEN, C_CODE, C_MSG,
+       C_BEFORE, C_AFTER, C_CREATED };
+
+#define OUTBOX_COLS                                                          \
+	"SELECT id, domain, kind, state, attempts,"                          \
+	" to_char(CASE state WHEN 'queued' THEN next_attempt"                \
+	"  ELSE updated END AT TIME ZONE 'UTC',"                             \
+	"  'YYYY-MM-DD HH24:MI:SS'),"                                        \
+	" last_code, coalesce(last_message, ''), before_ds, after_ds,"       \
+	" to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"      \
+	" FROM cdscan.epp_outbox "
+
+static const char *when_label(const char *state)
+{
+	return strcmp(state, "queued") == 0 ? "next" : "since";
+}
+
+static void report_text(PGresult *r, FILE *out, bool with_domain)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *code = PQgetvalue(r, i, C_CODE);
+
+		fprintf(out, "%-6s %s%s%-10s %-9s attempts %-3s %s %s UTC",
+			PQgetvalue(r, i, C_ID),
+			with_domain ? PQgetvalue(r, i, C_DOMAIN) : "",
+			with_domain ? "  " : "", PQgetvalue(r, i, C_KIND),
+			PQgetvalue(r, i, C_STATE), PQgetvalue(r, i, C_ATTEMPTS),
+			when_label(PQgetvalue(r, i, C_STATE)),
+			PQgetvalue(r, i, C_WHEN));
+		if (*code)
+			fprintf(out, "  [%s] %s", code,
+				PQgetvalue(r, i, C_MSG));
+		else if (*PQgetvalue(r, i, C_MSG))
+			fprintf(out, "  %s", PQgetvalue(r, i, C_MSG));
+		fprintf(out, "\n       %s -> %s\n", PQgetvalue(r, i, C_BEFORE),
+			PQgetvalue(r, i, C_AFTER));
+	}
+}
+
+static void report_json(PGresult *r, FILE *out)
+{
+	struct json j;
+
+	json_init(&j, out, true);
+	json_array_begin(&j, NULL);
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_object_begin(&j, NULL);
+		json_int(&j, "id", strtoll(PQgetvalue(r, i, C_ID), NULL, 10));
+		json_str(&j, "domain", PQgetvalue(r, i, C_DOMAIN));
+		json_str(&j, "kind", PQgetvalue(r, i, C_KIND));
+		json_str(&j, "state", PQgetvalue(r, i, C_STATE));
+		json_int(&j, "attempts", atoi(PQgetvalue(r, i, C_ATTEMPTS)));
+		json_str(&j, "created", PQgetvalue(r, i, C_CREATED));
+		json_str(&j, strcmp(PQgetvalue(r, i, C_STATE), "queued") == 0
+				     ? "next_attempt"
+				     : "updated",
+			 PQgetvalue(r, i, C_WHEN));
+		if (*PQgetvalue(r, i, C_CODE))
+			json_int(&j, "code", atoi(PQgetvalue(r, i, C_CODE)));
+		else
+			json_null(&j, "code");
+		json_str(&j, "message", PQgetvalue(r, i, C_MSG));
+		json_str(&j, "before", PQgetvalue(r, i, C_BEFORE));
+		json_str(&j, "after", PQgetvalue(r, i, C_AFTER));
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_finish(&j);
+}
+
+int db_outbox_report(struct db *db, bool all, bool json, FILE *out)
+{
+	PGresult *r = db_exec(db,
+			      all ? OUTBOX_COLS "ORDER BY id"
+				  : OUTBOX_COLS "WHERE state IN ('queued',"
+						" 'sending', 'pending',"
+						" 'refused') ORDER BY id",
+			      0, NULL);
+
+	if (!r)
+		return CDS_EDB;
+	if (json) {
+		report_json(r, out);
+	} else if (PQntuples(r) == 0) {
+		fprintf(out, "outbox: nothing %s\n",
+			all ? "at all" : "queued, in flight or refused");
+	} else {
+		report_text(r, out, true);
+	}
+	PQclear(r);
+	return CDS_OK;
+}
+
+int db_outbox_status(struct db *db, const char *domain, FILE *out)
+{
+	const char *p[1] = {domain};
+	PGresult *r = db_exec(db,
+			      OUTBOX_COLS "WHERE domain = $1 AND (state NOT IN"
+			      " ('done', 'superseded') OR id = (SELECT max(id)"
+			      " FROM cdscan.epp_outbox WHERE domain = $1))"
+			      " ORDER BY id",
+			      1, p);
+
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) > 0) {
+		fprintf(out, "EPP outbox\n");
+		report_text(r, out, false);
+	}
+	PQclear(r);
+	return CDS_OK;
+}

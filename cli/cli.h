@@ -7,6 +7,7 @@
 #define CDS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CLI_EXIT_OK 0
@@ -61,6 +62,25 @@ int cmd_outbox(int argc, char **argv, const struct cli_global *g);
  */
 struct conf;
 int cli_epp_kick(const struct conf *conf);
+int cmd_notify(int argc, char **argv, const struct cli_global *g);
+int cmd_events(int argc, char **argv, const struct cli_global *g);
+
+/*
+ * Start delivering events without waiting (cli/notify.c): when
+ * notify.hook is set, spawn a detached `cdscan notify` with the same
+ * configuration file (and --now), and return at once. For the end of a
+ * scan. 0, or -1 when fork failed (the events wait for the next notify).
+ * --set overrides of the caller are not passed on.
+ */
+struct conf;
+int cli_notify_kick(const struct cli_global *g, const struct conf *conf);
+
+/* Split a notify.hook command line into words, without a shell: blanks
+   separate, '...' and "..." quote, backslash escapes. `buf` as long as
+   `line`; argv (max entries, NULL-terminated) points into it. Returns
+   the number of words, or -1 with why in err. */
+int cli_hook_split(const char *line, char *buf, char **argv, size_t max,
+		   char *err, size_t errlen);
 
 /*
  * Load the configuration named by -c (or the default path; a missing

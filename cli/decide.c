@@ -19,6 +19,8 @@ void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
 	struct cds_delegation deleg;
 	const char *statuses[DB_STATUS_MAX];
 	struct policy_domain dom = {.optout = d->optout,
+				    .registrar = d->registrar,
+				    .registrar_optout = d->registrar_optout,
 				    .n_statuses = d->n_statuses,
 				    .statuses = statuses,
 				    .hist = &d->hist};
@@ -29,5 +31,7 @@ void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
 	deleg.ds = d->ds;
 	deleg.n_ds = d->n_ds;
 	policy_decide_ds(&deleg, obs, n_obs, pol, now, dec);
-	policy_apply_registry(&dom, pol, dec);
+	/* accept-after-delay bootstrapping counts scans over history */
+	policy_bootstrap_progress(&dom, pol, now, dec);
+	policy_apply_registry(&dom, obs, n_obs, pol, now, dec);
 }

@@ -51,6 +51,25 @@ enum cds_reason {
 	CDS_R_LOCKED,            /* a status flag blocks automation */
 	CDS_R_OPTED_OUT,         /* the domain opted out of automation */
 	CDS_R_DS_CHANGED,        /* the registry's DS changed during the scan */
+	CDS_R_HOLD_DOWN,         /* too soon after the last applied change */
+	CDS_R_REPLAYED,          /* RRSIG inception not newer than the last
+	                            applied change (C6, STANDARDS §14 .se) */
+	CDS_R_DELETE_REFUSED,    /* delete asked, policy.allow-delete off */
+	/* Bootstrapping (no DS at the parent, STANDARDS §5) */
+	CDS_R_BOOTSTRAP_RFC9615, /* accepted: RFC 9615 signals agree (B3) */
+	CDS_R_BOOTSTRAP_DELAY,   /* accepted: same request for K scans over
+	                            D (RFC 8078 §3 accept after delay) */
+	CDS_R_BOOTSTRAP_WAITING, /* consistent request, delay not yet over */
+	CDS_R_BOOTSTRAP_UNPROVEN,/* proposed DS does not prove a server's
+	                            DNSKEY RRset or CDS/CDNSKEY signatures */
+	CDS_R_BOOTSTRAP_NS_IN_CHILD, /* RFC 9615: every NS inside the child */
+	CDS_R_BOOTSTRAP_SERVER_UNREACHABLE, /* a server silent: no Q4
+	                            exclusion while bootstrapping (B3) */
+	CDS_R_BOOTSTRAP_SIGNAL_MISSING,  /* no signal RRsets at an NS name */
+	CDS_R_BOOTSTRAP_SIGNAL_MISMATCH, /* signal differs from the apex */
+	CDS_R_BOOTSTRAP_SIGNAL_INSECURE, /* signal not provably secure */
+	CDS_R_BOOTSTRAP_SIGNAL_BOGUS,    /* signal fails validation */
+	CDS_R_BOOTSTRAP_SIGNAL_FAILED,   /* signal lookup got no answer */
 	CDS_R__COUNT
 };
 
@@ -60,6 +79,11 @@ struct cds_decision {
 	char detail[CDS_DETAIL_MAX]; /* names the servers and what they said */
 	size_t n_proposed;
 	struct cds_ds proposed[CDS_DS_MAX]; /* for UPDATE; canonical order */
+	/* Set by the registry rules when this REJECTED verdict makes the
+	   domain's streak of rejected scans reach
+	   policy.notify-rejected-after: the streak length. The recorder
+	   then writes one event; 0 (every other scan) writes none. */
+	unsigned rejected_event;
 };
 
 const char *cds_verdict_name(enum cds_verdict v);

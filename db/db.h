@@ -26,6 +26,7 @@
 #define DB_STATUS_MAX 16    /* status flags kept per delegation */
 #define DB_STATUS_LEN 48
 #define DB_WORKER_MAX 128   /* "host:pid" */
+#define DB_REGISTRAR_LEN 64 /* registrar ids kept (longer are cut) */
 
 struct db;
 
@@ -65,7 +66,10 @@ int db_schema_latest(void);
 struct db_delegation {
 	char name[CDS_NAME_MAX];
 	size_t n_ns;
-	struct cds_ns ns[DB_NS_MAX];      /* glue from cdscan.glue */
+	/* n_ns entries (at most DB_NS_MAX), glue from cdscan.glue; owned.
+	   Allocated to size: a fixed array of DB_NS_MAX (~32 KB) per
+	   delegation was most of a claimed batch's memory. */
+	struct cds_ns *ns;
 	size_t n_ds;
 	struct cds_ds ds[CDS_DS_MAX];
 	/* The ds column exactly as the view gave it (an array literal):
@@ -74,6 +78,11 @@ struct db_delegation {
 	size_t n_statuses;
 	char statuses[DB_STATUS_MAX][DB_STATUS_LEN];
 	bool optout;
+	/* The registrar (cdscan.delegation.registrar, "" when none) and
+	   whether it opted all its domains out (cdscan.registrar), read
+	   with the history. */
+	char registrar[DB_REGISTRAR_LEN];
+	bool registrar_optout;
 	/* Earlier scans and changes (db/history.c), read with the claim. */
 	struct cds_history hist;
 	/* Set when the row could not be read into this struct (too many NS
@@ -129,7 +138,8 @@ int db_run_begin(struct db *db, const struct db_run_spec *spec,
 int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 		 struct db_delegation **out, size_t *n_out);
 
-/* Extend this worker's claims by the lease again. */
+/* Extend this worker's claims by the lease again; items that another
+   connection is recording right now (row locked) are passed over. */
 int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 		 int64_t lease_ms);
 
@@ -201,6 +211,99 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		     enum db_sink sink, const struct db_result *r,
 		     enum db_outcome *outcome);
+
+/* ---- off the caller's thread (db/async.c) ----------------------------- */
+
+/*
+ * A pool of threads, each with its own connection, that runs database
+ * work for an event loop which must not block on it (`cdscan scan`). The
+ * caller submits tasks; a thread runs task->run on its connection; the
+ * finished task comes back through db_pool_reap, on the caller's thread,
+ * which calls task->done. db_pool_fd becomes readable when tasks are
+ * waiting to be reaped.
+ *
+ * Tasks run in the order submitted, but up to n at once: the caller
+ * submits at once only work that may commit in any order (each task is
+ * its own transaction). Nothing is shared between threads except the
+ * task handed over: the caller must not touch what a task reads until
+ * its done callback.
+ */
+struct db_pool;
+
+struct db_task {
+	/* On a pool thread, with that thread's connection: 0 or CDS_E*. */
+	int (*run)(struct db *db, struct db_task *t);
+	/* On the caller's thread, in db_pool_reap (or db_pool_free). */
+	void (*done)(struct db_task *t);
+	/* Set by the pool: what run returned (CDS_ECANCELED: never run, the
+	   pool was stopped), and db_errmsg() when it failed. */
+	int rc;
+	char err[512];
+	struct db_task *next; /* the pool's */
+};
+
+/*
+ * Open n connections like `db` (same conninfo, same lease) and start a
+ * thread for each. On failure returns CDS_EDB (or CDS_ENOMEM) with the
+ * reason in err.
+ */
+int db_pool_new(const struct db *db, size_t n, struct db_pool **out,
+		char *err, size_t errlen);
+
+/* Queue t. `first`: ahead of everything queued (lease renewals, which
+   must not wait behind a backlog of writes). */
+void db_pool_submit(struct db_pool *p, struct db_task *t, bool first);
+
+/* Readable while finished tasks wait for db_pool_reap. */
+int db_pool_fd(const struct db_pool *p);
+
+/* Call done() for every finished task, in the order they finished.
+   Returns how many. */
+size_t db_pool_reap(struct db_pool *p);
+
+/* Run nothing more that is queued: those tasks come back with
+   CDS_ECANCELED. Tasks already running finish. */
+void db_pool_cancel(struct db_pool *p);
+
+/* Cancel, wait for the running tasks, reap everything (done() is called
+   for each), close the connections. */
+void db_pool_free(struct db_pool *p);
+
+/* ---- notifications (db/events.c) --------------------------------------- */
+
+/* One event taken for delivery. */
+struct db_event {
+	int64_t id;
+	char domain[CDS_NAME_MAX];
+	char kind[16];       /* ds-update, ds-delete, bootstrap, rejected */
+	int attempts;        /* made before this one */
+	char *json;          /* what the hook gets on stdin, one line; owned */
+};
+
+/*
+ * Take the oldest pending event due at `now` (unix seconds) that no
+ * other notifier holds, and keep it locked: the caller runs the hook and
+ * then must call db_event_finish (which ends the transaction this
+ * opens). *found false (transaction ended) when none is due.
+ */
+int db_event_next(struct db *db, int64_t now, struct db_event *ev,
+		  bool *found);
+
+/*
+ * Record the attempt: delivered, or failed with `error`, retried after
+ * retry_ms doubled per earlier attempt (at most a day), marked failed
+ * after `max_attempts`. *state (may be NULL) gets "delivered",
+ * "pending" or "failed". Commits.
+ */
+int db_event_finish(struct db *db, const struct db_event *ev, bool delivered,
+		    const char *error, int64_t now, int64_t retry_ms,
+		    int max_attempts, const char **state);
+void db_event_deinit(struct db_event *ev);
+
+/* `cdscan events [DOMAIN]`: the newest `limit` events (of DOMAIN, or all)
+   with their delivery state. Text, or a JSON array. */
+int db_report_events(struct db *db, const char *domain, size_t limit,
+		     bool json, FILE *out);
 
 /* ---- import and export (db/zone.c) ------------------------------------ */
 

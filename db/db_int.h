@@ -11,6 +11,7 @@
 
 struct db {
 	PGconn *conn;
+	char *conninfo; /* as given to db_open: db_pool_new opens more */
 	char err[1024];
 	/* The lease of db_run_begin, used by db_run_claim (ms). */
 	int64_t lease_ms;
@@ -59,6 +60,14 @@ char *db_ds_array(const struct cds_ds *ds, size_t n);
  * vector of strings (db_strv_free). NULL elements become "".
  */
 int db_parse_array(const char *lit, char ***out, size_t *n);
+
+/*
+ * Events for the results of a batch whose decision completed a streak of
+ * rejected scans (dec->rejected_event), inside the caller's transaction,
+ * for the scans of run_id that were really recorded (db/events.c).
+ */
+int db_events_rejected(struct db *db, int64_t run_id,
+		       const struct db_result *res, size_t n);
 
 /* The migrations, compiled in from db/sql/NNN_*.sql (db/sql/embed.sh). */
 struct db_migration {

@@ -352,6 +352,9 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 		return ret;
 	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE,
 			    n_recorded, NULL);
+	/* notifications in the transaction of the scans they report */
+	if (ret == 0 && !dry_run)
+		ret = db_events_rejected(db, run_id, r, n);
 	if (ret == 0)
 		ret = db_cmd(db, "COMMIT");
 	if (ret != 0) {
@@ -485,6 +488,7 @@ static int write_audit(struct db *db, const char *id, const char *scan,
 	const char *kind = r->dec->verdict == CDS_DEC_DELETE ? "ds-delete"
 							     : "ds-update";
 	char *ev = evidence(r, outcome);
+	char t[24];
 	const char *p[6] = {r->deleg->name, kind, r->deleg->ds_text, after,
 			    id, scan};
 	PGresult *res = NULL;
@@ -506,13 +510,18 @@ static int write_audit(struct db *db, const char *id, const char *scan,
 		PQclear(res);
 	}
 	{
-		const char *pa[7] = {p[0], p[1], p[2], p[3], p[4], p[5], ev};
+		const char *pa[8] = {p[0], p[1], p[2], p[3], p[4], p[5], ev, t};
 
+		/* The scan's time, not now(): with simulated time (--now)
+		   hold-down and replay protection compare like with like. */
+		snprintf(t, sizeof t, "%lld", (long long)r->time);
 		res = db_exec(db,
 			      "INSERT INTO cdscan.audit (domain, actor, kind,"
-			      " before_ds, after_ds, run_id, scan_id, evidence)"
-			      " VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7)",
-			      7, pa);
+			      " before_ds, after_ds, run_id, scan_id, evidence,"
+			      " time)"
+			      " VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7,"
+			      " to_timestamp($8))",
+			      8, pa);
 	}
 	if (!res)
 		goto out;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/errors.h"
 #include "policy/policy.h"
@@ -52,6 +53,10 @@ struct pctx {
 	struct cds_ds elig[CDS_RRSET_MAX];
 	size_t n_prop;
 	struct cds_ds prop[CDS_RRSET_MAX];
+	/* No DS at the parent and a bootstrap method on (STANDARDS §5):
+	   signatures are judged against the proposed set, and the outcome
+	   is policy_bootstrap_decide's (policy/bootstrap.c). */
+	bool boot;
 };
 
 void policy_config_default(struct policy_config *cfg)
@@ -72,6 +77,13 @@ void policy_config_default(struct policy_config *cfg)
 	cfg->n_blocking = 2;
 	snprintf(cfg->blocking[0], POLICY_STATUS_LEN, "serverUpdateProhibited");
 	snprintf(cfg->blocking[1], POLICY_STATUS_LEN, "clientUpdateProhibited");
+	/* STANDARDS B2: support RFC 9615; accept-after-delay is opt-in. */
+	cfg->bootstrap = POLICY_BOOT_RFC9615;
+	cfg->bootstrap_delay_scans = 3;
+	cfg->bootstrap_delay = 72 * 3600;
+	cfg->hold_down = 0;
+	cfg->allow_delete = true;
+	cfg->notify_rejected_after = 3;
 }
 
 /* ---- text for people -------------------------------------------------- */
@@ -460,6 +472,10 @@ static bool step_no_ds(struct pctx *c)
 			      c->deleg->name);
 	/* Nothing signs for an unsecured child: initial enrollment needs
 	   RFC 9615 or another bootstrap policy (STANDARDS §5). */
+	if (c->cfg->bootstrap != 0) {
+		c->boot = true;
+		return false;
+	}
 	return decide(c, CDS_DEC_REJECTED, CDS_R_BOOTSTRAP_DISABLED,
 		      "%s has no DS at the parent and publishes CDS/CDNSKEY; "
 		      "initial enrollment (bootstrapping, RFC 9615) is not "
@@ -514,6 +530,10 @@ static bool step_signatures(struct pctx *c)
 {
 	size_t i;
 	int t;
+
+	if (c->boot)
+		return policy_bootstrap_proof(c->deleg, c->obs, c->n, c->cfg,
+					      c->out);
 
 	for (i = 0; i < c->n; i++)
 		for (t = T_CDS; t <= T_CDNSKEY; t++)
@@ -976,6 +996,14 @@ static bool step_update(struct pctx *c)
 
 	if (step_complete(c, true))
 		return true;
+	if (c->boot) {
+		policy_bootstrap_decide(c->deleg, c->obs, c->n, c->cfg, c->prop,
+					c->n_prop, c->out);
+		if (c->note[0] != '\0')
+			sb_add(c->out->detail, sizeof c->out->detail, " [%s]",
+			       c->note);
+		return true;
+	}
 	fmt_ds_list(c->prop, c->n_prop, prop, sizeof prop);
 	fmt_ds_list(c->deleg->ds, c->deleg->n_ds, cur, sizeof cur);
 	memcpy(c->out->proposed, c->prop, c->n_prop * sizeof c->prop[0]);
@@ -1033,7 +1061,7 @@ void policy_decide_ds(const struct cds_delegation *deleg,
 			return;
 }
 
-/* ---- registry rules ----------------------------------------------------- */
+/* ---- registry rules (STANDARDS §14) -------------------------------------- */
 
 static const char *blocking_status(const struct policy_domain *dom,
 				   const struct policy_config *cfg)
@@ -1045,32 +1073,138 @@ static const char *blocking_status(const struct policy_domain *dom,
 	return NULL;
 }
 
+/* ISO 8601 UTC of a unix time; gmtime_r reads no clock. */
+static const char *iso_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
+}
+
+/* The first RRset policy read (per policy.input) whose newest valid
+   RRSIG was made at or before the last change cdscan applied. An RRset
+   without a valid signature has nothing to replay and is not looked at
+   (policy_decide_ds has judged its trust already). */
+static bool find_replayed(const struct cds_server_obs *obs, size_t n_obs,
+			  const struct policy_config *cfg, int64_t last,
+			  const struct cds_server_obs **o_out,
+			  const char **type_out, uint32_t *inception)
+{
+	for (size_t i = 0; i < n_obs; i++) {
+		const struct cds_server_obs *o = &obs[i];
+		const struct cds_rrset_obs *rr[2] = {&o->cds_rr,
+						     &o->cdnskey_rr};
+		static const char *const names[2] = {"CDS", "CDNSKEY"};
+		bool use[2] = {cfg->input != POLICY_INPUT_CDNSKEY,
+			       cfg->input != POLICY_INPUT_CDS};
+
+		for (int t = 0; t < 2; t++) {
+			if (!use[t] || rr[t]->state != CDS_RR_PRESENT ||
+			    rr[t]->sig_inception == 0 ||
+			    (int64_t)rr[t]->sig_inception > last)
+				continue;
+			*o_out = o;
+			*type_out = names[t];
+			*inception = rr[t]->sig_inception;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Which rule turns an accepted change into something else; the new
+   verdict and reason in *verdict and *reason, why in words in `why`. */
+static bool registry_rule(const struct policy_domain *dom,
+			  const struct cds_server_obs *obs, size_t n_obs,
+			  const struct policy_config *cfg, int64_t now,
+			  const struct cds_decision *dec,
+			  enum cds_verdict *verdict, enum cds_reason *reason,
+			  char *why, size_t size)
+{
+	const struct cds_history *h = dom->hist;
+	const struct cds_server_obs *o;
+	const char *status, *type;
+	char t1[32], t2[32];
+	uint32_t inc;
+
+	*verdict = CDS_DEC_REJECTED;
+	/* Opt-out first: it is the registrant's (or its registrar's) word. */
+	if (dom->optout) {
+		*reason = CDS_R_OPTED_OUT;
+		snprintf(why, size, "the domain opted out of automation");
+	} else if (dom->registrar_optout) {
+		*reason = CDS_R_OPTED_OUT;
+		snprintf(why, size, "registrar %.60s opted out of automation",
+			 dom->registrar && *dom->registrar ? dom->registrar
+							   : "(unnamed)");
+	} else if ((status = blocking_status(dom, cfg)) != NULL) {
+		*reason = CDS_R_LOCKED;
+		snprintf(why, size, "status %.40s blocks automation", status);
+	} else if (dec->verdict == CDS_DEC_DELETE && !cfg->allow_delete) {
+		*reason = CDS_R_DELETE_REFUSED;
+		snprintf(why, size, "this registry does not carry out delete "
+			 "requests (policy.allow-delete is off); remove the DS "
+			 "through the registrar");
+	} else if (h && h->last_change > 0 &&
+		   find_replayed(obs, n_obs, cfg, h->last_change, &o, &type,
+				 &inc)) {
+		/* RFC 7344 §6.2 (C6): an older CDS must never overwrite a
+		   newer one; an RRSIG made before the last change we applied
+		   may be a replay of what that change already acted on. */
+		*reason = CDS_R_REPLAYED;
+		snprintf(why, size, "%s/%s serves a %s RRset signed at %s, not "
+			 "after the last DS change applied at %s: a replayed "
+			 "older RRset is ignored (RFC 7344 §6.2); re-sign it",
+			 o->name, o->addr, type, iso_time(inc, t1, sizeof t1),
+			 iso_time(h->last_change, t2, sizeof t2));
+	} else if (h && h->last_change > 0 && cfg->hold_down > 0 &&
+		   now < h->last_change + (int64_t)cfg->hold_down) {
+		/* RFC 7344 §6.1 [MAY]: hold a change for a period. */
+		*verdict = CDS_DEC_PENDING;
+		*reason = CDS_R_HOLD_DOWN;
+		snprintf(why, size, "the last DS change was applied at %s; "
+			 "the hold-down allows the next one from %s",
+			 iso_time(h->last_change, t1, sizeof t1),
+			 iso_time(h->last_change + cfg->hold_down, t2,
+				  sizeof t2));
+	} else {
+		return false;
+	}
+	return true;
+}
+
 void policy_apply_registry(const struct policy_domain *dom,
-			   const struct policy_config *cfg,
+			   const struct cds_server_obs *obs, size_t n_obs,
+			   const struct policy_config *cfg, int64_t now,
 			   struct cds_decision *dec)
 {
-	char asked[CDS_DETAIL_MAX];
-	const char *status;
+	char asked[CDS_DETAIL_MAX], why[512];
+	enum cds_verdict verdict;
+	enum cds_reason reason;
+	unsigned streak;
 
-	if (dec->verdict != CDS_DEC_UPDATE && dec->verdict != CDS_DEC_DELETE)
-		return;
-	snprintf(asked, sizeof asked, "%s", dec->detail);
-	/* Opt-out first: it is the registrant's own word. */
-	if (dom->optout) {
-		dec->reason = CDS_R_OPTED_OUT;
+	if ((dec->verdict == CDS_DEC_UPDATE || dec->verdict == CDS_DEC_DELETE) &&
+	    registry_rule(dom, obs, n_obs, cfg, now, dec, &verdict, &reason,
+			  why, sizeof why)) {
+		snprintf(asked, sizeof asked, "%s", dec->detail);
 		snprintf(dec->detail, sizeof dec->detail,
-			 "the domain opted out of automation; the child asks "
-			 "for %s: %.900s",
-			 cds_verdict_name(dec->verdict), asked);
-	} else if ((status = blocking_status(dom, cfg)) != NULL) {
-		dec->reason = CDS_R_LOCKED;
-		snprintf(dec->detail, sizeof dec->detail,
-			 "status %.40s blocks automation; the child asks for "
-			 "%s: %.900s",
-			 status, cds_verdict_name(dec->verdict), asked);
-	} else {
-		return;
+			 "%s; the child asks for %s: %.*s", why,
+			 cds_verdict_name(dec->verdict),
+			 (int)(sizeof dec->detail - strlen(why) - 40), asked);
+		/* a held change keeps its proposal, for status to show */
+		if (verdict == CDS_DEC_REJECTED)
+			dec->n_proposed = 0;
+		dec->verdict = verdict;
+		dec->reason = reason;
 	}
-	dec->verdict = CDS_DEC_REJECTED;
-	dec->n_proposed = 0;
+	/* One event per streak: only the scan that reaches the threshold. */
+	dec->rejected_event = 0;
+	streak = (dom->hist ? dom->hist->rejected_streak : 0) + 1;
+	if (dec->verdict == CDS_DEC_REJECTED && cfg->notify_rejected_after &&
+	    streak == cfg->notify_rejected_after)
+		dec->rejected_event = streak;
 }

@@ -15,6 +15,7 @@
 
 #include "core/errors.h"
 #include "db/db.h"
+#include "db/db_int.h"
 
 #define DS_A "11111 13 2 " \
 	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -227,8 +228,9 @@ START_TEST(migrate_twice)
 	ck_assert_int_eq(db_migrate(db, &from, &to), 0);
 	ck_assert_int_eq(from, db_schema_latest());
 	ck_assert_int_eq(to, db_schema_latest());
+	/* one row per migration; versions need not be contiguous */
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan_meta.schema_version"),
-			 db_schema_latest());
+			 (int)db_n_migrations);
 	/* a newer schema than this binary knows is refused */
 	sql("INSERT INTO cdscan_meta.schema_version VALUES (999, 'future')");
 	ck_assert_int_eq(db_migrate(db, &from, &to), CDS_EDB);

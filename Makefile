@@ -1,6 +1,6 @@
 # cdscan — one non-recursive Makefile. `make`, `make check`, `make install`.
 # SANITIZE=1 builds with ASan/UBSan; WERROR=1 turns warnings into errors (CI);
-# V=1 shows the commands.
+# FUZZ=1 builds with clang for libFuzzer (`make fuzz`); V=1 shows the commands.
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -30,6 +30,11 @@ ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=address,undefined
 endif
+ifeq ($(FUZZ),1)
+CC      := clang
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 ifneq ($(V),1)
 Q := @
@@ -46,6 +51,8 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+FUZZ_NAME := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_NAME:%=$(B)/tests/fuzz/replay_%)
 
 all: cdscan
 
@@ -85,17 +92,34 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(B)/libcdscan.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: cdscan $(UNIT_BIN) $(TOOL_BIN)
+# The fuzz targets with an ordinary main (tests/fuzz/replay.c): `make check`
+# replays the seed corpora and every past crash (tests/fuzz/regress/).
+$(B)/tests/fuzz/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libcdscan.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer builds of the same targets (clang, ASan/UBSan) in $(B)/fuzz;
+# run them as docs/HARDENING.md shows.
+fuzz:
+	$(Q)tests/deps fuzz
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 B=$(B)/fuzz \
+	  $(FUZZ_NAME:%=$(B)/fuzz/tests/fuzz/fuzz_%)
+
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/libcdscan.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+tests: cdscan $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 # The whole suite: unit tests, then integration tests against real servers
 # (NSD, Knot, unbound) that the test scripts start on loopback. Needs root.
 check:
 	$(Q)tests/deps
 	$(Q)$(MAKE) --no-print-directory tests depcheck
-	$(Q)tests/run
+	$(Q)BUILD=$(B) tests/run
 
-unit: $(UNIT_BIN)
-	$(Q)tests/run --unit-only
+unit: $(UNIT_BIN) $(REPLAY_BIN)
+	$(Q)BUILD=$(B) tests/run --unit-only
 
 # policy/ is pure and core/ is below everything: keep the arrows pointing right.
 depcheck:
@@ -138,5 +162,7 @@ format:
 clean:
 	rm -rf $(B) cdscan
 
-.PHONY: all tests check unit depcheck install demo bench format clean
--include $(LIB_OBJ:.o=.d) $(B)/cli/main.d $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+.SECONDARY: $(FUZZ_NAME:%=$(B)/tests/fuzz/fuzz_%.o) $(B)/tests/fuzz/replay.o
+.PHONY: all tests check unit depcheck install demo bench fuzz format clean
+-include $(LIB_OBJ:.o=.d) $(B)/cli/main.d $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
+  $(FUZZ_NAME:%=$(B)/tests/fuzz/fuzz_%.d)

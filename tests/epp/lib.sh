@@ -80,28 +80,25 @@ epp_stop() {
 }
 
 epp_config() {
-	local f=$1 d=$2 kv
+	local f=$1 d=$2 kv k
 	shift 2
 	printf '%s\n' "$EPP_PASSWORD" >"$d/password"
 	chmod 600 "$d/password"
+	# defaults first; a KEY=VALUE given replaces the default of KEY
+	set -- "server=\"127.0.0.1\"" "port=$EPP_PORT" "ca-file=\"$d/ca.crt\"" \
+		"cert=\"$d/client.crt\"" "key=\"$d/client.key\"" \
+		"user=\"$EPP_USER\"" "password-file=\"$d/password\"" \
+		"timeout=5s" "max-commands-per-minute=0" "retry=0" "$@"
 	{
 		[ -n "${PGD:-}" ] &&
 			echo "database: \"host=$PGD dbname=cdscan user=postgres\""
 		echo "sink: epp"
 		echo "epp:"
-		echo "  server: \"127.0.0.1\""
-		echo "  port: $EPP_PORT"
-		echo "  ca-file: \"$d/ca.crt\""
-		echo "  cert: \"$d/client.crt\""
-		echo "  key: \"$d/client.key\""
-		echo "  user: \"$EPP_USER\""
-		echo "  password-file: \"$d/password\""
-		echo "  timeout: 5s"
-		echo "  max-commands-per-minute: 0"
-		echo "  retry: 0"
 		for kv in "$@"; do
-			echo "  ${kv%%=*}: ${kv#*=}"
-		done
+			echo "${kv%%=*}=${kv#*=}"
+		done | awk -F= '{ k = $1; sub(/^[^=]*=/, "")
+			if (!(k in v)) o[++n] = k; v[k] = $0 }
+			END { for (i = 1; i <= n; i++) print "  " o[i] ": " v[o[i]] }'
 	} >"$f"
 }
 

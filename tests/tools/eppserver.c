@@ -593,6 +593,16 @@ static size_t cnt(xmlXPathObjectPtr o)
 	return o && o->nodesetval ? (size_t)o->nodesetval->nodeNr : 0;
 }
 
+/* How many nodes `e` selects. */
+static size_t has(struct in *in, const char *e)
+{
+	xmlXPathObjectPtr o = q(in, NULL, e);
+	size_t n = cnt(o);
+
+	xmlXPathFreeObject(o);
+	return n;
+}
+
 static char *val(struct in *in, xmlNodePtr at, const char *e, char *buf,
 		 size_t size)
 {
@@ -1155,7 +1165,7 @@ static int handle(const char *xml, size_t len)
 	const char *cmd = cnt(o) ? (const char *)o->nodesetval->nodeTab[0]->name
 				 : "";
 	bool is_update = strcmp(cmd, "update") == 0 &&
-			 cnt(q(&in, NULL, "//d:update")) > 0;
+			 has(&in, "//d:update") > 0;
 
 	read_control(is_update);
 	if (strcmp(cmd, "hello") == 0) {
@@ -1179,7 +1189,7 @@ static int handle(const char *xml, size_t len)
 		ret = cmd_update(&in, &close_after);
 	} else if (strcmp(cmd, "poll") == 0) {
 		ret = cmd_poll(&in);
-	} else if (cnt(q(&in, NULL, "/e:epp/e:command/*[1]/h:*"))) {
+	} else if (has(&in, "/e:epp/e:command/*[1]/h:*")) {
 		ret = cmd_host(&in, cmd);
 	} else {
 		ret = simple(2101, NULL, in.cltrid);

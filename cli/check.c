@@ -466,6 +466,8 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 	deleg.n_ds = c->n_ds;
 	policy_decide_ds(&deleg, c->result->obs, c->result->n_obs, &c->pol,
 			 c->now, &dec);
+	/* no history here: a bootstrap waiting for the delay is scan 1 */
+	policy_bootstrap_progress(NULL, &c->pol, c->now, &dec);
 	if (c->json)
 		print_json(c, &dec);
 	else

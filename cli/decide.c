@@ -31,5 +31,7 @@ void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
 	deleg.ds = d->ds;
 	deleg.n_ds = d->n_ds;
 	policy_decide_ds(&deleg, obs, n_obs, pol, now, dec);
+	/* accept-after-delay bootstrapping counts scans over history */
+	policy_bootstrap_progress(&dom, pol, now, dec);
 	policy_apply_registry(&dom, obs, n_obs, pol, now, dec);
 }

@@ -77,6 +77,8 @@ static int check_cdnskey_digest(const union conf_val *v, size_t *bad,
 				char *why, size_t whylen);
 static int check_algorithms(const union conf_val *v, size_t *bad, char *why,
 			    size_t whylen);
+static int check_bootstrap(const union conf_val *v, size_t *bad, char *why,
+			   size_t whylen);
 
 /*
  * The schema. Rows of one section stay together (conf_print relies on
@@ -188,6 +190,15 @@ static const struct conf_row schema[] = {
 	{.key = "policy.blocking-statuses", .type = CONF_LIST,
 	 .def = "[serverUpdateProhibited, clientUpdateProhibited]",
 	 .doc = "domain status flags that stop automation"},
+	{.key = "policy.bootstrap", .type = CONF_LIST, .def = "[rfc9615]",
+	 .check = check_bootstrap,
+	 .doc = "bootstrap methods for a domain without DS: rfc9615, delay"},
+	{.key = "policy.bootstrap-delay-scans", .type = CONF_INT, .def = "3",
+	 .min = 1, .max = 1000,
+	 .doc = "accept after delay: consecutive consistent scans needed"},
+	{.key = "policy.bootstrap-delay", .type = CONF_DURATION, .def = "72h",
+	 .min = 0, .max = 365 * DAY,
+	 .doc = "accept after delay: time from the first to the last scan"},
 	{.key = "policy.hold-down", .type = CONF_DURATION, .def = "0",
 	 .min = 0, .max = 365 * DAY,
 	 .doc = "minimum time between two DS changes of a domain; 0 off"},
@@ -351,6 +362,29 @@ bad:
 		 "'%s' is not an address (ADDR or ADDR@PORT, e.g. "
 		 "127.0.0.1@5353)", s);
 	return CDS_ECONFIG;
+}
+
+/* STANDARDS §5: the bootstrap methods cdscan knows, each at most once. */
+static int check_bootstrap(const union conf_val *v, size_t *bad, char *why,
+			   size_t whylen)
+{
+	for (size_t i = 0; i < v->list.n; i++) {
+		const char *w = v->list.v[i];
+
+		if (strcmp(w, "rfc9615") != 0 && strcmp(w, "delay") != 0) {
+			*bad = i;
+			snprintf(why, whylen, "'%s' is not a bootstrap method "
+				 "(rfc9615, delay)", w);
+			return CDS_ECONFIG;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v->list.v[j], w) == 0) {
+				*bad = i;
+				snprintf(why, whylen, "'%s' is listed twice", w);
+				return CDS_ECONFIG;
+			}
+	}
+	return 0;
 }
 
 static int check_servers(const union conf_val *v, size_t *bad, char *why,

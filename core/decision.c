@@ -43,6 +43,17 @@ static const char *const reason_names[CDS_R__COUNT] = {
 	[CDS_R_HOLD_DOWN] = "hold-down",
 	[CDS_R_REPLAYED] = "replayed-signature",
 	[CDS_R_DELETE_REFUSED] = "delete-refused",
+	[CDS_R_BOOTSTRAP_RFC9615] = "bootstrap-rfc9615",
+	[CDS_R_BOOTSTRAP_DELAY] = "bootstrap-delay",
+	[CDS_R_BOOTSTRAP_WAITING] = "bootstrap-waiting",
+	[CDS_R_BOOTSTRAP_UNPROVEN] = "bootstrap-unproven",
+	[CDS_R_BOOTSTRAP_NS_IN_CHILD] = "bootstrap-ns-in-child",
+	[CDS_R_BOOTSTRAP_SERVER_UNREACHABLE] = "bootstrap-server-unreachable",
+	[CDS_R_BOOTSTRAP_SIGNAL_MISSING] = "bootstrap-signal-missing",
+	[CDS_R_BOOTSTRAP_SIGNAL_MISMATCH] = "bootstrap-signal-mismatch",
+	[CDS_R_BOOTSTRAP_SIGNAL_INSECURE] = "bootstrap-signal-insecure",
+	[CDS_R_BOOTSTRAP_SIGNAL_BOGUS] = "bootstrap-signal-bogus",
+	[CDS_R_BOOTSTRAP_SIGNAL_FAILED] = "bootstrap-signal-failed",
 };
 
 const char *cds_reason_name(enum cds_reason r)

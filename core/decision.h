@@ -55,6 +55,21 @@ enum cds_reason {
 	CDS_R_REPLAYED,          /* RRSIG inception not newer than the last
 	                            applied change (C6, STANDARDS §14 .se) */
 	CDS_R_DELETE_REFUSED,    /* delete asked, policy.allow-delete off */
+	/* Bootstrapping (no DS at the parent, STANDARDS §5) */
+	CDS_R_BOOTSTRAP_RFC9615, /* accepted: RFC 9615 signals agree (B3) */
+	CDS_R_BOOTSTRAP_DELAY,   /* accepted: same request for K scans over
+	                            D (RFC 8078 §3 accept after delay) */
+	CDS_R_BOOTSTRAP_WAITING, /* consistent request, delay not yet over */
+	CDS_R_BOOTSTRAP_UNPROVEN,/* proposed DS does not prove a server's
+	                            DNSKEY RRset or CDS/CDNSKEY signatures */
+	CDS_R_BOOTSTRAP_NS_IN_CHILD, /* RFC 9615: every NS inside the child */
+	CDS_R_BOOTSTRAP_SERVER_UNREACHABLE, /* a server silent: no Q4
+	                            exclusion while bootstrapping (B3) */
+	CDS_R_BOOTSTRAP_SIGNAL_MISSING,  /* no signal RRsets at an NS name */
+	CDS_R_BOOTSTRAP_SIGNAL_MISMATCH, /* signal differs from the apex */
+	CDS_R_BOOTSTRAP_SIGNAL_INSECURE, /* signal not provably secure */
+	CDS_R_BOOTSTRAP_SIGNAL_BOGUS,    /* signal fails validation */
+	CDS_R_BOOTSTRAP_SIGNAL_FAILED,   /* signal lookup got no answer */
 	CDS_R__COUNT
 };
 

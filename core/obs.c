@@ -15,6 +15,11 @@ void cds_server_obs_clear(struct cds_server_obs *obs)
 	obs->cds = NULL;
 	obs->cdnskey = NULL;
 	obs->n_dnskey = obs->n_cds = obs->n_cdnskey = 0;
+	free(obs->signal.cds);
+	free(obs->signal.cdnskey);
+	obs->signal.cds = NULL;
+	obs->signal.cdnskey = NULL;
+	obs->signal.n_cds = obs->signal.n_cdnskey = 0;
 }
 
 const char *cds_rrstate_name(enum cds_rrstate s)
@@ -38,6 +43,18 @@ const char *cds_sigstate_name(enum cds_sigstate s)
 	case CDS_SIG_UNSIGNED: return "unsigned";
 	case CDS_SIG_EXPIRED: return "expired";
 	case CDS_SIG_BOGUS: return "bogus";
+	}
+	return "?";
+}
+
+const char *cds_secstate_name(enum cds_secstate s)
+{
+	switch (s) {
+	case CDS_SEC_NONE: return "none";
+	case CDS_SEC_SECURE: return "secure";
+	case CDS_SEC_INSECURE: return "insecure";
+	case CDS_SEC_BOGUS: return "bogus";
+	case CDS_SEC_INDETERMINATE: return "indeterminate";
 	}
 	return "?";
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/decision.h"
 #include "core/dnssec.h"
 
 #define CDS_ADDR_STR_MAX 46  /* INET6_ADDRSTRLEN */
@@ -61,6 +62,44 @@ struct cds_rrset_obs {
 	bool overflow;        /* more than CDS_RRSET_MAX records: not stored */
 };
 
+/*
+ * What a validating resolver concluded about a lookup (RFC 4035 §4.3).
+ * CDS_SEC_NONE: no lookup was made.
+ */
+enum cds_secstate {
+	CDS_SEC_NONE = 0,
+	CDS_SEC_SECURE,
+	CDS_SEC_INSECURE,
+	CDS_SEC_BOGUS,
+	CDS_SEC_INDETERMINATE, /* no trust anchor configured */
+};
+
+/* One RRset type of an RFC 9615 signal lookup. */
+struct cds_signal_rr {
+	enum cds_rrstate state; /* PRESENT; NODATA (also NXDOMAIN); FAILED
+	                           (no answer: see error); NOT_QUERIED */
+	enum cds_secstate sec;  /* what the validator said about it */
+	int error;              /* CDS_E* when FAILED */
+};
+
+/*
+ * RFC 9615 §4.2 step 3: the CDS and CDNSKEY RRsets at
+ * _dsboot.<child>._signal.<nsname> for the NS name of a server
+ * observation, looked up through the validating resolver. Filled by the
+ * probe only when the parent holds no DS, policy.bootstrap has rfc9615
+ * and the NS name lies outside the child; then every observation of that
+ * NS name carries the same copy. Otherwise `looked_up` is false. Arrays
+ * owned like the other record arrays (cds_server_obs_clear).
+ */
+struct cds_signal_obs {
+	bool looked_up;
+	struct cds_signal_rr cds_rr, cdnskey_rr;
+	size_t n_cds;
+	struct cds_ds *cds;
+	size_t n_cdnskey;
+	struct cds_dnskey *cdnskey;
+};
+
 /* One nameserver address of the child, with everything it said. */
 struct cds_server_obs {
 	char name[CDS_NAME_MAX];      /* NS name, presentation form */
@@ -95,6 +134,15 @@ struct cds_server_obs {
 	struct cds_rrset_obs cdnskey_rr;
 	size_t n_cdnskey;
 	struct cds_dnskey *cdnskey;
+
+	/* Bootstrapping (no current DS, STANDARDS §5): the DNSKEY RRset and
+	   the CDS/CDNSKEY signatures above were checked against the DS set
+	   this server's own CDS/CDNSKEY propose (built by
+	   policy_bootstrap_ds), not against the (empty) current DS set. So
+	   VALID_DS_KEY and dnskey_proven mean "by the proposed DS". */
+	bool checked_proposed;
+	/* RFC 9615 signal for this server's NS name (see above). */
+	struct cds_signal_obs signal;
 };
 
 #define CDS_GLUE_MAX 16 /* addresses kept per NS name */
@@ -131,6 +179,16 @@ struct cds_history {
 	   rejected, newest first, before this one: notifications
 	   (policy.notify-rejected-after) send one event per streak. */
 	unsigned rejected_streak;
+	/* Accept-after-delay bootstrapping (RFC 8078 §3, STANDARDS §14):
+	   the consecutive recorded scans (not dry runs), newest first,
+	   before this one that were pending with reason bootstrap-waiting
+	   and proposed the same DS set as the newest of them; when the
+	   first of them was made; and that DS set (canonical order).
+	   Streak 0: none. */
+	unsigned boot_streak;
+	int64_t boot_since;
+	size_t n_boot_ds;
+	struct cds_ds boot_ds[CDS_DS_MAX];
 };
 
 /* Release the record arrays of an observation the scanner filled. */
@@ -139,5 +197,6 @@ void cds_server_obs_clear(struct cds_server_obs *obs);
 const char *cds_rrstate_name(enum cds_rrstate s);
 const char *cds_sigstate_name(enum cds_sigstate s);
 const char *cds_transport_name(enum cds_transport t);
+const char *cds_secstate_name(enum cds_secstate s);
 
 #endif

@@ -93,6 +93,74 @@ static int load_registry_rules(struct db *db, struct db_delegation *d,
 	return CDS_OK;
 }
 
+/*
+ * Accept-after-delay bootstrapping (RFC 8078 §3): per domain the streak
+ * of recorded scans (not dry runs), newest first, that were pending with
+ * reason bootstrap-waiting and proposed the same DS set as the newest,
+ * made after the last change by other means (an audit row whose actor
+ * is not 'scan': import, EPP, the registry's tools), which resets the
+ * count (STANDARDS §14). Scans are ordered by their time (the --now of
+ * the scan) and id. `arr` is the batch's names as an array literal.
+ */
+static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
+			    const char *arr)
+{
+	const char *p[1] = {arr};
+	PGresult *r;
+
+	r = db_exec(db,
+		    "WITH s AS (SELECT s.domain, s.time, s.reason,"
+		    "  s.proposed_ds,"
+		    "  first_value(s.reason) OVER w AS r0,"
+		    "  first_value(s.proposed_ds) OVER w AS p0,"
+		    "  row_number() OVER w AS rn"
+		    " FROM cdscan.scan s"
+		    " WHERE s.domain = ANY($1::text[]) AND NOT s.dry_run"
+		    "  AND s.time > coalesce((SELECT max(a.time)"
+		    "   FROM cdscan.audit a WHERE a.domain = s.domain"
+		    "   AND a.actor <> 'scan'), '-infinity')"
+		    " WINDOW w AS (PARTITION BY s.domain"
+		    "  ORDER BY s.time DESC, s.id DESC)),"
+		    " b AS (SELECT domain, min(rn) AS brk FROM s"
+		    "  WHERE reason <> 'bootstrap-waiting'"
+		    "   OR proposed_ds IS DISTINCT FROM p0 GROUP BY domain)"
+		    " SELECT s.domain, count(*),"
+		    "  extract(epoch FROM min(s.time))::bigint, s.p0"
+		    " FROM s LEFT JOIN b USING (domain)"
+		    " WHERE s.r0 = 'bootstrap-waiting'"
+		    "  AND s.rn < coalesce(b.brk, 2147483647)"
+		    " GROUP BY s.domain, s.p0",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	for (int i = 0; i < PQntuples(r); i++) {
+		int k = find(d, n, PQgetvalue(r, i, 0));
+		struct cds_history *h;
+		char **ds = NULL;
+		size_t nds = 0;
+
+		if (k < 0)
+			continue;
+		h = &d[k].hist;
+		if (db_parse_array(PQgetvalue(r, i, 3), &ds, &nds) != 0)
+			continue; /* unreadable: no streak, the count restarts */
+		for (size_t j = 0; j < nds && h->n_boot_ds < CDS_DS_MAX; j++)
+			if (cds_ds_parse(ds[j], &h->boot_ds[h->n_boot_ds]) ==
+			    CDS_OK)
+				h->n_boot_ds++;
+		if (h->n_boot_ds == nds) {
+			h->boot_streak = (unsigned)strtoul(PQgetvalue(r, i, 1),
+							   NULL, 10);
+			h->boot_since = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		} else {
+			h->n_boot_ds = 0;
+		}
+		db_strv_free(ds, nds);
+	}
+	PQclear(r);
+	return CDS_OK;
+}
+
 int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 {
 	const char **names;
@@ -140,6 +208,8 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 	}
 	PQclear(r);
 	ret = load_registry_rules(db, d, n, arr);
+	if (ret == CDS_OK)
+		ret = load_boot_streak(db, d, n, arr);
 	free(arr);
 	return ret;
 nomem:

@@ -327,6 +327,41 @@ static bool streak_open(const struct status *st)
 	return strcmp(v, "pending") == 0 || strcmp(v, "rejected") == 0;
 }
 
+/*
+ * Accept-after-delay progress (RFC 8078 §3): when the last scan waits
+ * for the delay, its detail holds what policy counted then ("scan N of
+ * K ..., eligible after TIME"), with the configuration of that scan.
+ * False when the last scan is no bootstrap-waiting one.
+ */
+struct boot_progress {
+	unsigned nth, of;
+	char after[32];
+};
+
+static bool boot_progress(const struct status *st, struct boot_progress *b)
+{
+	const char *reason, *detail, *at;
+	size_t len;
+
+	if (PQntuples(st->scan) == 0)
+		return false;
+	reason = col(st->scan, 0, S_REASON);
+	detail = col(st->scan, 0, S_DETAIL);
+	if (!reason || !detail || strcmp(reason, "bootstrap-waiting") != 0 ||
+	    sscanf(detail, "scan %u of %u", &b->nth, &b->of) != 2)
+		return false;
+	b->after[0] = '\0';
+	if ((at = strstr(detail, "eligible after ")) != NULL) {
+		at += strlen("eligible after ");
+		len = strcspn(at, "; ");
+		if (len >= sizeof b->after)
+			len = sizeof b->after - 1;
+		memcpy(b->after, at, len);
+		b->after[len] = '\0';
+	}
+	return true;
+}
+
 static bool last_stale(const struct status *st)
 {
 	const char *o = PQntuples(st->scan) ? col(st->scan, 0, S_OUTCOME) : NULL;
@@ -449,12 +484,16 @@ static void text_pending(FILE *out, const struct status *st)
 	const PGresult *q = st->requests, *c = st->claims;
 	bool any = streak_open(st) || last_stale(st) || PQntuples(q) ||
 		   PQntuples(c);
+	struct boot_progress b;
 	char buf[64];
 
 	if (any)
 		fprintf(out, "  pending\n");
 	else
 		labelf(out, 2, "pending", "nothing");
+	if (boot_progress(st, &b))
+		labelf(out, 4, "bootstrap", "%u of %u scans, eligible after %s",
+		       b.nth, b.of, b.after[0] ? b.after : "?");
 	if (streak_open(st)) {
 		int64_t k = col_int(st->streak, 0, K_SCANS);
 
@@ -587,6 +626,19 @@ static void json_pending(struct json *j, const struct status *st)
 		json_null(j, "verdict");
 	}
 	json_bool(j, "stale", last_stale(st));
+	{
+		struct boot_progress b;
+
+		if (boot_progress(st, &b)) {
+			json_object_begin(j, "bootstrap");
+			json_int(j, "scans", b.nth);
+			json_int(j, "needed", b.of);
+			json_str(j, "eligible_after", b.after[0] ? b.after : NULL);
+			json_object_end(j);
+		} else {
+			json_null(j, "bootstrap");
+		}
+	}
 	json_array_begin(j, "change_requests");
 	for (int i = 0; i < PQntuples(q); i++) {
 		json_object_begin(j, NULL);

@@ -53,6 +53,10 @@ struct pctx {
 	struct cds_ds elig[CDS_RRSET_MAX];
 	size_t n_prop;
 	struct cds_ds prop[CDS_RRSET_MAX];
+	/* No DS at the parent and a bootstrap method on (STANDARDS §5):
+	   signatures are judged against the proposed set, and the outcome
+	   is policy_bootstrap_decide's (policy/bootstrap.c). */
+	bool boot;
 };
 
 void policy_config_default(struct policy_config *cfg)
@@ -73,6 +77,10 @@ void policy_config_default(struct policy_config *cfg)
 	cfg->n_blocking = 2;
 	snprintf(cfg->blocking[0], POLICY_STATUS_LEN, "serverUpdateProhibited");
 	snprintf(cfg->blocking[1], POLICY_STATUS_LEN, "clientUpdateProhibited");
+	/* STANDARDS B2: support RFC 9615; accept-after-delay is opt-in. */
+	cfg->bootstrap = POLICY_BOOT_RFC9615;
+	cfg->bootstrap_delay_scans = 3;
+	cfg->bootstrap_delay = 72 * 3600;
 	cfg->hold_down = 0;
 	cfg->allow_delete = true;
 	cfg->notify_rejected_after = 3;
@@ -464,6 +472,10 @@ static bool step_no_ds(struct pctx *c)
 			      c->deleg->name);
 	/* Nothing signs for an unsecured child: initial enrollment needs
 	   RFC 9615 or another bootstrap policy (STANDARDS §5). */
+	if (c->cfg->bootstrap != 0) {
+		c->boot = true;
+		return false;
+	}
 	return decide(c, CDS_DEC_REJECTED, CDS_R_BOOTSTRAP_DISABLED,
 		      "%s has no DS at the parent and publishes CDS/CDNSKEY; "
 		      "initial enrollment (bootstrapping, RFC 9615) is not "
@@ -518,6 +530,10 @@ static bool step_signatures(struct pctx *c)
 {
 	size_t i;
 	int t;
+
+	if (c->boot)
+		return policy_bootstrap_proof(c->deleg, c->obs, c->n, c->cfg,
+					      c->out);
 
 	for (i = 0; i < c->n; i++)
 		for (t = T_CDS; t <= T_CDNSKEY; t++)
@@ -980,6 +996,14 @@ static bool step_update(struct pctx *c)
 
 	if (step_complete(c, true))
 		return true;
+	if (c->boot) {
+		policy_bootstrap_decide(c->deleg, c->obs, c->n, c->cfg, c->prop,
+					c->n_prop, c->out);
+		if (c->note[0] != '\0')
+			sb_add(c->out->detail, sizeof c->out->detail, " [%s]",
+			       c->note);
+		return true;
+	}
 	fmt_ds_list(c->prop, c->n_prop, prop, sizeof prop);
 	fmt_ds_list(c->deleg->ds, c->deleg->n_ds, cur, sizeof cur);
 	memcpy(c->out->proposed, c->prop, c->n_prop * sizeof c->prop[0]);

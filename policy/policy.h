@@ -28,6 +28,10 @@ enum policy_input {
 	POLICY_INPUT_CDNSKEY,  /* CDNSKEY only; CDS ignored */
 };
 
+/* Bootstrap methods (policy.bootstrap, STANDARDS §5): a bit set. */
+#define POLICY_BOOT_RFC9615 0x1u /* RFC 9615 authenticated signals */
+#define POLICY_BOOT_DELAY 0x2u   /* RFC 8078 §3 accept after delay */
+
 struct policy_config {
 	/* Accepted DS digest types: bit n set = type n accepted (RFC 9904).
 	   Default: 2 and 4. Types 0, 1 and 3 are never accepted. */
@@ -54,6 +58,13 @@ struct policy_config {
 	   automation. Default serverUpdateProhibited, clientUpdateProhibited. */
 	size_t n_blocking;
 	char blocking[POLICY_STATUS_MAX][POLICY_STATUS_LEN];
+	/* Initial enrollment of a delegation without DS: POLICY_BOOT_*
+	   bits. Default RFC9615; 0 = off (reason bootstrap-disabled). */
+	unsigned bootstrap;
+	/* Accept after delay: the same request on this many consecutive
+	   scans (default 3) spanning at least this many seconds (72 h). */
+	unsigned bootstrap_delay_scans;
+	uint32_t bootstrap_delay;
 	/* Registry rules (STANDARDS §14, policy_apply_registry). Minimum
 	   seconds between two DS changes cdscan applies to one domain
 	   (RFC 7344 §6.1 allows holding a change). Default 0 = off. */
@@ -154,6 +165,102 @@ void policy_apply_registry(const struct policy_domain *dom,
 			   const struct cds_server_obs *obs, size_t n_obs,
 			   const struct policy_config *cfg, int64_t now,
 			   struct cds_decision *dec);
+
+/* ---- bootstrapping (policy/bootstrap.c, STANDARDS §5) ------------ */
+
+/*
+ * How a delegation without DS gets one. policy_decide_ds runs the usual
+ * checks (every server answering, signatures, agreement across servers,
+ * CDS = CDNSKEY, digest types, algorithms, the new DS proving every
+ * server's DNSKEY RRset) with one difference: signatures are checked
+ * against the DS set the child proposes (the probe validates each
+ * server against policy_bootstrap_ds of its own answer and says so in
+ * obs.checked_proposed). Then:
+ *   - policy.bootstrap has rfc9615 and RFC 9615 §4.2 holds
+ *     (policy_rfc9615_check) → UPDATE, bootstrap-rfc9615;
+ *   - else with delay → PENDING, bootstrap-waiting, `proposed` set: the
+ *     scan counts towards the delay (policy_bootstrap_progress);
+ *   - else the RFC 9615 failure: REJECTED (PENDING for a server or a
+ *     signal lookup that got no answer) with its bootstrap-* reason.
+ */
+
+/*
+ * The DS set server `o`'s CDS/CDNSKEY propose for `zone`, built as
+ * policy_decide_ds builds a new DS set: the CDS records of accepted
+ * digest types when policy.input reads CDS and the server has any, else
+ * a DS (policy.cdnskey-digest) per CDNSKEY; sorted, duplicates dropped.
+ * Delete records and RRsets in a state other than PRESENT give nothing.
+ * `out` holds CDS_DS_MAX. Returns 0 (*n may be 0) or CDS_ELIMIT when the
+ * set would be larger than CDS_DS_MAX.
+ */
+int policy_bootstrap_ds(const char *zone, const struct cds_server_obs *o,
+			const struct policy_config *cfg, struct cds_ds *out,
+			size_t *n);
+
+/* Is `ns` the child `child` or a name below it (case-insensitive
+   presentation names, trailing dot optional)? */
+bool policy_ns_in_child(const char *child, const char *ns);
+
+/*
+ * Bootstrapping's signature check, per answering server, in place of
+ * the check against the current DS (C1 with the proposed set): the
+ * DNSKEY RRset must be proven by the server's proposed DS and each
+ * CDS/CDNSKEY RRset that policy.input reads must be signed by a key it
+ * refers to (any proven key with accept_any_dnskey). True when it
+ * refused (`out` filled: bootstrap-unproven or signature-invalid).
+ */
+bool policy_bootstrap_proof(const struct cds_delegation *deleg,
+			    const struct cds_server_obs *obs, size_t n_obs,
+			    const struct policy_config *cfg,
+			    struct cds_decision *out);
+
+/*
+ * RFC 9615 §4.2 (STANDARDS B3) over what the probe saw, for a delegation
+ * without DS whose servers agree: at least one NS name outside the
+ * child; every server answered (no Q4 exclusion); for every NS name
+ * outside the child a signal that was looked up, SECURE for both types,
+ * and per type equal to the servers' CDS and CDNSKEY (empty against
+ * non-empty is a mismatch). Returns CDS_R_BOOTSTRAP_RFC9615 when all
+ * hold, else the first failure's reason with `why` naming the NS name
+ * and what was wrong.
+ */
+enum cds_reason policy_rfc9615_check(const struct cds_delegation *deleg,
+				     const struct cds_server_obs *obs,
+				     size_t n_obs, char *why, size_t whylen);
+
+/*
+ * The decision for a bootstrap request that passed every common check
+ * (the proposed set `prop`): RFC 9615, else waiting for the delay, else
+ * the RFC 9615 failure, as above. Fills `out`.
+ */
+void policy_bootstrap_decide(const struct cds_delegation *deleg,
+			     const struct cds_server_obs *obs, size_t n_obs,
+			     const struct policy_config *cfg,
+			     const struct cds_ds *prop, size_t n_prop,
+			     struct cds_decision *out);
+
+/*
+ * Accept after delay (RFC 8078 §3, STANDARDS B1, §14): `dec` is this
+ * scan's decision. When it is PENDING bootstrap-waiting, count this scan
+ * into the streak of dom->hist (consecutive earlier bootstrap-waiting
+ * scans with the same proposed DS set, none older than a change made by
+ * other means, hist.last_change_other): with this one at least
+ * policy.bootstrap-delay-scans scans spanning policy.bootstrap-delay
+ * since the first → UPDATE bootstrap-delay; else the detail says "scan
+ * N of K, eligible after TIME". Other decisions are left alone. Pure.
+ */
+void policy_bootstrap_progress(const struct policy_domain *dom,
+			       const struct policy_config *cfg, int64_t now,
+			       struct cds_decision *dec);
+
+/*
+ * For reports and tests: this scan's number in the streak of `hist`
+ * (1 = the first) when it proposes `prop`, and when the first was made
+ * (*since). A NULL `hist` knows no streak.
+ */
+unsigned policy_bootstrap_streak(const struct cds_history *hist,
+				 const struct cds_ds *prop, size_t n_prop,
+				 int64_t now, int64_t *since);
 
 /*
  * Fill `out` from the policy.* keys of `conf` (starting from the

@@ -87,6 +87,26 @@ static int map_blocking(const struct conf *conf, struct policy_config *out,
 	return 0;
 }
 
+/* policy.bootstrap: the words were checked by the schema (core/conf.c). */
+static void map_bootstrap(const struct conf *conf, struct policy_config *out)
+{
+	const char *const *words;
+	size_t n = conf_list(conf, "policy.bootstrap", &words);
+
+	out->bootstrap = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(words[i], "rfc9615") == 0)
+			out->bootstrap |= POLICY_BOOT_RFC9615;
+		else if (strcmp(words[i], "delay") == 0)
+			out->bootstrap |= POLICY_BOOT_DELAY;
+	}
+	out->bootstrap_delay_scans =
+		(unsigned)conf_int(conf, "policy.bootstrap-delay-scans");
+	/* whole seconds; the schema caps it at 365 days */
+	out->bootstrap_delay = (uint32_t)(
+		conf_duration_ms(conf, "policy.bootstrap-delay") / 1000);
+}
+
 int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 			    char *err, size_t errlen)
 {
@@ -106,6 +126,7 @@ int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 	out->exclude_unreachable_after = (uint32_t)(
 		(conf_duration_ms(conf, "policy.exclude-unreachable-after") +
 		 999) / 1000);
+	map_bootstrap(conf, out);
 	rc = map_blocking(conf, out, err, errlen);
 	if (rc != 0)
 		goto out;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/errors.h"
 #include "core/log.h"
@@ -51,6 +52,19 @@ struct scanner {
 };
 
 struct probe;
+
+/* RFC 9615 §4.2 step 3 for one NS name outside the child: the CDS and
+   CDNSKEY lookups at its signaling name, joined. */
+struct signal {
+	struct probe *p;
+	char ns[CDS_NAME_MAX];
+	char qname[2 * CDS_NAME_MAX + 24];
+	struct cds_signal_obs obs; /* arrays owned here until copied out */
+	struct signal_type {
+		struct signal *sig;
+		int qi; /* Q_CDS or Q_CDNSKEY */
+	} t[2];
+};
 
 /* One query to one server: the engine callback's argument. */
 struct query {
@@ -110,6 +124,12 @@ struct probe {
 	struct early_lookup lookup;
 	bool stopped_early;
 	enum cds_reason early_reason;
+
+	/* bootstrapping (STANDARDS §5): no current DS and a method on */
+	const struct policy_config *cfg; /* borrowed; NULL: none */
+	bool signals_started;
+	size_t n_sig;
+	struct signal *sig; /* one per NS name outside the child */
 };
 
 int scanner_new(struct event_base *base, struct scan_engine *eng,
@@ -159,6 +179,11 @@ static void probe_free(struct probe *p)
 		}
 	}
 	free(p->srv);
+	for (size_t i = 0; i < p->n_sig; i++) {
+		free(p->sig[i].obs.cds);
+		free(p->sig[i].obs.cdnskey);
+	}
+	free(p->sig);
 	free(p->lookup.addrs);
 	free(p->ns);
 	free(p->ds);
@@ -174,12 +199,54 @@ static int obs_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->addr, y->addr);
 }
 
+/* Every observation of an NS name gets its own copy of that name's
+   signal: observations are released one by one. */
+static void signals_attach(struct probe *p)
+{
+	for (size_t i = 0; i < p->n_obs; i++) {
+		struct cds_server_obs *o = &p->obs[i];
+
+		for (size_t k = 0; k < p->n_sig; k++) {
+			const struct cds_signal_obs *sg = &p->sig[k].obs;
+			struct cds_signal_obs *d = &o->signal;
+
+			if (strcasecmp(o->name, p->sig[k].ns) != 0)
+				continue;
+			*d = *sg;
+			d->cds = NULL;
+			d->cdnskey = NULL;
+			d->n_cds = d->n_cdnskey = 0;
+			if (sg->n_cds &&
+			    (d->cds = malloc(sg->n_cds * sizeof *d->cds))) {
+				memcpy(d->cds, sg->cds, sg->n_cds * sizeof *d->cds);
+				d->n_cds = sg->n_cds;
+			}
+			if (sg->n_cdnskey &&
+			    (d->cdnskey = malloc(sg->n_cdnskey *
+						 sizeof *d->cdnskey))) {
+				memcpy(d->cdnskey, sg->cdnskey,
+				       sg->n_cdnskey * sizeof *d->cdnskey);
+				d->n_cdnskey = sg->n_cdnskey;
+			}
+			/* out of memory: say so rather than hand on less */
+			if (d->n_cds != sg->n_cds)
+				d->cds_rr = (struct cds_signal_rr){
+					CDS_RR_FAILED, sg->cds_rr.sec, CDS_ENOMEM};
+			if (d->n_cdnskey != sg->n_cdnskey)
+				d->cdnskey_rr = (struct cds_signal_rr){
+					CDS_RR_FAILED, sg->cdnskey_rr.sec,
+					CDS_ENOMEM};
+		}
+	}
+}
+
 /* Hand the observations over and free the probe. */
 static void probe_finish(struct probe *p)
 {
 	struct scan_result *res = calloc(1, sizeof *res);
 
 	if (res) {
+		signals_attach(p);
 		/* The server structs are done: only obs travels on. */
 		qsort(p->obs, p->n_obs, sizeof *p->obs, obs_cmp);
 		snprintf(res->zone, sizeof res->zone, "%s", p->zone);
@@ -310,13 +377,52 @@ static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
 	}
 }
 
+/*
+ * Bootstrapping (no current DS): the DS set this server's own CDS/CDNSKEY
+ * propose, as policy will build it. Validating the server against it
+ * shows whether the request is self-consistent — signed by a key the new
+ * DS points to, whose DNSKEY RRset that DS proves (RFC 8078 §5, RFC 9615
+ * §4.2) — before any of it is trusted. Policy then requires every server
+ * to agree, so each was checked against the one set that is installed.
+ * False (nothing to check against) when the server proposes nothing.
+ */
+static bool proposed_ds(struct probe *p, struct server *s,
+			struct cds_ds *prop, size_t *n_prop)
+{
+	const struct cds_server_obs *o = &p->obs[s->idx];
+	struct cds_server_obs tmp;
+	bool ok;
+
+	*n_prop = 0;
+	if (p->n_ds > 0 || !p->cfg || p->cfg->bootstrap == 0)
+		return false;
+	memset(&tmp, 0, sizeof tmp);
+	ok = scan_read_records(p->zone, &s->sets[Q_CDS], &s->sets[Q_CDNSKEY],
+			       &tmp) == CDS_OK;
+	tmp.cds_rr.state = o->cds_rr.state;
+	tmp.cdnskey_rr.state = o->cdnskey_rr.state;
+	ok = ok && policy_bootstrap_ds(p->zone, &tmp, p->cfg, prop, n_prop) ==
+			   CDS_OK;
+	cds_server_obs_clear(&tmp);
+	return ok && *n_prop > 0;
+}
+
 static void server_done(struct server *s)
 {
 	struct probe *p = s->p;
 	struct cds_server_obs *o = &p->obs[s->idx];
+	struct cds_ds prop[CDS_DS_MAX];
+	const struct cds_ds *ds = p->ds;
+	size_t n_ds = p->n_ds;
 	int rc;
 
-	rc = scan_validate_server_cached(p->sc->cache, p->zone, p->ds, p->n_ds,
+	if (proposed_ds(p, s, prop, &n_ds)) {
+		ds = prop;
+		o->checked_proposed = true;
+	} else {
+		n_ds = p->n_ds;
+	}
+	rc = scan_validate_server_cached(p->sc->cache, p->zone, ds, n_ds,
 					 &s->sets[Q_DNSKEY], &s->sets[Q_CDS],
 					 &s->sets[Q_CDNSKEY], p->now, o);
 	if (rc != CDS_OK)
@@ -504,10 +610,114 @@ static void ns_start(struct probe *p, size_t i)
 	}
 }
 
-/* The full probe: every address of every NS name. Callers hold a
-   pending count of their own, so the probe cannot finish in here. */
+/* ---- RFC 9615 signals (STANDARDS B3, B5) ---------------------------- */
+
+static enum cds_secstate sec_of(enum scan_dnssec d)
+{
+	switch (d) {
+	case SCAN_DNSSEC_SECURE: return CDS_SEC_SECURE;
+	case SCAN_DNSSEC_INSECURE: return CDS_SEC_INSECURE;
+	case SCAN_DNSSEC_BOGUS: return CDS_SEC_BOGUS;
+	default: return CDS_SEC_INDETERMINATE;
+	}
+}
+
+/* One type of one signal is back: keep its records and what the
+   validator said. The records are read as the probe reads an apex
+   answer, with the signaling name as owner. */
+static void on_signal(int status, const ldns_rr_list *rrs,
+		      enum scan_dnssec dnssec, void *arg)
+{
+	struct signal_type *st = arg;
+	struct signal *sg = st->sig;
+	bool is_cds = st->qi == Q_CDS;
+	struct cds_signal_rr *rr = is_cds ? &sg->obs.cds_rr
+					  : &sg->obs.cdnskey_rr;
+	struct scan_rrset set = {(ldns_rr_list *)rrs, NULL}, none = {0};
+	struct cds_server_obs tmp;
+
+	rr->sec = sec_of(dnssec);
+	memset(&tmp, 0, sizeof tmp);
+	if (status == CDS_OK)
+		status = scan_read_records(sg->qname, is_cds ? &set : &none,
+					   is_cds ? &none : &set, &tmp);
+	if (status != CDS_OK) {
+		rr->state = CDS_RR_FAILED;
+		rr->error = status;
+	} else {
+		rr->state = ldns_rr_list_rr_count(rrs) ? CDS_RR_PRESENT
+						       : CDS_RR_NODATA;
+		if (is_cds) {
+			sg->obs.cds = tmp.cds;
+			sg->obs.n_cds = tmp.n_cds;
+			tmp.cds = NULL;
+		} else {
+			sg->obs.cdnskey = tmp.cdnskey;
+			sg->obs.n_cdnskey = tmp.n_cdnskey;
+			tmp.cdnskey = NULL;
+		}
+	}
+	cds_server_obs_clear(&tmp);
+	log_debug("%s: signal %s %s: %s, %s", sg->p->zone, sg->qname,
+		  qnames[st->qi], cds_strerror(status),
+		  scan_dnssec_name(dnssec));
+	step_done(sg->p);
+}
+
+/* Look up _dsboot.<child>._signal.<ns> (CDS and CDNSKEY) for every NS
+   name outside the child, when the parent holds no DS and policy wants
+   RFC 9615 (§4.2 step 3). The lookups go through the validating
+   resolver (getdns, which validates itself: the AD bit of an upstream
+   is not trusted). A signal not looked up stays looked_up = false and
+   policy refuses the RFC 9615 path. */
+static void signals_start(struct probe *p)
+{
+	if (p->signals_started || !p->cfg || p->n_ds > 0 ||
+	    !(p->cfg->bootstrap & POLICY_BOOT_RFC9615))
+		return;
+	p->signals_started = true;
+	p->sig = calloc(p->n_ns ? p->n_ns : 1, sizeof *p->sig);
+	if (!p->sig || !p->sc->res)
+		return;
+	for (size_t i = 0; i < p->n_ns; i++) {
+		const char *ns = p->ns[i].name;
+		struct signal *sg;
+
+		if (policy_ns_in_child(p->zone, ns))
+			continue;
+		sg = &p->sig[p->n_sig++];
+		sg->p = p;
+		snprintf(sg->ns, sizeof sg->ns, "%s", ns);
+		snprintf(sg->qname, sizeof sg->qname, "_dsboot.%s_signal.%s",
+			 p->zone, ns);
+		sg->obs.looked_up = true;
+		for (int t = 0; t < 2; t++) {
+			struct cds_signal_rr *rr = t ? &sg->obs.cdnskey_rr
+						     : &sg->obs.cds_rr;
+			int rc;
+
+			sg->t[t] = (struct signal_type){sg, t ? Q_CDNSKEY
+							      : Q_CDS};
+			p->pending++;
+			/* a name over 255 octets is refused here */
+			rc = scan_resolve_lookup(p->sc->res, sg->qname,
+						 qtypes[sg->t[t].qi], on_signal,
+						 &sg->t[t]);
+			if (rc != CDS_OK) {
+				p->pending--;
+				rr->state = CDS_RR_FAILED;
+				rr->error = rc;
+			}
+		}
+	}
+}
+
+/* The full probe: every address of every NS name (and the RFC 9615
+   signals when bootstrapping). Callers hold a pending count of their
+   own, so the probe cannot finish in here. */
 static void full_start(struct probe *p)
 {
+	signals_start(p);
 	for (size_t i = 0; i < p->n_ns; i++)
 		ns_start(p, i);
 }
@@ -684,6 +894,7 @@ static int probe_copy(struct probe *p, const struct scan_request *req)
 	p->now = req->now;
 	p->port = req->port ? req->port : 53;
 	p->policy = req->early_stop ? req->policy : NULL;
+	p->cfg = req->policy;
 	p->early_seed = req->early_seed;
 	return CDS_OK;
 }

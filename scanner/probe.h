@@ -16,6 +16,14 @@
  * other address for everything, and an NS name already looked up is not
  * looked up again.
  *
+ * Bootstrapping (STANDARDS §5), when the parent holds no DS and
+ * req->policy enables it: each server's DNSKEY RRset and CDS/CDNSKEY
+ * signatures are checked against the DS set that server's own answer
+ * proposes (policy_bootstrap_ds), and with RFC 9615 the CDS and CDNSKEY
+ * at _dsboot.<child>._signal.<ns> of every NS name outside the child are
+ * looked up through the validating resolver; every observation of that
+ * NS name carries the result (cds_server_obs.signal).
+ *
  * The caller needs no special case: policy_decide_ds() recognises the
  * single early observation and decides UNCHANGED with the same reason;
  * scan_result.stopped_early and .early_reason say so for records and
@@ -57,8 +65,12 @@ struct scan_request {
 	   instead of all landing on ns1; it is deterministic per value, so a
 	   rerun asks the same server. */
 	uint32_t early_seed;
-	/* Policy for the early-stop test; borrowed, must outlive the probe
-	   (normally the run's one configuration). */
+	/* Policy for the early-stop test and for bootstrapping; borrowed,
+	   must outlive the probe (normally the run's one configuration).
+	   With no current DS and policy->bootstrap set, each server is
+	   validated against the DS set its own CDS/CDNSKEY propose
+	   (obs.checked_proposed), and with rfc9615 the signals of every NS
+	   name outside the child are looked up (obs.signal). NULL: neither. */
 	const struct policy_config *policy;
 };
 

@@ -130,6 +130,7 @@ struct pcase {
 	unsigned max_ds;
 	uint8_t cdnskey_digest;
 	uint32_t digest_types;
+	bool bootstrap_off; /* policy.bootstrap: [] */
 	/* expected */
 	enum cds_verdict verdict;
 	enum cds_reason reason;
@@ -320,6 +321,8 @@ static void config_for(const struct pcase *c, struct policy_config *cfg)
 		cfg->cdnskey_digest = c->cdnskey_digest;
 	if (c->digest_types != 0)
 		cfg->digest_types = c->digest_types;
+	if (c->bootstrap_off)
+		cfg->bootstrap = 0;
 }
 
 static void check_proposed(const struct pcase *c, const struct cds_decision *d)
@@ -818,6 +821,7 @@ static const struct pcase d_cases[] = {
 	{
 		.name = "t4_no_ds_and_keys_offered_bootstrap_disabled",
 		.srv = {{NS1, .cds = {DS(K_A, 2)}, .cds_sig = SG_UNPROVEN}},
+		.bootstrap_off = true,
 		.verdict = CDS_DEC_REJECTED, .reason = CDS_R_BOOTSTRAP_DISABLED,
 		.detail = {"RFC 9615"},
 	},

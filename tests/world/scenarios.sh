@@ -375,3 +375,131 @@ scn_first-no-cds() {
 	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
 	sign $z a "op2" ksk new zsk
 }
+
+# ---- bootstrapping (STANDARDS §5) ------------------------------------------
+#
+# Children without DS at the parent that publish CDS/CDNSKEY. RFC 9615
+# signals live in operator zones of test.: sig-a.test (op1) and sig-b.test
+# (op2), signed and delegated with DS; sig-insec.test (op3), delegated
+# without DS (insecure); sig-bogus.test (op3), signed with DS but with the
+# signatures over its signal records broken. Each holds ns1/ns2.<op> A
+# records for the children's NS names and, per child it vouches for,
+# CDS and CDNSKEY at _dsboot.<child>._signal.<nsname> (RFC 9615 §2). The
+# children's contents must be known when the operator zones are signed,
+# so one scenario, "bootstrap", builds them all in order; its own zone
+# bootstrap.test. is the success case of the T line (ns1 outside, ns2
+# outside, ns3 inside the child, signals at ns1 and ns2).
+
+WORLD_SCENARIOS="$WORLD_SCENARIOS bootstrap boot-inzone boot-delay
+boot-delay-change boot-delay-import"
+
+# the child's CDS {ksk} and CDNSKEY {ksk} as signal records of NS name $2
+_signal_rrs() {
+	local z=$1 ns=$2
+	{ cds $z ksk; cdnskey $z ksk; } |
+		awk -v o="$z." -v n="_dsboot.$z._signal.$ns." '$1 == o { $1 = n } { print }'
+}
+
+# a bootstrap child: KSK+ZSK, no DS, CDS/CDNSKEY {ksk}, served by the
+# instances in $3; $2 is the zone_new NS spec
+_boot_child() {
+	local z=$1 spec=$2 servers=$3
+	_std_keys $z
+	zone_new $z "$spec"
+	{ cds $z ksk; cdnskey $z ksk; } | variant $z a
+	sign $z a "$servers" ksk zsk
+}
+
+# operator zone $1 served by $2, its ns1 and ns2 at $2; signals of the
+# children $4... for NS name ns$3.$1; "nods" as $5 leaves out the DS
+_signal_zone() {
+	local op=$1 srv=$2 nsn=$3 withds=$4 c
+	shift 4
+	_std_keys $op
+	zone_new $op "ns=$srv"
+	[ "$withds" = ds ] && ds $op ksk
+	{
+		echo "ns1.$op. IN A $(world_addr $srv)"
+		echo "ns2.$op. IN A $(world_addr $srv)"
+		for c in "$@"; do _signal_rrs "$c" "ns$nsn.$op"; done
+	} | variant $op a
+}
+
+scn_bootstrap() {
+	local z
+	# the children, each with the NS set its case needs
+	_boot_child bootstrap.test \
+		"ns1.sig-a.test.= ns2.sig-b.test.= ns3=op3" "op1 op2 op3"
+	_boot_child boot-missing.test \
+		"ns1.sig-a.test.= ns2.sig-b.test.= ns3=op3" "op1 op2 op3"
+	_boot_child boot-insecure.test \
+		"ns1.sig-a.test.= ns2.sig-insec.test.= ns3=op1" "op1 op3"
+	_boot_child boot-bogus.test \
+		"ns1.sig-a.test.= ns2.sig-bogus.test.= ns3=op1" "op1 op3"
+	_boot_child boot-unreach.test \
+		"ns1.sig-a.test.= ns2.sig-b.test.= ns3=silent" "op1 op2"
+	# already secure: DS {ksk}, rolling to {ksk,new}, signals present
+	z=boot-secure.test
+	key $z ksk 13 ksk
+	key $z new 13 ksk
+	key $z zsk 13
+	zone_new $z "ns1.sig-a.test.= ns2.sig-b.test.="
+	ds $z ksk
+	{ cds $z ksk new; cdnskey $z ksk new; } | variant $z a
+	sign $z a "op1 op2" ksk new zsk
+
+	_signal_zone sig-a.test op1 1 ds bootstrap.test boot-missing.test \
+		boot-insecure.test boot-bogus.test boot-unreach.test \
+		boot-secure.test
+	sign sig-a.test a "op1" ksk zsk
+	# missing at ns2: sig-b has no signal for boot-missing.test
+	_signal_zone sig-b.test op2 2 ds bootstrap.test boot-unreach.test \
+		boot-secure.test
+	sign sig-b.test a "op2" ksk zsk
+	# insecure: delegated without DS
+	_signal_zone sig-insec.test op3 2 nods boot-insecure.test
+	sign sig-insec.test a "op3" ksk zsk
+	# bogus: every signature over a signal record is damaged
+	_signal_zone sig-bogus.test op3 2 ds boot-bogus.test
+	sign sig-bogus.test a "" ksk zsk
+	_break_signal_sigs "$W/zones/sig-bogus.test/a.signed"
+	mkdir -p "$W/srv/op3/zones"
+	ln -f "$W/zones/sig-bogus.test/a.signed" "$W/srv/op3/zones/sig-bogus.test.zone"
+}
+
+# flip a bit in the signature of every RRSIG owned by a _dsboot name
+_break_signal_sigs() {
+	awk 'BEGIN { OFS = "\t" }
+	     $1 ~ /^_dsboot\./ && $4 == "RRSIG" {
+		s = $NF; c = substr(s, 1, 1)
+		$NF = (c == "A" ? "B" : "A") substr(s, 2) }
+	     { print }' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
+# every NS inside the child: RFC 9615 cannot apply (B3 abort)
+scn_boot-inzone() {
+	_boot_child boot-inzone.test "ns1=op1 ns2=op2" "op1 op2"
+}
+
+# accept after delay: NS inside the child (no RFC 9615), signatures valid
+# from 30 days back so that tests can move the clock (--now) over days
+_delay_child() {
+	local z=$1
+	_std_keys $z
+	zone_new $z "ns1=op1 ns2=op2"
+	{ cds $z ksk; cdnskey $z ksk; } | variant $z a
+	sign $z a "op1 op2" -i -30d -e +30d ksk zsk
+}
+scn_boot-delay() { _delay_child boot-delay.test; }
+scn_boot-delay-import() { _delay_child boot-delay-import.test; }
+
+# the same, and a variant b (serial 2, not served until a test switches
+# to it with tests/world/serve): CDS/CDNSKEY {new}, signed by both KSKs
+scn_boot-delay-change() {
+	local z=boot-delay-change.test
+	_delay_child $z
+	key $z new 13 ksk
+	{ cds $z new; cdnskey $z new; } | variant $z b
+	sed -i 's/ 1 60 60 3600 60$/ 2 60 60 3600 60/' "$W/zones/$z/b.in"
+	sign $z b "" -i -30d -e +30d ksk new zsk
+}

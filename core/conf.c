@@ -202,6 +202,8 @@ static const struct conf_row schema[] = {
 	{.key = "policy.hold-down", .type = CONF_DURATION, .def = "0",
 	 .min = 0, .max = 365 * DAY,
 	 .doc = "minimum time between two DS changes of a domain; 0 off"},
+	{.key = "policy.replay-protection", .type = CONF_BOOL, .def = "true",
+	 .doc = "ignore CDS/CDNSKEY signed before the last change applied"},
 	{.key = "policy.allow-delete", .type = CONF_BOOL, .def = "true",
 	 .doc = "carry out delete requests (RFC 8078 §4)"},
 	{.key = "policy.notify-rejected-after", .type = CONF_INT, .def = "3",

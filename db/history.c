@@ -38,7 +38,7 @@ static int find(const struct db_delegation *d, size_t n, const char *name)
 /*
  * The registry rules' part (policy_apply_registry): the streak of
  * rejected scans ending with the newest (policy.notify-rejected-after;
- * counted by id, the order scans were recorded), and the registrar with
+ * in scan time order), and the registrar with
  * its opt-out from the SQL interface (cdscan.delegation,
  * cdscan.registrar). `arr` is the batch's names as an array literal.
  */
@@ -52,14 +52,20 @@ static int load_registry_rules(struct db *db, struct db_delegation *d,
 		d[i].registrar[0] = '\0';
 		d[i].registrar_optout = false;
 	}
+	/* Per domain: its newest scan that was not rejected, then the
+	   rejected ones after it. Both walk scan_domain_time from the
+	   newest end, so a domain costs its streak, not its history. */
 	r = db_exec(db,
-		    "SELECT s.domain, count(*) FROM cdscan.scan s"
-		    " WHERE s.domain = ANY($1::text[]) AND NOT s.dry_run"
-		    " AND s.verdict = 'rejected'"
-		    " AND s.id > coalesce((SELECT max(t.id) FROM cdscan.scan t"
-		    "  WHERE t.domain = s.domain AND NOT t.dry_run"
-		    "  AND t.verdict <> 'rejected'), 0)"
-		    " GROUP BY s.domain",
+		    "SELECT n.name, (SELECT count(*) FROM cdscan.scan s"
+		    "  WHERE s.domain = n.name AND NOT s.dry_run"
+		    "  AND s.verdict = 'rejected'"
+		    "  AND s.time >= coalesce(l.time, '-infinity')"
+		    "  AND (l.id IS NULL OR (s.time, s.id) > (l.time, l.id)))"
+		    " FROM unnest($1::text[]) AS n(name)"
+		    " LEFT JOIN LATERAL (SELECT t.time, t.id FROM cdscan.scan t"
+		    "  WHERE t.domain = n.name AND NOT t.dry_run"
+		    "  AND t.verdict <> 'rejected'"
+		    "  ORDER BY t.time DESC, t.id DESC LIMIT 1) l ON true",
 		    1, p);
 	if (!r)
 		return CDS_EDB;

@@ -82,6 +82,7 @@ void policy_config_default(struct policy_config *cfg)
 	cfg->bootstrap_delay_scans = 3;
 	cfg->bootstrap_delay = 72 * 3600;
 	cfg->hold_down = 0;
+	cfg->replay_protection = true;
 	cfg->allow_delete = true;
 	cfg->notify_rejected_after = 3;
 }
@@ -1149,7 +1150,7 @@ static bool registry_rule(const struct policy_domain *dom,
 		snprintf(why, size, "this registry does not carry out delete "
 			 "requests (policy.allow-delete is off); remove the DS "
 			 "through the registrar");
-	} else if (h && h->last_change > 0 &&
+	} else if (cfg->replay_protection && h && h->last_change > 0 &&
 		   find_replayed(obs, n_obs, cfg, h->last_change, &o, &type,
 				 &inc)) {
 		/* RFC 7344 §6.2 (C6): an older CDS must never overwrite a

@@ -69,6 +69,9 @@ struct policy_config {
 	   seconds between two DS changes cdscan applies to one domain
 	   (RFC 7344 §6.1 allows holding a change). Default 0 = off. */
 	uint32_t hold_down;
+	/* Ignore a CDS/CDNSKEY RRset whose RRSIG is not newer than the last
+	   change applied (RFC 7344 §6.2). Default true. */
+	bool replay_protection;
 	/* Carry out a delete request (RFC 8078 §4). Default true. */
 	bool allow_delete;
 	/* Rejected on this many scans in a row → one event. 0 = never.
@@ -149,7 +152,8 @@ bool policy_alg_accepted(const struct policy_config *cfg, uint8_t alg);
  *   - the domain opted out, or its registrar did → REJECTED opted-out;
  *   - a blocking status → REJECTED locked;
  *   - a delete while cfg->allow_delete is off → REJECTED delete-refused;
- *   - a CDS or CDNSKEY RRSIG (at any server whose RRset policy read) with
+ *   - with cfg->replay_protection, a CDS or CDNSKEY RRSIG (at any server
+ *     whose RRset policy read) with
  *     an inception not newer than dom->hist->last_change → REJECTED
  *     replayed-signature (RFC 7344 §6.2, STANDARDS C6; .se practice);
  *   - now before dom->hist->last_change + cfg->hold_down → PENDING

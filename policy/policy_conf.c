@@ -133,6 +133,7 @@ int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 	/* Registry rules. The schema caps hold-down at 365 days. */
 	out->hold_down = (uint32_t)((conf_duration_ms(conf, "policy.hold-down") +
 				     999) / 1000);
+	out->replay_protection = conf_bool(conf, "policy.replay-protection");
 	out->allow_delete = conf_bool(conf, "policy.allow-delete");
 	out->notify_rejected_after =
 		(unsigned)conf_int(conf, "policy.notify-rejected-after");

@@ -222,6 +222,25 @@ t_change_event() {
 why=$(t_change_event)
 [ -z "$why" ] && pass policy/notify-applied-change-one-event || fail policy/notify-applied-change-one-event "$why"
 
+# A change from no DS to a DS set is a bootstrap, whichever path audits
+# it (the trigger on cdscan.audit; bootstrapping itself is tested apart).
+t_bootstrap_kind() {
+	local id
+	id=$(sql "INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds, after_ds)
+	          VALUES (to_timestamp($T2), 'new.test.', 'scan', 'ds-update', '{}',
+	                  '{\"1 13 2 AB\"}') RETURNING id") || { echo "insert failed"; return; }
+	[ "$(sql "SELECT kind || ' ' || (payload->>'after') FROM cdscan.event WHERE audit_id = $id")" = 'bootstrap ["1 13 2 AB"]' ] ||
+		echo "event of a bootstrap: '$(sql "SELECT kind || ' ' || payload FROM cdscan.event WHERE audit_id = $id")'"
+	id=$(sql "INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds, after_ds)
+	          VALUES (to_timestamp($T2), 'new.test.', 'import', 'ds-import', '{}',
+	                  '{\"1 13 2 AB\"}') RETURNING id")
+	[ "$(sql "SELECT count(*) FROM cdscan.event WHERE audit_id = $id")" = 0 ] ||
+		echo "an import made an event"
+	sql "DELETE FROM cdscan.event WHERE domain = 'new.test.'" >/dev/null
+}
+why=$(t_bootstrap_kind)
+[ -z "$why" ] && pass policy/notify-bootstrap-event-kind || fail policy/notify-bootstrap-event-kind "$why"
+
 # Scans 3 and 4: cds-zsk-only and the locked domain are rejected again.
 T3=$((T2 + 3600))
 T4=$((T2 + 7200))

@@ -35,7 +35,7 @@ struct row {
 	unsigned streak;
 	/* configuration */
 	uint32_t hold_down;
-	bool no_delete;
+	bool no_delete, no_replay;
 	enum policy_input input;
 	unsigned notify_after; /* 0: the default (3) */
 	bool notify_never;
@@ -109,6 +109,9 @@ static const struct row rows[] = {
 	 .verdict = CDS_DEC_REJECTED, .reason = CDS_R_REPLAYED},
 	{"replay: no valid signature, nothing to replay",
 	 .in = CDS_DEC_UPDATE, .last_change = NOW - DAY,
+	 .verdict = CDS_DEC_UPDATE, .reason = CDS_R_APPLY_UPDATE},
+	{"replay: protection off", .in = CDS_DEC_UPDATE, .no_replay = true,
+	 .last_change = NOW - DAY, .cds_inc = {NOW - 2 * DAY, NOW - 2 * DAY},
 	 .verdict = CDS_DEC_UPDATE, .reason = CDS_R_APPLY_UPDATE},
 	{"replay wins over hold-down", .in = CDS_DEC_UPDATE,
 	 .last_change = NOW - HOUR, .hold_down = DAY,
@@ -216,6 +219,7 @@ START_TEST(test_rules)
 	policy_config_default(&cfg);
 	cfg.hold_down = r->hold_down;
 	cfg.allow_delete = !r->no_delete;
+	cfg.replay_protection = !r->no_replay;
 	cfg.input = r->input;
 	if (r->notify_after)
 		cfg.notify_rejected_after = r->notify_after;
@@ -286,6 +290,7 @@ START_TEST(test_config_keys)
 	policy_config_default(&cfg);
 	ck_assert_uint_eq(cfg.hold_down, 0);
 	ck_assert(cfg.allow_delete);
+	ck_assert(cfg.replay_protection);
 	ck_assert_uint_eq(cfg.notify_rejected_after, 3);
 }
 END_TEST

@@ -424,7 +424,11 @@ static int fx_socket(int family, int type, const struct sockaddr_storage *a,
 	int one = 1, big = 8 << 20;
 
 	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Not for UDP: two UDP sockets with SO_REUSEADDR may share a port
+	   the kernel picks for port 0, so a fixture could receive another
+	   test process's queries when test runs overlap. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
 	if (bind(fd, (const struct sockaddr *)a, alen) < 0) {
 		close(fd);

@@ -1125,6 +1125,13 @@ static void tcp_answer(struct scan_query *q)
 	rc = answer_check(q, w->id, w->tbuf, w->alen, &end);
 	if (rc == 0)
 		rc = answer_parse(w->tbuf, w->alen, &pkt);
+	/* TC=1 says the answer is incomplete (RFC 2181 §9), and over TCP
+	   there is no larger transport left: a failure of the server, never
+	   an empty answer that could pass for NODATA. */
+	if (rc == 0 && ldns_pkt_tc(pkt)) {
+		ldns_pkt_free(pkt);
+		rc = CDS_ETRUNC;
+	}
 	if (rc < 0) {
 		query_finish(q, rc);
 		return;

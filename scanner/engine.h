@@ -53,7 +53,8 @@ void scan_engine_opts_from_conf(const struct conf *conf,
 struct scan_answer {
 	int status;             /* CDS_OK, or CDS_ETIMEOUT, CDS_ENET,
 	                           CDS_EMALFORMED (TCP garbage), CDS_ELIMIT
-	                           (answer too large), CDS_ECANCELED */
+	                           (answer too large), CDS_ETRUNC (TC=1
+	                           over TCP), CDS_ECANCELED */
 	ldns_pkt *pkt;          /* the matching answer when CDS_OK; borrowed,
 	                           valid only during the callback. Header,
 	                           question and answer section only: the

@@ -333,6 +333,29 @@ static struct cds_rrset_obs *rrobs(struct cds_server_obs *o, int qi)
  * error RCODE, a referral or a non-authoritative answer is a failure of
  * that server (never data we could act on).
  */
+/*
+ * A CNAME owned by the apex in the answer: a zone apex holds SOA and NS,
+ * and a CNAME shares its owner with nothing (RFC 1034 §3.6.2, RFC 2181
+ * §10.1), so the server is broken or hostile. Its answer must not read as
+ * a NODATA that an early stop would take for the status quo.
+ */
+static bool cname_at(const ldns_pkt *pkt, const char *zone)
+{
+	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
+	ldns_rdf *apex = ldns_dname_new_frm_str(zone);
+	bool found = false;
+
+	for (size_t i = 0; apex && i < ldns_rr_list_rr_count(ans); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+		    ldns_dname_compare(ldns_rr_owner(rr), apex) == 0)
+			found = true;
+	}
+	ldns_rdf_deep_free(apex);
+	return found;
+}
+
 static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
 {
 	struct probe *p = s->p;
@@ -356,6 +379,12 @@ static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
 		obs_error(o, CDS_ELAME, "%s: not authoritative (AA=0%s)",
 			  qnames[qi],
 			  ldns_pkt_nscount(pkt) ? ", referral" : "");
+		return;
+	}
+	if (cname_at(pkt, p->zone)) {
+		ro->state = CDS_RR_FAILED;
+		ro->error = CDS_EPROTO;
+		obs_error(o, CDS_EPROTO, "%s: CNAME at the apex", qnames[qi]);
 		return;
 	}
 	if (scan_rrset_from_pkt(pkt, p->zone, qtypes[qi], &s->sets[qi]) != 0) {

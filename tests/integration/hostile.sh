@@ -13,6 +13,8 @@
 #
 # Prints "PASS hostile/NAME" / "FAIL hostile/NAME: why". BUILD=DIR takes
 # badns and zonesign from DIR/tests/tools, CDSCAN=PATH another binary.
+# HOSTILE_FIGURES=FILE appends how long each check took (for
+# docs/HARDENING.md; nothing is asserted on it) and the scan's summary.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 CDSCAN=${CDSCAN:-$(pwd)/cdscan}
@@ -38,6 +40,8 @@ BADNS_PID=
 on_exit "[ -n \"\$BADNS_PID\" ] && kill \$BADNS_PID 2>/dev/null; tests/world/stop '$W'; pg_stop '$PGD' >/dev/null 2>&1; rm -rf '$T'"
 
 # fault  badns action (for every query type unless TYPE/ is given)  allowed decisions  what the server's error must say
+# tctc: TC=1 over TCP too, with nothing in the answer: a server failure,
+# not a NODATA that an early stop could take for the status quo.
 # siglimit/sigover: the DNSKEY RRset carries N RRSIGs with the right key
 # tag and a broken signature ahead of its two valid ones; validate.c tries
 # at most SCAN_SIGS_PER_RRSET (16) RRSIGs: 14 + 2 are all tried and the
@@ -61,12 +65,14 @@ hugecount  tc;tcp=hugecount           rejected         malformed
 referral   referral                   rejected         referral
 refused    refused                    rejected         REFUSED
 servfail   servfail                   rejected         SERVFAIL
-cname      cname                      rejected         no.SOA
+cname      cname                      rejected         CNAME
 dname      dname                      rejected         no.SOA
 sigowner   CDS/sigowner               rejected         -
 sigtype    CDS/sigtype                rejected         -
 dksigtype  DNSKEY/sigtype             rejected         -
 many       CDS/many,1200              rejected         -
+dkmany     DNSKEY/many,40             rejected         -
+tctc       tc;tcp=tc                  rejected         trunc
 manysigs   DNSKEY/manysigs,400        rejected         -
 cdssigs    CDS/manysigs,400           rejected         -
 siglimit   DNSKEY/manysigs,14         update           -
@@ -139,9 +145,12 @@ check() {
 # fault named at badns's address, and op1 seen answering correctly (so the
 # safe outcome is the fault's doing, not a dead world).
 t_fault() {
-	local f=$1 want=$2 err=$3 out rc dec e ok1 prop
+	local f=$1 want=$2 err=$3 out rc dec e ok1 prop t0
+	t0=$(date +%s%N)
 	out=$(check "h-$f")
 	rc=$?
+	[ -z "${HOSTILE_FIGURES:-}" ] ||
+		echo "check h-$f $(( ($(date +%s%N) - t0) / 1000000 )) ms" >>"$HOSTILE_FIGURES"
 	[ $rc = 0 ] || { echo "cdscan exit $rc ($(tail -n 2 "$T/check.err" | tr '\n' ' '))"; return; }
 	dec=$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out")
 	prop=$(jq -r '.ds.proposed[]?' <<<"$out" | canon)
@@ -205,6 +214,32 @@ else
 	fail hostile/answer-size-bound "$why"
 fi
 
+# The early stop (STANDARDS Q6) acts on the first server's CDS and CDNSKEY
+# answers alone: badns as the only server, so it is the one asked. A CNAME
+# at the apex (RFC 1034 §3.6.2: never beside SOA and NS) and an empty TC=1
+# answer over TCP are failures of that server, not a NODATA confirming the
+# status quo.
+t_early() {
+	local f=$1 err=$2 z=h-$1.test out e
+	out=$(timeout -k 2 15 "$CDSCAN" -c "$W/cdscan.yaml" check $z --ns "ns2.$z=$BAD" \
+		--ds "$(dsr $z old)" --json --early-stop 2>"$T/check.err") ||
+		{ echo "cdscan exit $?"; return; }
+	e=$(jq -r --arg a $BAD '.servers[] | select(.address == $a) | .error // ""' <<<"$out")
+	case "$(jq -r .ds.decision <<<"$out")" in
+	pending|rejected) ;;
+	*) echo "$(jq -r '.ds.decision + "/" + .ds.reason' <<<"$out"): the fault went unnoticed ($e)"; return ;;
+	esac
+	grep -qiE "$err" <<<"$e" || echo "the error at $BAD does not say '$err': '$e'"
+}
+for x in "cname CNAME" "tctc trunc"; do
+	set -- $x
+	if why=$(t_early "$1" "$2"); [ -z "$why" ]; then
+		pass "hostile/early-stop-$1"
+	else
+		fail "hostile/early-stop-$1" "$why"
+	fi
+done
+
 # ---- spoofing: an off-path flood during a scan ----------------------------
 
 # Forged answers for h-spoof.test. CDS, each with a random ID, to every
@@ -229,6 +264,7 @@ t_spoof() {
 		n=$(awk '/^sent/ { print $2 }' "$f")
 		sent=$((sent + ${n:-0}))
 	done
+	[ -z "${HOSTILE_FIGURES:-}" ] || echo "flood: $sent forged answers" >>"$HOSTILE_FIGURES"
 	[ "$sent" -gt 100000 ] || { echo "the flood sent only $sent answers: $(cat "$T"/flood.* | head -n 3)"; return; }
 	dec=$(jq -r '.ds.decision' <<<"$out")
 	prop=$(jq -r '.ds.proposed[]?' <<<"$out" | canon)
@@ -266,10 +302,11 @@ t_scan() {
 	"$CDSCAN" -c "$T/scan.yaml" import "$T/parent.zone" --origin test. >"$T/import.log" 2>&1 ||
 		{ echo "import: $(cat "$T/import.log")"; return; }
 	_pl_sql_helpers
-	# bounded: 30 delegations, every fault at once, within 60 s
+	# bounded: 32 delegations, every fault at once, within 60 s
 	timeout -k 2 60 "$CDSCAN" -c "$T/scan.yaml" scan --all >"$T/scan.log" 2>&1 ||
 		{ echo "scan exit $? (60 s bound): $(tail -n 3 "$T/scan.log")"; return; }
 	run=$(sql "SELECT max(id) FROM cdscan.run")
+	[ -z "${HOSTILE_FIGURES:-}" ] || cat "$T/scan.log" >>"$HOSTILE_FIGURES"
 	why=$(run_once_why "$run")
 	[ -z "$why" ] || { echo "$why"; return; }
 	# nothing changed where badns took part, except the control
@@ -277,6 +314,16 @@ t_scan() {
 	           FROM cdscan.scan WHERE run_id = $run AND domain NOT IN ('h-ok.test.', 'h-siglimit.test.', 'h-spoof.test.')
 	             AND (verdict IN ('update', 'delete') OR outcome IS NOT NULL)")
 	[ -z "$bad" ] || { echo "UNSAFE: $bad"; return; }
+	# and every delegation with a faulty badns says so (no early stop on
+	# a broken answer taken for the status quo). A DNAME at the apex does
+	# not redirect the apex itself (RFC 6672 §2.3): for CDS it is a NODATA,
+	# and an early stop may rightly end there.
+	bad=$(sql "SELECT string_agg(domain || '=' || verdict || '/' || reason, ' ')
+	           FROM cdscan.scan WHERE run_id = $run
+	             AND domain NOT IN ('h-ok.test.', 'h-siglimit.test.', 'h-spoof.test.')
+	             AND verdict NOT IN ('pending', 'rejected')
+	             AND NOT (domain = 'h-dname.test.' AND reason = 'no-cds')")
+	[ -z "$bad" ] || { echo "no fault reported: $bad"; return; }
 	n=$(sql "SELECT count(*) FROM cdscan.audit WHERE run_id = $run")
 	good=$(sql "SELECT string_agg(domain, ' ' ORDER BY domain) FROM cdscan.scan
 	            WHERE run_id = $run AND outcome = 'applied'")

@@ -123,6 +123,7 @@ for i in "${!rules[@]}"; do
 	case "$r" in h-*.test/[A-Z]*/*) z=${r%%/*}; rest=${r#*/}; rules[$i]="$z/${rest%%/*}=${rest#*/}" ;; esac
 done
 
+rules+=(-r "h-spoof.test/*=late,400")
 "$BADNS" -a $BAD -A $BAD2 -l "$T/badns.log" "${rules[@]}" \
 	"$W"/zones/h-*/a.signed >"$T/badns.out" 2>"$T/badns.err" &
 BADNS_PID=$!
@@ -243,28 +244,36 @@ done
 # ---- spoofing: an off-path flood during a scan ----------------------------
 
 # Forged answers for h-spoof.test. CDS, each with a random ID, to every
-# ephemeral port of 127.0.0.1 (where the scanner's sockets are), from the
-# real server's address and port (stopped by the ID and question checks),
-# from its address but another port (stopped by the port check), and from
-# another address (stopped by the address check). Their CDS names a key
-# the zone never had: if one got through, DNSSEC would refuse it. Both
-# servers are real; the outcome must be exactly the signed change.
+# ephemeral port of 127.0.0.1 (where the scanner's sockets are): from the
+# servers' own addresses and port 53 (stopped by the ID and question
+# checks), from a server's address but another port (the port check), and
+# from an address that is no server of the zone (the address check).
+# Their CDS names a key the zone never had: had one got through, DNSSEC
+# would refuse it. ns2 is badns answering correctly but 400 ms late, so
+# that the scanner's queries are open while the flood runs; the outcome
+# must be exactly the signed change.
 t_spoof() {
-	local z=h-spoof.test out dec prop want pids=() sent=0 n
-	for src in 127.0.10.11@53 127.0.10.11@5353 127.0.10.99@53 127.0.10.12@53; do
-		timeout 60 "$BADNS" -F -s $src -t 127.0.0.1 -c 6 -q $z. -T CDS \
+	local z=h-spoof.test out dec prop want pids=() sent=0 n in0 in1 src
+	# datagrams the kernel delivered to some open UDP socket (the
+	# scanner's among them) rather than refused for want of one
+	in0=$(awk '/^Udp:/ { if (h) { print $2 } else h = 1 }' /proc/net/snmp)
+	for src in 127.0.10.11@53 $BAD@53 127.0.10.11@5353 127.0.10.99@53; do
+		timeout 60 "$BADNS" -F -s $src -t 127.0.0.1 -c 1000 -D 3 -q $z. -T CDS \
 			>"$T/flood.$src" 2>&1 &
 		pids+=($!)
 	done
+	sleep 0.3
 	out=$(timeout -k 2 30 "$CDSCAN" -c "$W/cdscan.yaml" check $z \
-		--ns "ns1.$z=127.0.10.11" --ns "ns2.$z=127.0.10.12" \
+		--ns "ns1.$z=127.0.10.11" --ns "ns2.$z=$BAD" \
 		--ds "$(dsr $z old)" --json --set scanner.timeout=1500ms 2>"$T/spoof.err")
 	for p in "${pids[@]}"; do wait "$p"; done
+	in1=$(awk '/^Udp:/ { if (h) { print $2 } else h = 1 }' /proc/net/snmp)
 	for f in "$T"/flood.*; do
 		n=$(awk '/^sent/ { print $2 }' "$f")
 		sent=$((sent + ${n:-0}))
 	done
-	[ -z "${HOSTILE_FIGURES:-}" ] || echo "flood: $sent forged answers" >>"$HOSTILE_FIGURES"
+	[ -z "${HOSTILE_FIGURES:-}" ] ||
+		echo "flood: $sent forged answers, $((in1 - in0)) UDP datagrams delivered to open sockets meanwhile" >>"$HOSTILE_FIGURES"
 	[ "$sent" -gt 100000 ] || { echo "the flood sent only $sent answers: $(cat "$T"/flood.* | head -n 3)"; return; }
 	dec=$(jq -r '.ds.decision' <<<"$out")
 	prop=$(jq -r '.ds.proposed[]?' <<<"$out" | canon)
@@ -272,7 +281,7 @@ t_spoof() {
 	if grep -q '^4242 ' <<<"$prop"; then
 		echo "UNSAFE: the forged CDS was proposed"
 	elif [ "$dec" = update ] && [ "$prop" = "$want" ]; then
-		echo "ok: $sent forged answers, decision the signed change" >>"$T/outcomes"
+		echo "ok: $sent forged answers, $((in1 - in0)) delivered, decision the signed change" >>"$T/outcomes"
 	elif [ "$dec" = rejected ] && jq -r .ds.detail <<<"$out" | grep -qi sign; then
 		# a forged answer guessed an ID (1 in 65536 per try): DNSSEC refused it
 		echo "ok: a forgery got past the ID check and DNSSEC refused it" >>"$T/outcomes"

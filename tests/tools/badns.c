@@ -14,7 +14,8 @@
  * usage:
  *   badns -a ADDR [-p PORT] [-l LOG] [-A ADDR2] [-r RULE]... ZONEFILE...
  *   badns -d QNAME [-T QTYPE] [-r RULE]... ZONEFILE...  (an answer to stdout)
- *   badns -F -s SRC[@PORT] -t DST [-P LO-HI] [-c SWEEPS] -q QNAME [-T QTYPE]
+ *   badns -F -s SRC[@PORT] -t DST [-P LO-HI] [-c SWEEPS] [-D SECS] -q QNAME
+ *            [-T QTYPE]
  *
  * RULE is ZONE/TYPE=ACTION[,N][;tcp=ACTION[,N]] (ZONE or TYPE may be *;
  * the first rule that matches wins; no rule: answer correctly). Without a
@@ -27,8 +28,8 @@
  * every record at QNAME) and writes its wire form, for seed corpora.
  *
  * -F floods forged answers from SRC (default port 53, raw socket, needs
- * root) to every port LO-HI (default 32768-60999) of DST, SWEEPS times,
- * each with a random ID, for QNAME/QTYPE (default CDS), carrying a CDS
+ * root) to every port LO-HI (default 32768-60999) of DST, SWEEPS times
+ * (or until SECS have passed, whichever comes first), each with a random ID, for QNAME/QTYPE (default CDS), carrying a CDS
  * record no key signed: an off-path spoofing attempt. Prints "sent N".
  *
  * Prints "ready" on stdout once listening; SIGTERM ends it.
@@ -796,9 +797,19 @@ static uint16_t csum(const void *data, size_t len, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-static int flood(const char *src, const char *dst, const char *ports,
-		 unsigned sweeps, const char *qname, const char *qtype)
+static double now_s(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int flood(const char *src, const char *dst, const char *ports,
+		 unsigned sweeps, double secs, const char *qname,
+		 const char *qtype)
+{
+	double until = secs > 0 ? now_s() + secs : 0;
 	char host[64], zone[300];
 	const char *at = strchr(src, '@');
 	unsigned sport = 53, lo = 32768, hi = 60999;
@@ -836,6 +847,8 @@ static int flood(const char *src, const char *dst, const char *ports,
 		die("raw socket (needs root): %s", strerror(errno));
 	setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof one);
 	for (unsigned s = 0; s < sweeps; s++) {
+		if (until && now_s() > until)
+			break;
 		for (unsigned port = lo; port <= hi; port++) {
 			struct iphdr *ip = (struct iphdr *)pkt;
 			struct udphdr *u = (struct udphdr *)(pkt + sizeof *ip);
@@ -907,13 +920,14 @@ int main(int argc, char **argv)
 	const char *dq = NULL, *src = NULL, *dst = NULL, *ports = NULL;
 	const char *fq = NULL, *ft = "CDS";
 	unsigned port = 53, sweeps = 1;
+	double secs = 0;
 	bool do_flood = false, ft_set = false;
 	struct event *ev[4];
 	int c, tfd;
 
 	S.log = stderr;
 	srandom((unsigned)getpid());
-	while ((c = getopt(argc, argv, "a:p:l:A:r:d:Fs:t:P:c:q:T:")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:l:A:r:d:Fs:t:P:c:D:q:T:")) != -1) {
 		switch (c) {
 		case 'a': addr = optarg; break;
 		case 'p': port = (unsigned)atoi(optarg); break;
@@ -926,6 +940,7 @@ int main(int argc, char **argv)
 		case 't': dst = optarg; break;
 		case 'P': ports = optarg; break;
 		case 'c': sweeps = (unsigned)atoi(optarg); break;
+		case 'D': secs = atof(optarg); break;
 		case 'q': fq = optarg; break;
 		case 'T': ft = optarg; ft_set = true; break;
 		default: die("bad usage (see the comment at the top)");
@@ -934,7 +949,7 @@ int main(int argc, char **argv)
 	if (do_flood) {
 		if (!src || !dst || !fq)
 			die("-F needs -s, -t and -q");
-		return flood(src, dst, ports, sweeps, fq, ft);
+		return flood(src, dst, ports, sweeps, secs, fq, ft);
 	}
 	for (int i = optind; i < argc; i++)
 		load_zone(argv[i]);

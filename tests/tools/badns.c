@@ -361,8 +361,10 @@ static void stuff(ldns_pkt *a, const ldns_rdf *qname, uint16_t qtype,
 			rr = ldns_rr_clone(ldns_rr_list_rr(
 				sigs, i % ldns_rr_list_rr_count(sigs)));
 			sig = ldns_rr_rdf(rr, 8);
+			/* random, so that no two answers are alike and a
+			   verification cache cannot help */
 			ldns_rdf_data(sig)[ldns_rdf_size(sig) - 1 - i % 8] ^=
-				(uint8_t)(1 + i / 8);
+				(uint8_t)(1 + random() % 255);
 		} else if (qtype == LDNS_RR_TYPE_CDS ||
 			   qtype == LDNS_RR_TYPE_DS) {
 			rr = rr_new("%s IN %s %u 13 2 %064x", owner,

@@ -27,7 +27,12 @@ int db_open(const char *conninfo, struct db **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return CDS_ENOMEM;
 	}
-	db->conn = PQconnectdb(conninfo ? conninfo : "");
+	if (!(db->conninfo = strdup(conninfo ? conninfo : ""))) {
+		snprintf(err, errlen, "out of memory");
+		free(db);
+		return CDS_ENOMEM;
+	}
+	db->conn = PQconnectdb(db->conninfo);
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
 		const char *m = db->conn ? PQerrorMessage(db->conn) : "";
 		size_t len = strlen(m);
@@ -52,6 +57,7 @@ void db_close(struct db *db)
 		return;
 	if (db->conn)
 		PQfinish(db->conn);
+	free(db->conninfo);
 	free(db);
 }
 
@@ -263,4 +269,7 @@ void db_delegation_deinit(struct db_delegation *d)
 		return;
 	free(d->ds_text);
 	d->ds_text = NULL;
+	free(d->ns);
+	d->ns = NULL;
+	d->n_ns = 0;
 }

@@ -66,7 +66,10 @@ int db_schema_latest(void);
 struct db_delegation {
 	char name[CDS_NAME_MAX];
 	size_t n_ns;
-	struct cds_ns ns[DB_NS_MAX];      /* glue from cdscan.glue */
+	/* n_ns entries (at most DB_NS_MAX), glue from cdscan.glue; owned.
+	   Allocated to size: a fixed array of DB_NS_MAX (~32 KB) per
+	   delegation was most of a claimed batch's memory. */
+	struct cds_ns *ns;
 	size_t n_ds;
 	struct cds_ds ds[CDS_DS_MAX];
 	/* The ds column exactly as the view gave it (an array literal):
@@ -127,15 +130,17 @@ int db_run_begin(struct db *db, const struct db_run_spec *spec,
 
 /*
  * Claim up to `max` delegations of the run that are not done and not
- * under a live claim by another worker (never claimed, or lease lapsed),
- * and read them. *out is a new array of *n_out delegations (free each
+ * under a live claim (never claimed, or another worker's lease lapsed;
+ * never this worker's own lapsed claims, which it still holds), and read
+ * them. *out is a new array of *n_out delegations (free each
  * with db_delegation_deinit, then free the array); *n_out == 0 when there
  * is nothing to claim right now.
  */
 int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 		 struct db_delegation **out, size_t *n_out);
 
-/* Extend this worker's claims by the lease again. */
+/* Extend this worker's claims by the lease again; items that another
+   connection is recording right now (row locked) are passed over. */
 int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 		 int64_t lease_ms);
 
@@ -207,6 +212,63 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		     enum db_sink sink, const struct db_result *r,
 		     enum db_outcome *outcome);
+
+/* ---- off the caller's thread (db/async.c) ----------------------------- */
+
+/*
+ * A pool of threads, each with its own connection, that runs database
+ * work for an event loop which must not block on it (`cdscan scan`). The
+ * caller submits tasks; a thread runs task->run on its connection; the
+ * finished task comes back through db_pool_reap, on the caller's thread,
+ * which calls task->done. db_pool_fd becomes readable when tasks are
+ * waiting to be reaped.
+ *
+ * Tasks run in the order submitted, but up to n at once: the caller
+ * submits at once only work that may commit in any order (each task is
+ * its own transaction). Nothing is shared between threads except the
+ * task handed over: the caller must not touch what a task reads until
+ * its done callback.
+ */
+struct db_pool;
+
+struct db_task {
+	/* On a pool thread, with that thread's connection: 0 or CDS_E*. */
+	int (*run)(struct db *db, struct db_task *t);
+	/* On the caller's thread, in db_pool_reap (or db_pool_free). */
+	void (*done)(struct db_task *t);
+	/* Set by the pool: what run returned (CDS_ECANCELED: never run, the
+	   pool was stopped), and db_errmsg() when it failed. */
+	int rc;
+	char err[512];
+	struct db_task *next; /* the pool's */
+};
+
+/*
+ * Open n connections like `db` (same conninfo, same lease) and start a
+ * thread for each. On failure returns CDS_EDB (or CDS_ENOMEM) with the
+ * reason in err.
+ */
+int db_pool_new(const struct db *db, size_t n, struct db_pool **out,
+		char *err, size_t errlen);
+
+/* Queue t. `first`: ahead of everything queued (lease renewals, which
+   must not wait behind a backlog of writes). */
+void db_pool_submit(struct db_pool *p, struct db_task *t, bool first);
+
+/* Readable while finished tasks wait for db_pool_reap. */
+int db_pool_fd(const struct db_pool *p);
+
+/* Call done() for every finished task, in the order they finished.
+   Returns how many. */
+size_t db_pool_reap(struct db_pool *p);
+
+/* Run nothing more that is queued: those tasks come back with
+   CDS_ECANCELED. Tasks already running finish. */
+void db_pool_cancel(struct db_pool *p);
+
+/* Cancel, wait for the running tasks, reap everything (done() is called
+   for each), close the connections. */
+void db_pool_free(struct db_pool *p);
 
 /* ---- notifications (db/events.c) --------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 struct db {
 	PGconn *conn;
+	char *conninfo; /* as given to db_open: db_pool_new opens more */
 	char err[1024];
 	/* The lease of db_run_begin, used by db_run_claim (ms). */
 	int64_t lease_ms;

@@ -240,14 +240,17 @@ static int glue_cmp(const void *key, const void *elem)
 	return strcmp(key, ((const struct glue *)elem)->host);
 }
 
-static void fill_ns(struct db_delegation *d, char **ns, size_t n,
-		    const struct glue *g, size_t ng)
+/* CDS_ENOMEM, or 0 with a load error set when the names do not fit. */
+static int fill_ns(struct db_delegation *d, char **ns, size_t n,
+		   const struct glue *g, size_t ng)
 {
 	if (n > DB_NS_MAX) {
 		load_error(d, CDS_ELIMIT, "%s: %zu NS names, more than cdscan "
 			   "keeps", d->name, n);
-		return;
+		return CDS_OK;
 	}
+	if (n && !(d->ns = calloc(n, sizeof *d->ns)))
+		return CDS_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct cds_ns *x = &d->ns[d->n_ns];
 		const struct glue *hit;
@@ -255,7 +258,7 @@ static void fill_ns(struct db_delegation *d, char **ns, size_t n,
 		if (!copy_str(x->name, sizeof x->name, ns[i])) {
 			load_error(d, CDS_EINVAL, "NS name too long: %.60s",
 				   ns[i]);
-			return;
+			return CDS_OK;
 		}
 		d->n_ns++;
 		hit = g ? bsearch(ns[i], g, ng, sizeof *g, glue_cmp) : NULL;
@@ -269,17 +272,18 @@ static void fill_ns(struct db_delegation *d, char **ns, size_t n,
 				load_error(d, CDS_ELIMIT, "%s: more glue "
 					   "addresses than cdscan keeps (%d)",
 					   ns[i], CDS_GLUE_MAX);
-				return;
+				return CDS_OK;
 			}
 			if (!copy_str(x->glue[x->n_glue], CDS_ADDR_STR_MAX,
 				      hit->addr)) {
 				load_error(d, CDS_EINVAL, "%s: bad glue "
 					   "address", ns[i]);
-				return;
+				return CDS_OK;
 			}
 			x->n_glue++;
 		}
 	}
+	return CDS_OK;
 }
 
 static void fill_ds(struct db_delegation *d, char **ds, size_t n)
@@ -322,6 +326,7 @@ static int fill_one(struct db_delegation *d, PGresult *r, int row,
 {
 	char **v = NULL;
 	size_t n = 0;
+	int ret;
 
 	if (!copy_str(d->name, sizeof d->name, PQgetvalue(r, row, 0))) {
 		/* keep what fits so the item can still be marked done */
@@ -339,8 +344,10 @@ static int fill_one(struct db_delegation *d, PGresult *r, int row,
 	d->optout = strcmp(PQgetvalue(r, row, 5), "t") == 0;
 	if (db_parse_array(PQgetvalue(r, row, 2), &v, &n) != 0)
 		goto bad;
-	fill_ns(d, v, n, g, ng);
+	ret = fill_ns(d, v, n, g, ng);
 	db_strv_free(v, n);
+	if (ret != CDS_OK)
+		return ret;
 	if (db_parse_array(PQgetvalue(r, row, 3), &v, &n) != 0)
 		goto bad;
 	fill_ds(d, v, n);
@@ -454,13 +461,16 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 	   taken over first), or never claimed. Two queries rather than one
 	   OR, so that each is an index range that stops at the limit (the
 	   todo part is not even read when lapsed claims fill the batch:
-	   CTEs are read lazily). SKIP LOCKED: rows another worker is
+	   CTEs are read lazily). Never this worker's own: a claim of ours
+	   that lapsed (the database made us wait past the lease) is still
+	   being scanned here, and taking it again would scan it twice in
+	   one batch. SKIP LOCKED: rows another worker is
 	   claiming right now are passed over, not waited for. A domain
 	   gone from cdscan.delegation still comes back (found = false) so
 	   that it can be marked done. */
 	r = db_exec(db,
 		    "WITH lapsed AS (SELECT run_id, domain FROM cdscan.run_item"
-		    "  WHERE run_id = $1 AND state = 'claimed'"
+		    "  WHERE run_id = $1 AND state = 'claimed' AND worker <> $2"
 		    "  AND lease_until < now() LIMIT $3 FOR UPDATE SKIP LOCKED),"
 		    " todo AS (SELECT run_id, domain FROM cdscan.run_item"
 		    "  WHERE run_id = $1 AND state = 'todo' ORDER BY domain"
@@ -540,14 +550,24 @@ int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 	char lease[24];
 
 	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
-	/* One statement, so the worker row and the claims move together. */
+	/* One statement, so the worker row and the claims move together.
+	   It never waits (SKIP LOCKED): a row locked right now belongs to a
+	   transaction of this worker on another connection, recording
+	   results — it sets last_seen itself and marks those items done
+	   (or the run stops). Waiting would hold the lease behind a slow
+	   change, and could deadlock with a batch that locks many items in
+	   another order. */
 	return run_update(db,
 			  "WITH w AS (UPDATE cdscan.worker SET last_seen = now()"
-			  " WHERE run_id = $1 AND worker = $2)"
+			  " WHERE (run_id, worker) IN (SELECT run_id, worker"
+			  "  FROM cdscan.worker WHERE run_id = $1"
+			  "  AND worker = $2 FOR UPDATE SKIP LOCKED))"
 			  " UPDATE cdscan.run_item"
 			  " SET lease_until = now() + $3::bigint * interval '1 ms'"
-			  " WHERE run_id = $1 AND worker = $2"
-			  " AND state = 'claimed'",
+			  " WHERE (run_id, domain) IN (SELECT run_id, domain"
+			  "  FROM cdscan.run_item WHERE run_id = $1"
+			  "  AND worker = $2 AND state = 'claimed'"
+			  "  FOR UPDATE SKIP LOCKED)",
 			  run_id, worker, lease, NULL);
 }
 

@@ -6,6 +6,15 @@
  * database: unchanged ones in batches, each accepted change in its own
  * transaction with its audit row.
  *
+ * The loop never waits for PostgreSQL while it scans: claims, results,
+ * changes, lease renewals and progress counts are tasks for a pool of
+ * database threads (db/async.c), each on its own connection, and come
+ * back to the loop when done. The next batch is claimed while the
+ * current one is probed, so the in-flight window stays full across batch
+ * boundaries; a change transaction of several milliseconds no longer
+ * stops every probe. What waits to be written is bounded: past the bound
+ * no new probe starts until the database catches up.
+ *
  * Several workers, on one host or many, share a run: the database hands
  * out batches (FOR UPDATE SKIP LOCKED) under a lease that this worker
  * renews while it lives. A worker that dies leaves its claims to lapse;
@@ -34,13 +43,76 @@
 #include "policy/policy.h"
 #include "scanner/probe.h"
 
-/* One delegation on its way through the worker. */
+/* Database threads (connections) of one worker: two, so that a change
+   transaction and a claim or a batch of results proceed side by side. */
+#define SCAN_DB_THREADS 2
+
+struct batch;
+
+/* One delegation on its way through the worker. Jobs live in their
+   batch, next to the rows they point at: nothing is copied per
+   delegation. */
 struct job {
-	struct scan_worker *w;
-	struct db_delegation deleg;
+	struct batch *b;
+	struct db_delegation *deleg; /* in b->d */
 	struct scan_result *res;
 	struct cds_decision dec;
 	int64_t now;
+};
+
+/* Delegations claimed together, freed once the last one is recorded. */
+struct batch {
+	struct scan_worker *w;
+	struct batch *prev, *next;
+	struct db_delegation *d;
+	struct job *jobs;
+	size_t n;
+	size_t started; /* jobs started: d[0..started) */
+	size_t left;    /* jobs not yet recorded (started or not) */
+};
+
+/* Database tasks; the struct db_task comes first (the callbacks get it). */
+struct claim_task {
+	struct db_task t;
+	struct scan_worker *w;
+	struct db_delegation *d;
+	size_t n;
+};
+
+struct write_task {
+	struct db_task t;
+	struct scan_worker *w;
+	struct job **jobs;
+	struct db_result *r;
+	size_t n, recorded;
+};
+
+struct change_task {
+	struct db_task t;
+	struct scan_worker *w;
+	struct job *j;
+	struct db_result r;
+	enum db_outcome out;
+};
+
+struct renew_task {
+	struct db_task t;
+	struct scan_worker *w;
+};
+
+struct progress_task {
+	struct db_task t;
+	struct scan_worker *w;
+	int64_t done;
+};
+
+/* Is the run over? If not, take back the claims of dead workers here. */
+struct end_task {
+	struct db_task t;
+	struct scan_worker *w;
+	bool finished;
+	int64_t freed;     /* claims taken back */
+	char gone[256];    /* from whom */
 };
 
 struct scan_worker {
@@ -60,25 +132,37 @@ struct scan_worker {
 	char worker[DB_WORKER_MAX];
 	const struct cli_global *g;
 
-	struct db *db;
+	struct db *db;          /* this thread's: before and after the scan */
+	struct db_pool *pool;   /* during the scan */
 	struct db_run_info run;
 	struct cli_scan_parts parts;
 	struct event_base *base; /* parts.base */
 	struct scanner *sc;      /* parts.sc */
 	struct event *ev_tick;  /* progress, lease, flush, retry claims */
 	struct event *ev_int, *ev_term;
+	struct event *ev_db;    /* database tasks came back */
 
-	/* claimed, not started */
-	struct db_delegation *batch;
-	size_t n_batch, next_batch;
-	/* probed and decided, waiting for db_record_batch */
+	/* claimed batches, oldest first; cur: the first not fully started */
+	struct batch *head, *tail, *cur;
+	size_t n_unstarted;     /* claimed, not started */
+	/* probed and decided, waiting to be handed to the database */
 	struct job **unwritten;
 	size_t n_unwritten;
-	size_t in_flight;
+	size_t in_flight;       /* probes */
+	size_t n_waiting;       /* decided, not yet recorded */
+	size_t max_waiting;     /* past this, no probe starts */
+	size_t n_tasks;         /* claims, writes and changes in the pool */
+
+	struct renew_task renew;
+	struct progress_task prog;
+	struct end_task end;
+	bool claim_busy, renew_busy, prog_busy, end_busy;
+	bool end_checked;       /* asked since the last claim came back empty */
 
 	bool nothing_to_claim;  /* last claim came back empty */
 	bool stopping;          /* SIGINT/SIGTERM: finish what is started */
 	bool finished;          /* the run is done */
+	bool closing;           /* the loop is over: tasks only free */
 	int fatal;              /* a database error: stop now */
 
 	/* this worker's figures */
@@ -161,9 +245,7 @@ static int read_conf(struct scan_worker *w, const struct conf *conf)
 		fprintf(stderr, "cdscan scan: %s\n", err);
 		return -1;
 	}
-	w->sink = strcmp(conf_enum(conf, "sink"), "requests") == 0
-			  ? DB_SINK_REQUESTS
-			  : DB_SINK_TABLES;
+	w->sink = db_sink_from_name(conf_enum(conf, "sink"));
 	w->batch_size = (size_t)conf_int(conf, "scan.batch-size");
 	w->concurrency = (size_t)conf_int(conf, "scan.concurrency");
 	w->lease_ms = conf_duration_ms(conf, "scan.lease");
@@ -195,122 +277,221 @@ static bool worker_is_dead_here(const struct scan_worker *w, const char *other)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static int release_dead_claims(struct scan_worker *w)
+/*
+ * Give back the claims of workers on this host whose process is gone.
+ * Runs on whichever connection it is given (the database thread's during
+ * the scan); says whose in gone, for the caller to log.
+ */
+static int release_dead_claims(const struct scan_worker *w, struct db *db,
+			       int64_t *freed_all, char *gone, size_t gonelen)
 {
 	char **claimants = NULL;
-	size_t n = 0;
-	int rc = db_run_claimants(w->db, w->run.id, &claimants, &n);
+	size_t n = 0, off = 0;
+	int rc = db_run_claimants(db, w->run.id, &claimants, &n);
 
+	*freed_all = 0;
+	gone[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		int64_t freed = 0;
 
 		if (!worker_is_dead_here(w, claimants[i]))
 			continue;
-		rc = db_run_release(w->db, w->run.id, claimants[i], &freed);
-		if (rc == 0 && freed)
-			log_info("run %" PRId64 ": took back %" PRId64
-				 " delegations claimed by %s, which is gone",
-				 w->run.id, freed, claimants[i]);
+		rc = db_run_release(db, w->run.id, claimants[i], &freed);
+		if (rc != 0 || !freed)
+			continue;
+		*freed_all += freed;
+		if (off < gonelen)
+			off += (size_t)snprintf(gone + off, gonelen - off, "%s%s",
+						off ? ", " : "", claimants[i]);
 	}
 	db_strv_free(claimants, n);
 	return rc;
 }
 
-/* ---- results ---------------------------------------------------------- */
-
-static void job_free(struct job *j)
+static void log_released(const struct scan_worker *w, int64_t freed,
+			 const char *gone)
 {
-	if (!j)
-		return;
-	scan_result_free(j->res);
-	db_delegation_deinit(&j->deleg);
-	free(j);
+	if (freed)
+		log_info("run %" PRId64 ": took back %" PRId64 " delegations "
+			 "claimed by %s, which is gone", w->run.id, freed, gone);
 }
 
-static void db_failed(struct scan_worker *w, int rc)
+/* ---- batches and jobs ------------------------------------------------- */
+
+static void batch_free(struct batch *b)
 {
-	if (w->fatal)
+	struct scan_worker *w = b->w;
+
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		w->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		w->tail = b->prev;
+	if (w->cur == b)
+		w->cur = b->next;
+	for (size_t i = 0; i < b->n; i++) {
+		scan_result_free(b->jobs[i].res);
+		db_delegation_deinit(&b->d[i]);
+	}
+	free(b->jobs);
+	free(b->d);
+	free(b);
+}
+
+/* A job is recorded (or given up): what it holds goes now, its batch
+   with its last job (one slow delegation keeps only the fixed part of
+   its batch's rows). */
+static void job_release(struct job *j)
+{
+	struct batch *b = j->b;
+
+	scan_result_free(j->res);
+	j->res = NULL;
+	db_delegation_deinit(j->deleg);
+	if (--b->left == 0)
+		batch_free(b);
+}
+
+/* Stop the run: a database error (msg) or no memory. Queued database
+   work is dropped — each task is a whole transaction, so nothing is half
+   done — and the loop ends; the next run continues. */
+static void fail_run(struct scan_worker *w, int rc, const char *msg)
+{
+	if (w->fatal || w->closing)
 		return;
 	w->fatal = rc;
-	fprintf(stderr, "%scdscan scan: database: %s\n", w->progress ? "\n" : "",
-		db_errmsg(w->db));
+	fprintf(stderr, "%scdscan scan: %s%s\n", w->progress ? "\n" : "",
+		rc == CDS_ENOMEM ? "" : "database: ",
+		rc == CDS_ENOMEM ? "out of memory" : msg);
+	if (w->pool)
+		db_pool_cancel(w->pool);
 	event_base_loopbreak(w->base);
 }
 
-static void flush_unwritten(struct scan_worker *w)
+/* A task came back failed: say why, unless it was only canceled. */
+static void task_failed(struct scan_worker *w, const struct db_task *t)
 {
-	struct db_result *r;
-	size_t recorded = 0;
-	int rc;
-
-	if (w->n_unwritten == 0 || w->fatal)
-		return;
-	r = calloc(w->n_unwritten, sizeof *r);
-	if (!r) {
-		w->fatal = CDS_ENOMEM;
-		event_base_loopbreak(w->base);
-		return;
-	}
-	for (size_t i = 0; i < w->n_unwritten; i++) {
-		struct job *j = w->unwritten[i];
-
-		r[i] = (struct db_result){
-			.deleg = &j->deleg,
-			.obs = j->res ? j->res->obs : NULL,
-			.n_obs = j->res ? j->res->n_obs : 0,
-			.dec = &j->dec,
-			.time = j->now,
-			.queries = j->res ? j->res->queries : 0,
-		};
-	}
-	rc = db_record_batch(w->db, w->run.id, w->worker, w->dry_run, r,
-			     w->n_unwritten, &recorded);
-	free(r);
-	if (rc != 0) {
-		db_failed(w, rc);
-		return;
-	}
-	w->scanned += recorded;
-	w->lost += w->n_unwritten - recorded;
-	for (size_t i = 0; i < w->n_unwritten; i++)
-		job_free(w->unwritten[i]);
-	w->n_unwritten = 0;
-	w->last_flush_ms = now_ms();
+	if (t->rc != CDS_ECANCELED)
+		fail_run(w, t->rc, t->err);
 }
 
-static void record_change(struct scan_worker *w, struct job *j)
+static void fill(struct scan_worker *w);
+static void maybe_end(struct scan_worker *w);
+
+/* ---- results ---------------------------------------------------------- */
+
+static struct db_result job_result(const struct job *j)
 {
-	struct db_result r = {
-		.deleg = &j->deleg,
-		.obs = j->res->obs,
-		.n_obs = j->res->n_obs,
+	return (struct db_result){
+		.deleg = j->deleg,
+		.obs = j->res ? j->res->obs : NULL,
+		.n_obs = j->res ? j->res->n_obs : 0,
 		.dec = &j->dec,
 		.time = j->now,
-		.queries = j->res->queries,
+		.queries = j->res ? j->res->queries : 0,
 	};
-	enum db_outcome out = DB_OUT_NONE;
-	int rc = db_record_change(w->db, w->run.id, w->worker, w->sink, &r,
-				  &out);
+}
 
-	if (rc != 0) {
-		db_failed(w, rc);
-		job_free(j);
+static int write_run(struct db *db, struct db_task *t)
+{
+	struct write_task *wt = (struct write_task *)t;
+	const struct scan_worker *w = wt->w;
+
+	return db_record_batch(db, w->run.id, w->worker, w->dry_run, wt->r,
+			       wt->n, &wt->recorded);
+}
+
+static void write_done(struct db_task *t)
+{
+	struct write_task *wt = (struct write_task *)t;
+	struct scan_worker *w = wt->w;
+
+	w->n_tasks--;
+	w->n_waiting -= wt->n;
+	if (t->rc != 0) {
+		task_failed(w, t);
+	} else {
+		w->scanned += wt->recorded;
+		w->lost += wt->n - wt->recorded;
+	}
+	for (size_t i = 0; i < wt->n; i++)
+		job_release(wt->jobs[i]);
+	free(wt->jobs);
+	free(wt->r);
+	free(wt);
+	fill(w);
+}
+
+/* Hand what is decided and changes nothing to the database, in one
+   transaction. */
+static void flush_unwritten(struct scan_worker *w)
+{
+	struct write_task *wt;
+	struct job **fresh;
+
+	if (w->n_unwritten == 0 || w->fatal || w->closing)
+		return;
+	wt = calloc(1, sizeof *wt);
+	fresh = calloc(w->batch_size, sizeof *fresh);
+	if (!wt || !fresh || !(wt->r = calloc(w->n_unwritten, sizeof *wt->r))) {
+		free(wt);
+		free(fresh);
+		fail_run(w, CDS_ENOMEM, NULL);
 		return;
 	}
-	switch (out) {
+	wt->t.run = write_run;
+	wt->t.done = write_done;
+	wt->w = w;
+	wt->jobs = w->unwritten;
+	wt->n = w->n_unwritten;
+	for (size_t i = 0; i < wt->n; i++)
+		wt->r[i] = job_result(wt->jobs[i]);
+	w->unwritten = fresh;
+	w->n_unwritten = 0;
+	w->last_flush_ms = now_ms();
+	w->n_tasks++;
+	db_pool_submit(w->pool, &wt->t, false);
+}
+
+static int change_run(struct db *db, struct db_task *t)
+{
+	struct change_task *ct = (struct change_task *)t;
+	const struct scan_worker *w = ct->w;
+
+	return db_record_change(db, w->run.id, w->worker, w->sink, &ct->r,
+				&ct->out);
+}
+
+static void change_done(struct db_task *t)
+{
+	struct change_task *ct = (struct change_task *)t;
+	struct scan_worker *w = ct->w;
+	const struct job *j = ct->j;
+
+	w->n_tasks--;
+	w->n_waiting--;
+	if (t->rc != 0) {
+		task_failed(w, t);
+		goto out;
+	}
+	switch (ct->out) {
 	case DB_OUT_APPLIED:
 	case DB_OUT_REQUESTED:
 		w->changes++;
 		w->scanned++;
-		log_info("%s: %s applied (%s)", j->deleg.name,
+		log_info("%s: %s applied (%s)", j->deleg->name,
 			 cds_verdict_name(j->dec.verdict),
-			 out == DB_OUT_APPLIED ? "registry" : "change request");
+			 ct->out == DB_OUT_APPLIED ? "registry"
+						   : "change request");
 		break;
 	case DB_OUT_STALE:
 		w->stale++;
 		w->scanned++;
 		log_warn("%s: DS set changed during the scan; %s left for the "
-			 "next run", j->deleg.name,
+			 "next run", j->deleg->name,
 			 cds_verdict_name(j->dec.verdict));
 		break;
 	case DB_OUT_LOST:
@@ -320,24 +501,42 @@ static void record_change(struct scan_worker *w, struct job *j)
 		w->scanned++;
 		break;
 	}
-	job_free(j);
+out:
+	job_release(ct->j);
+	free(ct);
+	fill(w);
 }
 
-static void decide(struct scan_worker *w, struct job *j)
+/* Each accepted change in its own transaction, on a database thread. */
+static void record_change(struct scan_worker *w, struct job *j)
 {
-	cli_decide(&j->deleg, j->res->obs, j->res->n_obs, &w->pol, j->now,
-		   &j->dec);
+	struct change_task *ct = calloc(1, sizeof *ct);
+
+	if (!ct) {
+		w->n_waiting--;
+		job_release(j);
+		fail_run(w, CDS_ENOMEM, NULL);
+		return;
+	}
+	ct->t.run = change_run;
+	ct->t.done = change_done;
+	ct->w = w;
+	ct->j = j;
+	ct->r = job_result(j);
+	w->n_tasks++;
+	db_pool_submit(w->pool, &ct->t, false);
 }
 
 /* A delegation is through: decided (or refused before probing). */
 static void job_done(struct scan_worker *w, struct job *j)
 {
-	if (w->fatal) {
-		job_free(j);
+	if (w->fatal || w->closing) {
+		job_release(j);
 		return;
 	}
 	if (j->res)
 		w->queries += j->res->queries;
+	w->n_waiting++;
 	if (!w->dry_run && (j->dec.verdict == CDS_DEC_UPDATE ||
 			    j->dec.verdict == CDS_DEC_DELETE)) {
 		record_change(w, j);
@@ -348,42 +547,104 @@ static void job_done(struct scan_worker *w, struct job *j)
 		flush_unwritten(w);
 }
 
-static void fill(struct scan_worker *w);
-
 static void probed(struct scan_result *res, void *arg)
 {
 	struct job *j = arg;
-	struct scan_worker *w = j->w;
+	struct scan_worker *w = j->b->w;
 
 	j->res = res;
 	w->in_flight--;
-	if (w->fatal) {
-		job_free(j);
+	if (w->fatal || w->closing) {
+		job_release(j);
 		return;
 	}
-	decide(w, j);
+	cli_decide(j->deleg, res->obs, res->n_obs, &w->pol, j->now, &j->dec);
 	job_done(w, j);
 	fill(w);
 }
 
 /* ---- feeding the scanner ---------------------------------------------- */
 
-static int claim(struct scan_worker *w)
+static int claim_run(struct db *db, struct db_task *t)
 {
-	int rc;
+	struct claim_task *ct = (struct claim_task *)t;
+	const struct scan_worker *w = ct->w;
 
-	for (size_t i = w->next_batch; i < w->n_batch; i++)
-		db_delegation_deinit(&w->batch[i]);
-	free(w->batch);
-	w->batch = NULL;
-	w->n_batch = w->next_batch = 0;
-	rc = db_run_claim(w->db, w->run.id, w->worker, w->batch_size, &w->batch,
-			  &w->n_batch);
-	if (rc != 0)
-		return rc;
-	w->nothing_to_claim = w->n_batch == 0;
-	w->last_renew_ms = now_ms();
-	return 0;
+	return db_run_claim(db, w->run.id, w->worker, w->batch_size, &ct->d,
+			    &ct->n);
+}
+
+static void claim_done(struct db_task *t)
+{
+	struct claim_task *ct = (struct claim_task *)t;
+	struct scan_worker *w = ct->w;
+	struct batch *b = NULL;
+
+	w->n_tasks--;
+	w->claim_busy = false;
+	if (t->rc != 0) {
+		task_failed(w, t);
+		goto out;
+	}
+	if (ct->n == 0) {
+		w->nothing_to_claim = true;
+		goto out;
+	}
+	if (!(b = calloc(1, sizeof *b)) ||
+	    !(b->jobs = calloc(ct->n, sizeof *b->jobs))) {
+		free(b);
+		fail_run(w, CDS_ENOMEM, NULL);
+		goto out;
+	}
+	/* Kept even when stopping or closing: teardown frees the batches,
+	   and what was claimed but not started is released at the end. */
+	b->w = w;
+	b->d = ct->d;
+	b->n = b->left = ct->n;
+	ct->d = NULL;
+	b->prev = w->tail;
+	if (w->tail)
+		w->tail->next = b;
+	else
+		w->head = b;
+	w->tail = b;
+	if (!w->cur)
+		w->cur = b;
+	w->n_unstarted += b->n;
+out:
+	if (ct->d) {
+		for (size_t i = 0; i < ct->n; i++)
+			db_delegation_deinit(&ct->d[i]);
+		free(ct->d);
+	}
+	free(ct);
+	fill(w);
+}
+
+/*
+ * Claim the next batch while this one is probed, so that the window does
+ * not drain at a batch boundary. At most one claim at a time, and only
+ * when less than a batch waits to start: this worker holds at most about
+ * two batches it has not started, so its leases stay meaningful to
+ * others.
+ */
+static void prefetch(struct scan_worker *w)
+{
+	struct claim_task *ct;
+
+	if (w->fatal || w->closing || w->stopping || w->claim_busy ||
+	    w->nothing_to_claim || w->n_unstarted >= w->batch_size)
+		return;
+	if (!(ct = calloc(1, sizeof *ct))) {
+		fail_run(w, CDS_ENOMEM, NULL);
+		return;
+	}
+	ct->t.run = claim_run;
+	ct->t.done = claim_done;
+	ct->w = w;
+	w->claim_busy = true;
+	w->n_tasks++;
+	db_pool_submit(w->pool, &ct->t, false);
 }
 
 /* FNV-1a of the name: spreads an operator's zones over its addresses
@@ -397,40 +658,32 @@ static uint32_t name_hash(const char *name)
 	return h;
 }
 
-static void start_one(struct scan_worker *w, struct db_delegation *d)
+static void start_one(struct scan_worker *w, struct job *j)
 {
-	struct job *j = calloc(1, sizeof *j);
+	const struct db_delegation *d = j->deleg;
 	struct scan_request req;
 
-	if (!j) {
-		w->fatal = CDS_ENOMEM;
-		event_base_loopbreak(w->base);
-		return;
-	}
-	j->w = w;
-	j->deleg = *d; /* takes over ds_text */
-	memset(d, 0, sizeof *d);
 	j->now = cli_now(w->g);
-	if (j->deleg.load_error) {
+	if (d->load_error) {
 		/* The registry holds something we cannot scan as it is: say
 		   so in the record instead of stopping the run. */
 		j->dec.verdict = CDS_DEC_PENDING;
 		j->dec.reason = CDS_R_NONE;
 		snprintf(j->dec.detail, sizeof j->dec.detail, "not scanned: %s",
-			 j->deleg.load_errtext);
+			 d->load_errtext);
 		job_done(w, j);
 		return;
 	}
 	req = (struct scan_request){
-		.zone = j->deleg.name,
-		.ns = j->deleg.ns,
-		.n_ns = j->deleg.n_ns,
-		.ds = j->deleg.ds,
-		.n_ds = j->deleg.n_ds,
+		.zone = d->name,
+		.ns = d->ns,
+		.n_ns = d->n_ns,
+		.ds = d->ds,
+		.n_ds = d->n_ds,
 		.now = j->now,
 		.port = w->port,
 		.early_stop = w->early_stop,
-		.early_seed = name_hash(j->deleg.name),
+		.early_seed = name_hash(d->name),
 		.policy = &w->pol,
 	};
 	if (scan_probe_start(w->sc, &req, probed, j) != 0) {
@@ -443,32 +696,96 @@ static void start_one(struct scan_worker *w, struct db_delegation *d)
 	w->in_flight++;
 }
 
-/* Keep scan.concurrency delegations in flight while there is work. */
+/*
+ * Keep scan.concurrency delegations in flight while there is work and
+ * the database keeps up (backpressure: at most max_waiting results
+ * decided and not yet recorded).
+ */
 static void fill(struct scan_worker *w)
 {
-	while (!w->fatal && !w->stopping && w->in_flight < w->concurrency) {
-		if (w->next_batch == w->n_batch) {
-			if (w->nothing_to_claim)
-				return; /* the tick tries again */
-			/* Results first: claims are cheaper to hand over
-			   when what is done is on record. */
-			flush_unwritten(w);
-			if (w->fatal)
-				return;
-			int rc = claim(w);
+	if (w->closing)
+		return;
+	while (!w->fatal && !w->stopping && w->cur &&
+	       w->in_flight < w->concurrency && w->n_waiting < w->max_waiting) {
+		struct batch *b = w->cur;
+		struct job *j = &b->jobs[b->started];
 
-			if (rc != 0) {
-				db_failed(w, rc);
-				return;
-			}
-			if (w->n_batch == 0)
-				return;
-		}
-		start_one(w, &w->batch[w->next_batch++]);
+		j->b = b;
+		j->deleg = &b->d[b->started];
+		if (++b->started == b->n)
+			w->cur = b->next;
+		w->n_unstarted--;
+		start_one(w, j);
 	}
+	prefetch(w);
+	maybe_end(w);
 }
 
-/* ---- the tick: progress, lease, flush, end of run ---------------------- */
+/* ---- the end of the run ------------------------------------------------ */
+
+static int end_run(struct db *db, struct db_task *t)
+{
+	struct end_task *e = (struct end_task *)t;
+	int64_t done, claimed, todo;
+	int rc;
+
+	e->finished = false;
+	if ((rc = db_run_progress(db, e->w->run.id, &done, &claimed, &todo)))
+		return rc;
+	if (todo == 0 && claimed == 0)
+		return db_run_finish(db, e->w->run.id, &e->finished);
+	/* Others hold claims: wait for them, or for their lease to lapse
+	   (a dead worker on this host is released at once). */
+	return release_dead_claims(e->w, db, &e->freed, e->gone,
+				   sizeof e->gone);
+}
+
+static void end_done(struct db_task *t)
+{
+	struct end_task *e = (struct end_task *)t;
+	struct scan_worker *w = e->w;
+
+	w->end_busy = false;
+	if (t->rc != 0) {
+		task_failed(w, t);
+		return;
+	}
+	log_released(w, e->freed, e->gone);
+	if (e->finished) {
+		w->finished = true;
+		event_base_loopbreak(w->base);
+	}
+	/* else the tick claims again */
+}
+
+/*
+ * Nothing in flight, nothing left to start, nothing to claim: once what
+ * is decided is recorded, end the loop (when stopping) or ask whether
+ * the run is over.
+ */
+static void maybe_end(struct scan_worker *w)
+{
+	if (w->fatal || w->closing || w->in_flight || w->end_busy)
+		return;
+	if (!w->stopping &&
+	    (w->cur || w->claim_busy || !w->nothing_to_claim || w->end_checked))
+		return;
+	flush_unwritten(w);
+	if (w->n_tasks || w->fatal)
+		return;
+	if (w->stopping) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	w->end = (struct end_task){
+		.t = {.run = end_run, .done = end_done},
+		.w = w,
+	};
+	w->end_busy = w->end_checked = true;
+	db_pool_submit(w->pool, &w->end.t, false);
+}
+
+/* ---- the tick: progress, lease, flush, claims again -------------------- */
 
 static void show_progress(struct scan_worker *w, int64_t done, bool final)
 {
@@ -503,73 +820,88 @@ static void show_progress(struct scan_worker *w, int64_t done, bool final)
 	fflush(stderr);
 }
 
-static void check_end(struct scan_worker *w)
+static int renew_run(struct db *db, struct db_task *t)
 {
-	int64_t done, claimed, todo;
-	int rc;
+	const struct scan_worker *w = ((struct renew_task *)t)->w;
 
-	if (w->in_flight || w->next_batch < w->n_batch)
-		return;
-	flush_unwritten(w);
-	if (w->fatal)
-		return;
-	if (w->stopping) {
-		event_base_loopbreak(w->base);
-		return;
-	}
-	if ((rc = db_run_progress(w->db, w->run.id, &done, &claimed, &todo))) {
-		db_failed(w, rc);
-		return;
-	}
-	if (todo == 0 && claimed == 0) {
-		if ((rc = db_run_finish(w->db, w->run.id, &w->finished)) != 0)
-			db_failed(w, rc);
-		else
-			event_base_loopbreak(w->base);
-		return;
-	}
-	/* Others hold claims: wait for them, or for their lease to lapse
-	   (a dead worker on this host is released at once). */
-	if ((rc = release_dead_claims(w)) != 0) {
-		db_failed(w, rc);
-		return;
-	}
-	w->nothing_to_claim = false;
-	fill(w);
+	return db_run_renew(db, w->run.id, w->worker, w->lease_ms);
+}
+
+static void renew_done(struct db_task *t)
+{
+	struct scan_worker *w = ((struct renew_task *)t)->w;
+
+	w->renew_busy = false;
+	if (t->rc != 0)
+		task_failed(w, t);
+}
+
+static int progress_run(struct db *db, struct db_task *t)
+{
+	struct progress_task *p = (struct progress_task *)t;
+
+	return db_run_progress(db, p->w->run.id, &p->done, NULL, NULL);
+}
+
+static void progress_done(struct db_task *t)
+{
+	struct progress_task *p = (struct progress_task *)t;
+	struct scan_worker *w = p->w;
+
+	w->prog_busy = false;
+	if (t->rc != 0)
+		task_failed(w, t);
+	else if (!w->fatal && !w->closing)
+		show_progress(w, p->done, false);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct scan_worker *w = arg;
-	int64_t t = now_ms(), done, claimed, todo;
-	int rc;
+	int64_t t = now_ms();
 
 	(void)fd;
 	(void)what;
 	if (w->fatal)
 		return;
-	if (t - w->last_renew_ms >= w->lease_ms / 3) {
-		if ((rc = db_run_renew(w->db, w->run.id, w->worker,
-				       w->lease_ms)) != 0) {
-			db_failed(w, rc);
-			return;
-		}
+	/* Ahead of any queued writes: a lease that lapses behind a backlog
+	   would hand this worker's delegations to another. */
+	if (!w->renew_busy && t - w->last_renew_ms >= w->lease_ms / 3) {
+		w->renew = (struct renew_task){
+			.t = {.run = renew_run, .done = renew_done},
+			.w = w,
+		};
+		w->renew_busy = true;
 		w->last_renew_ms = t;
+		db_pool_submit(w->pool, &w->renew.t, true);
 	}
 	if (t - w->last_flush_ms >= 2000)
 		flush_unwritten(w);
-	if (w->fatal)
-		return;
-	if (w->progress) {
-		if ((rc = db_run_progress(w->db, w->run.id, &done, &claimed,
-					  &todo)) != 0) {
-			db_failed(w, rc);
-			return;
-		}
-		show_progress(w, done, false);
+	if (w->progress && !w->prog_busy) {
+		w->prog = (struct progress_task){
+			.t = {.run = progress_run, .done = progress_done},
+			.w = w,
+		};
+		w->prog_busy = true;
+		db_pool_submit(w->pool, &w->prog.t, false);
 	}
-	if (w->nothing_to_claim || w->stopping)
-		check_end(w);
+	/* Nothing to claim last time: others may have given some back, or
+	   their lease lapsed. Ask again, at this pace. */
+	if (w->nothing_to_claim && w->end_checked && !w->end_busy &&
+	    !w->stopping) {
+		w->nothing_to_claim = false;
+		w->end_checked = false;
+	}
+	fill(w);
+}
+
+static void db_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	db_pool_reap(w->pool);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -579,7 +911,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (w->stopping) {
 		/* second signal: leave now; the claims lapse or are released
-		   by the next worker on this host */
+		   by the next worker on this host, and a transaction cut
+		   short is rolled back by the server */
 		fprintf(stderr, "\ncdscan scan: stopped\n");
 		exit(CLI_EXIT_FAIL);
 	}
@@ -587,46 +920,71 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	fprintf(stderr, "%scdscan scan: %s: finishing the %zu delegations in "
 			"flight (again to stop at once)\n",
 		w->progress ? "\n" : "", strsignal((int)sig), w->in_flight);
-	check_end(w);
+	maybe_end(w);
 }
 
 /* ---- setup and summary ------------------------------------------------ */
 
 static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 {
+	char err[512] = "";
 	int rc = cli_scan_parts_init(&w->parts, conf, "scan");
 
 	if (rc != 0)
 		return rc;
 	w->base = w->parts.base;
 	w->sc = w->parts.sc;
+	if ((rc = db_pool_new(w->db, SCAN_DB_THREADS, &w->pool, err,
+			      sizeof err)) != 0) {
+		fprintf(stderr, "cdscan scan: %s\n", err);
+		return rc;
+	}
+	/* Bounded: three batches' worth decided and not yet recorded, so
+	   that a slow database slows the scan instead of filling memory. */
+	w->max_waiting = 3 * w->batch_size;
 	w->unwritten = calloc(w->batch_size, sizeof *w->unwritten);
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, on_signal, w);
 	w->ev_term = evsignal_new(w->base, SIGTERM, on_signal, w);
-	if (!w->unwritten || !w->ev_tick || !w->ev_int || !w->ev_term)
+	w->ev_db = event_new(w->base, db_pool_fd(w->pool), EV_READ | EV_PERSIST,
+			     db_wake, w);
+	if (!w->unwritten || !w->ev_tick || !w->ev_int || !w->ev_term ||
+	    !w->ev_db)
 		return CDS_ENOMEM;
 	event_add(w->ev_tick, &(struct timeval){0, 250000});
 	event_add(w->ev_int, NULL);
 	event_add(w->ev_term, NULL);
+	event_add(w->ev_db, NULL);
 	return 0;
+}
+
+/* End the database threads; the tasks still out come back and free what
+   they hold. */
+static void stop_pool(struct scan_worker *w)
+{
+	w->closing = true;
+	db_pool_free(w->pool);
+	w->pool = NULL;
 }
 
 static void teardown(struct scan_worker *w)
 {
+	stop_pool(w);
 	for (size_t i = 0; i < w->n_unwritten; i++)
-		job_free(w->unwritten[i]);
+		job_release(w->unwritten[i]);
 	free(w->unwritten);
-	for (size_t i = w->next_batch; i < w->n_batch; i++)
-		db_delegation_deinit(&w->batch[i]);
-	free(w->batch);
 	if (w->ev_tick)
 		event_free(w->ev_tick);
 	if (w->ev_int)
 		event_free(w->ev_int);
 	if (w->ev_term)
 		event_free(w->ev_term);
+	if (w->ev_db)
+		event_free(w->ev_db);
+	/* probes cut short never call back: their jobs go with the batch */
 	cli_scan_parts_deinit(&w->parts);
+	while (w->head)
+		batch_free(w->head);
 	db_close(w->db);
 	for (size_t i = 0; i < w->n_domains; i++)
 		free(w->domains[i]);
@@ -664,6 +1022,8 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 	struct conf *conf = cli_load_conf(g);
 	struct db_run_spec spec;
 	int ret = CLI_EXIT_FAIL, rc;
+	int64_t freed;
+	char gone[256];
 
 	if (!w || !conf)
 		goto out;
@@ -699,16 +1059,18 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 	fflush(stdout);
 	if (setup_scanner(w, conf) != 0)
 		goto out;
-	w->started_ms = w->last_flush_ms = now_ms();
-	if ((rc = release_dead_claims(w)) != 0) {
+	w->started_ms = w->last_flush_ms = w->last_renew_ms = now_ms();
+	if (release_dead_claims(w, w->db, &freed, gone, sizeof gone) != 0) {
 		fprintf(stderr, "cdscan scan: database: %s\n", db_errmsg(w->db));
 		goto out;
 	}
+	log_released(w, freed, gone);
+	/* From here to the end of the loop only the database threads talk
+	   to PostgreSQL. */
 	fill(w);
-	if (!w->fatal && w->nothing_to_claim && !w->in_flight)
-		check_end(w);
-	if (!w->fatal && !w->finished)
+	if (!w->fatal)
 		event_base_dispatch(w->base);
+	stop_pool(w);
 	if (w->fatal) {
 		fprintf(stderr, "cdscan scan: run %" PRId64 " stopped; the next "
 				"'cdscan scan' of the same selection continues "
@@ -727,8 +1089,6 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 			fprintf(stderr, "cdscan scan: database: %s\n",
 				db_errmsg(w->db));
 	} else if (w->stopping) {
-		int64_t freed = 0;
-
 		/* what we claimed but never started goes back at once */
 		if (db_run_release(w->db, w->run.id, w->worker, &freed) != 0)
 			fprintf(stderr, "cdscan scan: database: %s\n",

@@ -1084,6 +1084,15 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 			show_progress(w, done, true);
 	}
 	print_worker_summary(w);
+	if (!w->dry_run) {
+		/* Hand over what this run queued, without holding the run:
+		   events go to the hook in a detached `cdscan notify`; with
+		   sink: epp the outbox is sent once now (what cannot be sent
+		   stays queued for `cdscan epp send` or the next scan). */
+		cli_notify_kick(g, conf);
+		if (w->sink == DB_SINK_EPP)
+			cli_epp_kick(conf);
+	}
 	if (w->finished) {
 		if (db_report_run_summary(w->db, w->run.id, stdout) != 0)
 			fprintf(stderr, "cdscan scan: database: %s\n",

@@ -64,12 +64,35 @@ static const char rec_apply[] =
 	"  s.soa_serial, s.dnskey_state, s.dnskey_proven, s.cds_state,"
 	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey"
 	" FROM ins JOIN cdscan_rec_scan r ON r.domain = ins.domain"
-	" JOIN cdscan_rec_server s ON s.seq = r.seq),"
-	" w AS ("
-	" UPDATE cdscan.worker SET scanned = scanned"
-	"  + (SELECT count(*) FROM done), last_seen = now()"
-	" WHERE run_id = $1 AND worker = $2)"
+	" JOIN cdscan_rec_server s ON s.seq = r.seq)"
 	" SELECT id FROM ins";
+
+/*
+ * The worker's count, as the last statement before COMMIT: its row is
+ * the one row every transaction of this worker writes, so the row lock
+ * is held for the commit alone and a change transaction on one database
+ * thread does not wait for a whole batch on the other.
+ */
+static int count_worker(struct db *db, int64_t run_id, const char *worker,
+			size_t n)
+{
+	char id[24], cnt[24];
+	const char *p[3] = {id, worker, cnt};
+	PGresult *r;
+
+	if (n == 0)
+		return CDS_OK;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	snprintf(cnt, sizeof cnt, "%zu", n);
+	r = db_exec(db,
+		    "UPDATE cdscan.worker SET scanned = scanned + $3::integer,"
+		    " last_seen = now() WHERE run_id = $1 AND worker = $2",
+		    3, p);
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	return CDS_OK;
+}
 
 /* ---- COPY text format ---------------------------------------------------- */
 
@@ -356,6 +379,8 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 	if (ret == 0 && !dry_run)
 		ret = db_events_rejected(db, run_id, r, n);
 	if (ret == 0)
+		ret = count_worker(db, run_id, worker, *n_recorded);
+	if (ret == 0)
 		ret = db_cmd(db, "COMMIT");
 	if (ret != 0) {
 		db_rollback(db);
@@ -599,7 +624,8 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 	if (*outcome == OUT_QUEUED &&
 	    (ret = db_outbox_queue(db, run_id, scan_id, r)) != 0)
 		goto fail;
-	if ((ret = db_cmd(db, "COMMIT")) != 0)
+	if ((ret = count_worker(db, run_id, worker, n)) != 0 ||
+	    (ret = db_cmd(db, "COMMIT")) != 0)
 		goto fail;
 	if (*outcome == OUT_QUEUED)
 		*outcome = DB_OUT_REQUESTED;

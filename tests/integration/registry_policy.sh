@@ -85,7 +85,10 @@ iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 scan_at() {
 	local t=$1 out
 	shift
-	out=$(at "$t" scan --no-progress "$@" 2>&1) ||
+	# No hook for the scans themselves: a scan hands its events to a
+	# detached `cdscan notify` at the end (t_scan_kicks_notify), and
+	# these tests deliver explicitly to count attempts.
+	out=$(at "$t" scan --no-progress --set notify.hook= "$@" 2>&1) ||
 		{ echo "scan at $t exit $?: $(tail -n 3 <<<"$out")"; return 1; }
 	last_run false
 }
@@ -294,6 +297,27 @@ t_hook_retry() {
 }
 why=$(t_hook_retry)
 [ -z "$why" ] && pass policy/notify-failing-hook-retried || fail policy/notify-failing-hook-retried "$why"
+
+# A scan hands its events to the hook by itself, without waiting for it:
+# the new rejected event of this scan reaches the hook in the background.
+t_scan_kicks_notify() {
+	local out i st
+	# a change audited before the scan: its event is due
+	sql "INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds, after_ds)
+	     VALUES (to_timestamp($((T4 + 3000))), 'kick.test.', 'scan', 'ds-update',
+	             '{\"1 13 2 AB\"}', '{\"2 13 2 CD\"}')" >/dev/null
+	out=$(at $((T4 + 3600)) scan --no-progress --all 2>&1) ||
+		{ echo "scan exit $?: $(tail -n 3 <<<"$out")"; return; }
+	for i in $(seq 1 100); do
+		st=$(sql "SELECT state FROM cdscan.event WHERE domain = 'kick.test.'")
+		[ "$st" = delivered ] && break
+		sleep 0.1
+	done
+	[ "$st" = delivered ] || { echo "event of kick.test. '$st' 10 s after the scan"; return; }
+	grep -q '"kick.test."' "$GOT" || echo "the hook never got kick.test."
+}
+why=$(t_scan_kicks_notify)
+[ -z "$why" ] && pass policy/scan-hands-events-to-hook || fail policy/scan-hands-events-to-hook "$why"
 
 # ---- replay protection (STANDARDS §3 T: an older, replayed RRset → ignored)
 

@@ -104,7 +104,7 @@ jqtest status-json-keys \
 	 and (.last_scan.servers[0] | keys) == ["address","cdnskey","cds",
 	   "dnskey_proven","dnskey_state","error","name","soa_serial",
 	   "transport"]
-	 and (.pending | keys) == ["change_requests","runs","stale","verdict"]' \
+	 and (.pending | keys) == ["bootstrap","change_requests","runs","stale","verdict"]' \
 	status rollover.test --json
 jqtest status-json-values \
 	".domain == \"rollover.test.\" and .registry.ds == [\"$D1\"]

@@ -31,6 +31,9 @@
 #include "db/db.h"
 #include "epp/epp.h"
 
+/* Earlier, superseded changes whose result is looked for (the newest). */
+#define EARLIER_MAX 8
+
 /* What happened to one attempt at a change. */
 enum attempt { A_FINAL, A_RETRY, A_RECONNECT };
 
@@ -202,6 +205,33 @@ static void ds_list(char *buf, size_t size, const struct cds_ds *ds, size_t n)
 }
 
 /*
+ * Whether the registry's set is one that an earlier change of ours, tried
+ * and then superseded by `it`, left there (sent, its answer lost): then
+ * `it` goes on from there rather than being refused as stale. *rc on a
+ * database error.
+ */
+static bool left_by_earlier(struct sender *sd, const struct db_outbox_item *it,
+			    const struct epp_domain *cur, int *rc)
+{
+	struct cds_ds (*sets)[CDS_DS_MAX] = calloc(EARLIER_MAX, sizeof *sets);
+	size_t lens[EARLIER_MAX], n = 0;
+	bool found = false;
+
+	if (!sets) {
+		*rc = CDS_ENOMEM;
+		return false;
+	}
+	*rc = db_outbox_earlier_sets(sd->db, it, sets, lens, EARLIER_MAX, &n);
+	for (size_t i = 0; *rc == 0 && i < n && !found; i++)
+		found = epp_domain_ds_equal(cur, sets[i], lens[i]);
+	free(sets);
+	if (found)
+		log_info("%s: epp: the registry holds what an earlier change "
+			 "left; going on from there", it->domain);
+	return found;
+}
+
+/*
  * One attempt at one change. Reads domain:info, decides what is still
  * missing, sends it. Records the outcome in the outbox (except
  * A_RECONNECT, after which the caller tries again on a new session).
@@ -224,6 +254,7 @@ static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
 	}
 	if ((ret = ensure_session(sd, err, sizeof err)) != 0) {
 		log_warn("%s: epp: %s", it->domain, err);
+		snprintf(sd->last_err, sizeof sd->last_err, "%s", err);
 		*rc = db_outbox_retry(sd->db, it->id, 0, err,
 				      backoff(sd, it->attempts));
 		sd->retried++;
@@ -270,7 +301,10 @@ static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
 		log_info("%s: epp: already at the registry", it->domain);
 		goto out;
 	}
-	if (!epp_domain_ds_equal(cur, it->before, it->n_before)) {
+	if (!epp_domain_ds_equal(cur, it->before, it->n_before) &&
+	    !left_by_earlier(sd, it, cur, rc)) {
+		if (*rc != 0)
+			goto out;
 		/* the registry holds neither what the decision started from
 		   nor its result: changed by other means, so the decision is
 		   stale; the next scan decides again from the new state */
@@ -336,6 +370,7 @@ static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
 	}
 	goto out;
 transient:
+	snprintf(sd->last_err, sizeof sd->last_err, "%d %.580s", r->code, err);
 	*rc = db_outbox_retry(sd->db, it->id, r->code, err,
 			      backoff(sd, it->attempts));
 	sd->retried++;
@@ -694,6 +729,38 @@ out:
 	return rc;
 }
 
+/*
+ * --set KEY=VALUE (or --set=KEY=VALUE) anywhere after `epp`, as every
+ * command takes it (cdscan(8)): applied to conf and taken out of argv,
+ * so that each subcommand parses only its own arguments.
+ */
+static int take_set_options(struct conf *conf, int *argc, char **argv)
+{
+	int n = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *v = NULL;
+
+		if (strcmp(argv[i], "--set") == 0) {
+			if (i + 1 >= *argc) {
+				fprintf(stderr, "cdscan epp: --set KEY=VALUE\n");
+				return -1;
+			}
+			v = argv[++i];
+		} else if (strncmp(argv[i], "--set=", 6) == 0) {
+			v = argv[i] + 6;
+		} else {
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (cli_set_option(conf, v, "epp") != 0)
+			return -1;
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return 0;
+}
+
 int cmd_epp(int argc, char **argv, const struct cli_global *g)
 {
 	struct conf *conf = NULL;
@@ -708,11 +775,22 @@ int cmd_epp(int argc, char **argv, const struct cli_global *g)
 			"usage: cdscan epp send [--loop]\n"
 			"       cdscan epp info DOMAIN\n"
 			"       cdscan epp ns DOMAIN [--add NAME[=ADDR,...]]... "
-			"[--rem NAME]...\n");
+			"[--rem NAME]...\n"
+			"each also takes [--set KEY=VALUE]...\n");
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	if (!(conf = cli_load_conf(g)))
 		return CLI_EXIT_FAIL;
+	if (take_set_options(conf, &argc, argv) != 0) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: cdscan epp send|info|ns ... "
+				"[--set KEY=VALUE]...\n");
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (strcmp(argv[1], "send") == 0) {
 		rc = cmd_epp_send(conf, argc - 1, argv + 1);
 		goto out;
@@ -758,17 +836,45 @@ out:
 	return rc;
 }
 
+/*
+ * The end of a scan with sink: epp: one pass over the outbox. What the
+ * registry cannot take now stays queued, and the scan says so in one
+ * line — a registry that is down must not fail the scan, whose
+ * decisions are safely recorded.
+ */
 int cli_epp_kick(const struct conf *conf)
 {
 	struct sender sd;
+	int64_t queued = 0, pending = 0;
 	int ret;
 
-	if (sender_init(&sd, conf) != 0)
+	if (sender_init(&sd, conf) != 0) {
+		printf("epp: nothing sent (configuration); the changes wait "
+		       "in the outbox: see `cdscan outbox`\n");
 		return CDS_ECONFIG;
-	if (!(sd.db = cli_open_db(conf, "epp send", false)))
+	}
+	if (!(sd.db = cli_open_db(conf, "epp send", false))) {
+		memset(sd.password, 0, sizeof sd.password);
 		return CDS_EDB;
+	}
 	ret = drain(&sd);
 	epp_session_close(sd.s);
+	sd.s = NULL;
+	if (ret != 0)
+		fprintf(stderr, "cdscan scan: epp: database: %s\n",
+			db_errmsg(sd.db));
+	printf("epp: %u done (%u already at the registry), %u pending, "
+	       "%u refused, %u to retry\n",
+	       sd.done, sd.already, sd.pending, sd.refused, sd.retried);
+	if (ret == 0 && db_outbox_count(sd.db, "queued", &queued) == 0 &&
+	    db_outbox_count(sd.db, "pending", &pending) == 0 && queued > 0)
+		printf("epp: %lld change(s) wait in the outbox%s%s%s; `cdscan "
+		       "epp send` or the next scan sends them\n",
+		       (long long)queued, sd.last_err[0] ? " (" : "",
+		       sd.last_err, sd.last_err[0] ? ")" : "");
+	if (pending > 0)
+		printf("epp: %lld change(s) accepted by the registry wait for "
+		       "its poll message (1001)\n", (long long)pending);
 	db_close(sd.db);
 	memset(sd.password, 0, sizeof sd.password);
 	return ret;

@@ -368,8 +368,9 @@ struct db_outbox_item {
 /*
  * Write the accepted change of r to the outbox (db_record_change does,
  * inside its transaction, with sink epp): after_ds from the decision,
- * after_keys from the CDNSKEYs the servers published for it. A queued,
- * not yet sent, change of the same domain is superseded by it.
+ * after_keys from the CDNSKEYs the servers published for it. Every
+ * queued change of the same domain (tried or not) is superseded by it;
+ * one in flight or pending stays, and this one goes after it.
  */
 int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
 		    const struct db_result *r);
@@ -384,6 +385,17 @@ int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
  */
 int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 		   int64_t lease_ms, struct db_outbox_item *it, bool *found);
+
+/*
+ * The DS sets (after_ds) of the changes before `it` that were tried and
+ * then superseded, since the domain's last confirmed change, newest
+ * first: a registry holding one of them holds what one of our own
+ * changes left, not a change made by other means. At most `max` sets
+ * into sets[i] (lens[i] records each), their number in *n.
+ */
+int db_outbox_earlier_sets(struct db *db, const struct db_outbox_item *it,
+			   struct cds_ds (*sets)[CDS_DS_MAX], size_t *lens,
+			   size_t max, size_t *n);
 
 /* Senders holding rows in 'sending' (for the caller to see which are
    dead); *out: db_strv_free. */

@@ -92,15 +92,21 @@ int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
 	{
 		const char *p[2] = {r->deleg->name, scan};
 
-		/* only a change never tried can be replaced: one that was
-		   tried may have reached the registry, and the newer one
-		   waits behind it instead */
+		/* Every change still waiting is replaced, tried or not: a
+		   newer decision must neither wait behind an older one's
+		   back-off nor be refused as stale because the older one
+		   reached the registry after all (its answer lost). The
+		   sender knows such a registry state as one of ours
+		   (db_outbox_earlier_sets). 'sending' and 'pending' rows
+		   are in the registry's hands and are left alone. */
 		res = db_exec(db,
 			      "UPDATE cdscan.epp_outbox SET state = "
 			      "'superseded', updated = now(), last_message = "
 			      "'replaced by the decision of scan ' || $2"
-			      " WHERE domain = $1 AND state = 'queued'"
-			      " AND attempts = 0",
+			      " || CASE WHEN attempts > 0 THEN ' (after '"
+			      " || attempts || ' attempt(s): ' ||"
+			      " coalesce(last_message, '-') || ')' ELSE ''"
+			      " END WHERE domain = $1 AND state = 'queued'",
 			      2, p);
 	}
 	ret = CDS_EDB;
@@ -202,6 +208,40 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 	PQclear(r);
 	/* a row we cannot read is still taken: the caller refuses it */
 	*found = true;
+	return ret;
+}
+
+int db_outbox_earlier_sets(struct db *db, const struct db_outbox_item *it,
+			   struct cds_ds (*sets)[CDS_DS_MAX], size_t *lens,
+			   size_t max, size_t *n)
+{
+	char sid[24];
+	const char *p[2] = {it->domain, sid};
+	PGresult *r;
+	int ret = CDS_OK;
+
+	*n = 0;
+	snprintf(sid, sizeof sid, "%lld", (long long)it->id);
+	/* since the last change the registry confirmed: before it, the
+	   registry and the local tables were both at its after_ds */
+	r = db_exec(db,
+		    "SELECT after_ds FROM cdscan.epp_outbox o"
+		    " WHERE o.domain = $1 AND o.id < $2::bigint"
+		    " AND o.state = 'superseded' AND o.attempts > 0"
+		    " AND o.id > coalesce((SELECT max(d.id) FROM"
+		    "  cdscan.epp_outbox d WHERE d.domain = $1"
+		    "  AND d.id < $2::bigint AND d.state = 'done'), 0)"
+		    " ORDER BY o.id DESC",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	for (int i = 0; i < PQntuples(r) && *n < max && ret == 0; i++) {
+		ret = parse_set(db, PQgetvalue(r, i, 0), false, sets[*n], NULL,
+				&lens[*n]);
+		if (ret == 0)
+			(*n)++;
+	}
+	PQclear(r);
 	return ret;
 }
 

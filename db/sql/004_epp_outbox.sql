@@ -14,8 +14,9 @@
 --   done      the registry holds after_ds; the local tables followed
 --   refused   a final refusal (2304, 2306, a stale set, ...): last_code
 --             and last_message say why; never retried by itself
---   superseded a newer decision for the domain replaced it before it
---             was sent
+--   superseded a newer decision for the domain replaced it while it was
+--             queued (perhaps tried already: the newer one then accepts
+--             the registry holding this one's after_ds)
 --
 -- A registry or another tool may insert rows too: domain, kind, before_ds
 -- and after_ds are all a sender needs (after_keys for keyData servers).

@@ -11,11 +11,14 @@
 #include "core/conf.h"
 #include "db/db.h"
 
+#define USAGE "usage: cdscan outbox [--all] [--json] [--set KEY=VALUE]...\n"
+
 int cmd_outbox(int argc, char **argv, const struct cli_global *g)
 {
 	static const struct option opts[] = {
 		{"all", no_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'j'},
+		{"set", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -24,25 +27,33 @@ int cmd_outbox(int argc, char **argv, const struct cli_global *g)
 	bool all = false, json = false;
 	int c, rc = CLI_EXIT_FAIL;
 
+	if (!(conf = cli_load_conf(g)))
+		return CLI_EXIT_FAIL;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
 		case 'j': json = true; break;
+		case 's':
+			if (cli_set_option(conf, optarg, "outbox") != 0) {
+				rc = CLI_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		default:
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: cdscan outbox [--all] [--json]\n"
+			fprintf(c == 'h' ? stdout : stderr, USAGE
 				"Changes waiting for, in flight to, or refused "
 				"by the registry (sink: epp).\n");
-			return c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+			rc = c == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: cdscan outbox [--all] [--json]\n");
-		return CLI_EXIT_USAGE;
+		fprintf(stderr, USAGE);
+		rc = CLI_EXIT_USAGE;
+		goto out;
 	}
-	if (!(conf = cli_load_conf(g)) ||
-	    !(db = cli_open_db(conf, "outbox", false)))
+	if (!(db = cli_open_db(conf, "outbox", false)))
 		goto out;
 	if (db_outbox_report(db, all, json, stdout) != 0) {
 		fprintf(stderr, "cdscan outbox: %s\n", db_errmsg(db));

@@ -405,6 +405,35 @@ static void evidence_rrset(struct json *j, const char *key,
 	json_object_end(j);
 }
 
+/* RFC 9615 §4.2 step 3: what the validated lookup of this server's NS
+   name's signal said, so that a bootstrap's audit row shows its proof. */
+static void evidence_signal(struct json *j, const struct cds_signal_obs *sg)
+{
+	char s[CDS_DS_STR_MAX], *k;
+
+	json_object_begin(j, "signal");
+	json_str(j, "cds_state", cds_rrstate_name(sg->cds_rr.state));
+	json_str(j, "cds_dnssec", cds_secstate_name(sg->cds_rr.sec));
+	json_array_begin(j, "cds");
+	for (size_t n = 0; n < sg->n_cds; n++)
+		json_str(j, NULL, db_ds_format(&sg->cds[n], s, sizeof s));
+	json_array_end(j);
+	json_str(j, "cdnskey_state", cds_rrstate_name(sg->cdnskey_rr.state));
+	json_str(j, "cdnskey_dnssec", cds_secstate_name(sg->cdnskey_rr.sec));
+	json_array_begin(j, "cdnskey");
+	for (size_t n = 0; n < sg->n_cdnskey; n++) {
+		size_t kl = cds_dnskey_str_size(&sg->cdnskey[n]);
+
+		if ((k = malloc(kl))) {
+			json_str(j, NULL, cds_dnskey_format(&sg->cdnskey[n],
+							    k, kl));
+			free(k);
+		}
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
 /* What made cdscan act, for the audit row: the decision and, per server,
    the records it published and how they were signed. */
 static char *evidence(const struct db_result *r, enum db_outcome outcome)
@@ -455,6 +484,8 @@ static char *evidence(const struct db_result *r, enum db_outcome outcome)
 			}
 		}
 		json_array_end(&j);
+		if (o->signal.looked_up)
+			evidence_signal(&j, &o->signal);
 		json_object_end(&j);
 	}
 	json_array_end(&j);

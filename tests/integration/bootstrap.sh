@@ -162,6 +162,14 @@ t_rfc9615() {
 	          WHERE a.domain = '$z' AND a.actor = 'scan' AND a.run_id = $run
 	          AND a.before_ds = '{}' AND s.outcome = 'applied'")" = 1 ] ||
 		echo "$z: no audit row of run $run from no DS to the new set"
+	# the audit's evidence carries the proof: every out-of-child NS
+	# name's signal, validated secure, with the records it held
+	[ "$(sql "SELECT count(*) FROM cdscan.audit a,
+	            jsonb_array_elements(a.evidence->'servers') s
+	          WHERE a.domain = '$z' AND a.run_id = $run
+	          AND s->'signal'->>'cds_dnssec' = 'secure'
+	          AND jsonb_array_length(s->'signal'->'cds') > 0")" -gt 0 ] ||
+		echo "$z: the audit evidence holds no secure signal"
 	for r in boot-missing:bootstrap-signal-missing \
 		 boot-insecure:bootstrap-signal-insecure \
 		 boot-bogus:bootstrap-signal-bogus \

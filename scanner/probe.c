@@ -44,6 +44,24 @@ static const char *const qnames[Q__COUNT] = {"SOA", "DNSKEY", "CDS",
 /* Results kept by the verification cache (about 40 bytes each). */
 #define SIGCACHE_CAP 16384
 
+/*
+ * Signature verifications one delegation may cost (issue 9 item 4). The
+ * per-RRset bounds of validate.c (16 RRSIGs, 4 keys each, 3 RRsets) cap a
+ * server address at 192, but a delegation has up to 32 NS names × 16
+ * addresses: 98,304 for one zone whose every name points at one hostile
+ * address. A server is charged, before anything is verified, the most its
+ * answers can cost (sig_cost); when the charge would pass the budget its
+ * signatures are not verified at all and it fails with CDS_ELIMIT, so the
+ * delegation changes nothing (policy: a failed server is a rejection).
+ * 512 is ample for real operators: 13 NS × 2 addresses with a rollover's
+ * 2 RRSIGs per RRset cost 156.
+ */
+#define SCAN_SIGS_PER_DELEGATION 512
+/* validate.c's SCAN_SIGS_PER_RRSET and SCAN_KEYS_PER_SIG, which the
+   charge mirrors (a larger charge only spends the budget sooner). */
+#define COST_SIGS_PER_RRSET 16
+#define COST_KEYS_PER_SIG 4
+
 struct scanner {
 	struct event_base *base;
 	struct scan_engine *eng;
@@ -111,6 +129,7 @@ struct probe {
 	unsigned pending; /* name lookups + servers not finished */
 	bool starting;    /* inside scan_probe_start: do not finish yet */
 	unsigned queries;
+	unsigned sig_charged; /* SCAN_SIGS_PER_DELEGATION spent so far */
 	scan_probe_cb cb;
 	void *arg;
 
@@ -436,6 +455,56 @@ static bool proposed_ds(struct probe *p, struct server *s,
 	return ok && *n_prop > 0;
 }
 
+/*
+ * The most verifications validate.c can make for this server's answers:
+ * per RRset, its first COST_SIGS_PER_RRSET RRSIGs, each with the DNSKEYs
+ * of the server's set that share its key tag and algorithm (at most
+ * COST_KEYS_PER_SIG). Counted from the records, not from what the
+ * verification did, so that the charge does not depend on the cache or
+ * on which server answered first; a DNSKEY RRset over CDS_RRSET_MAX is
+ * never verified (validate.c) and costs nothing.
+ */
+static unsigned sig_cost(const struct server *s)
+{
+	static const int typed[] = {Q_DNSKEY, Q_CDS, Q_CDNSKEY};
+	const ldns_rr_list *keys = s->sets[Q_DNSKEY].rrs;
+	size_t n_keys = keys ? ldns_rr_list_rr_count(keys) : 0;
+	uint16_t tag[CDS_RRSET_MAX];
+	uint8_t alg[CDS_RRSET_MAX];
+	unsigned cost = 0;
+
+	if (n_keys == 0 || n_keys > CDS_RRSET_MAX)
+		return 0;
+	for (size_t k = 0; k < n_keys; k++) {
+		const ldns_rr *rr = ldns_rr_list_rr(keys, k);
+		const ldns_rdf *a = ldns_rr_dnskey_algorithm(rr);
+
+		tag[k] = ldns_calc_keytag(rr);
+		alg[k] = a ? ldns_rdf2native_int8(a) : 0;
+	}
+	for (size_t t = 0; t < sizeof typed / sizeof typed[0]; t++) {
+		const ldns_rr_list *sigs = s->sets[typed[t]].sigs;
+		size_t n = sigs ? ldns_rr_list_rr_count(sigs) : 0;
+
+		if (n > COST_SIGS_PER_RRSET)
+			n = COST_SIGS_PER_RRSET;
+		for (size_t j = 0; j < n; j++) {
+			const ldns_rr *sig = ldns_rr_list_rr(sigs, j);
+			const ldns_rdf *st = ldns_rr_rrsig_keytag(sig);
+			const ldns_rdf *sa = ldns_rr_rrsig_algorithm(sig);
+			unsigned m = 0;
+
+			if (!st || !sa)
+				continue;
+			for (size_t k = 0; k < n_keys; k++)
+				m += tag[k] == ldns_rdf2native_int16(st) &&
+				     alg[k] == ldns_rdf2native_int8(sa);
+			cost += m < COST_KEYS_PER_SIG ? m : COST_KEYS_PER_SIG;
+		}
+	}
+	return cost;
+}
+
 static void server_done(struct server *s)
 {
 	struct probe *p = s->p;
@@ -443,8 +512,23 @@ static void server_done(struct server *s)
 	struct cds_ds prop[CDS_DS_MAX];
 	const struct cds_ds *ds = p->ds;
 	size_t n_ds = p->n_ds;
+	unsigned cost = sig_cost(s);
 	int rc;
 
+	if (p->sig_charged + cost > SCAN_SIGS_PER_DELEGATION) {
+		/* Records read for the scan's record, nothing verified: the
+		   server fails, so the delegation cannot change this run. */
+		rc = scan_read_records(p->zone, &s->sets[Q_CDS],
+				       &s->sets[Q_CDNSKEY], o);
+		obs_error(o, CDS_ELIMIT, "signatures not verified: the "
+			  "delegation's budget of %d verifications is spent "
+			  "(%u charged, %u more here)",
+			  SCAN_SIGS_PER_DELEGATION, p->sig_charged, cost);
+		if (rc != CDS_OK)
+			obs_error(o, rc, "records: %s", cds_strerror(rc));
+		goto done;
+	}
+	p->sig_charged += cost;
 	if (proposed_ds(p, s, prop, &n_ds)) {
 		ds = prop;
 		o->checked_proposed = true;
@@ -458,6 +542,7 @@ static void server_done(struct server *s)
 		obs_error(o, rc, "validation: %s", cds_strerror(rc));
 	if (o->soa.state != CDS_RR_PRESENT && o->error == CDS_OK)
 		obs_error(o, CDS_ELAME, "SOA: no SOA at the apex");
+done:
 	for (int q = 0; q < Q__COUNT; q++)
 		scan_rrset_free(&s->sets[q]);
 	log_debug("%s: %s/%s done: %s", p->zone, o->name, o->addr,

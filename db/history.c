@@ -36,22 +36,16 @@ static int find(const struct db_delegation *d, size_t n, const char *name)
 }
 
 /*
- * The registry rules' part (policy_apply_registry): the streak of
- * rejected scans ending with the newest (policy.notify-rejected-after;
- * in scan time order), and the registrar with
- * its opt-out from the SQL interface (cdscan.delegation,
- * cdscan.registrar). `arr` is the batch's names as an array literal.
+ * For policy.notify-rejected-after: the streak of rejected scans ending
+ * with the newest (in scan time order). `arr`: the names, as an array
+ * literal, of the batch's domains whose newest scan was rejected.
  */
-static int load_registry_rules(struct db *db, struct db_delegation *d,
-			       size_t n, const char *arr)
+static int load_rejected_streak(struct db *db, struct db_delegation *d,
+				size_t n, const char *arr)
 {
 	const char *p[1] = {arr};
 	PGresult *r;
 
-	for (size_t i = 0; i < n; i++) {
-		d[i].registrar[0] = '\0';
-		d[i].registrar_optout = false;
-	}
 	/* Per domain: its newest scan that was not rejected, then the
 	   rejected ones after it. Both walk scan_domain_time from the
 	   newest end, so a domain costs its streak, not its history. */
@@ -77,6 +71,21 @@ static int load_registry_rules(struct db *db, struct db_delegation *d,
 				(unsigned)strtoul(PQgetvalue(r, i, 1), NULL, 10);
 	}
 	PQclear(r);
+	return CDS_OK;
+}
+
+/* The registrar of each domain and its opt-out, from the SQL interface
+   (cdscan.delegation, cdscan.registrar). */
+static int load_registrars(struct db *db, struct db_delegation *d, size_t n,
+			   const char *arr)
+{
+	const char *p[1] = {arr};
+	PGresult *r;
+
+	for (size_t i = 0; i < n; i++) {
+		d[i].registrar[0] = '\0';
+		d[i].registrar_optout = false;
+	}
 	r = db_exec(db,
 		    "SELECT d.name, coalesce(d.registrar, ''),"
 		    " coalesce(r.optout, false)"
@@ -167,41 +176,86 @@ static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
 	return CDS_OK;
 }
 
+/* The batch's names for which `want` holds, as an array literal; NULL
+   with *none set when there is none, NULL alone when out of memory. */
+static char *subset(const struct db_delegation *d, size_t n, const bool *want,
+		    bool *none)
+{
+	const char **names = calloc(n ? n : 1, sizeof *names);
+	size_t k = 0;
+	char *arr;
+
+	*none = false;
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (want[i])
+			names[k++] = d[i].name;
+	if (k == 0) {
+		free(names);
+		*none = true;
+		return NULL;
+	}
+	arr = db_array_literal(names, k);
+	free(names);
+	return arr;
+}
+
 int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 {
 	const char **names;
-	char *arr;
+	char *arr = NULL, *sub = NULL;
+	bool *rej = NULL, *boot = NULL, none;
 	PGresult *r;
-	int ret;
+	int ret = CDS_ENOMEM;
 
 	for (size_t i = 0; i < n; i++)
 		memset(&d[i].hist, 0, sizeof d[i].hist);
 	if (n == 0)
 		return CDS_OK;
 	if (!(names = calloc(n, sizeof *names)))
-		goto nomem;
+		goto out;
 	for (size_t i = 0; i < n; i++)
 		names[i] = d[i].name;
 	arr = db_array_literal(names, n);
 	free(names);
-	if (!arr)
-		goto nomem;
+	rej = calloc(n, sizeof *rej);
+	boot = calloc(n, sizeof *boot);
+	if (!arr || !rej || !boot)
+		goto out;
+	/*
+	 * One cheap pass for the whole batch: per domain the newest audit
+	 * time by cdscan and by anyone else, and the verdict and reason of
+	 * its newest scan — each an index probe from the newest end of
+	 * audit_domain_time / scan_domain_time. Only a domain whose newest
+	 * scan was rejected can be on a rejection streak, and only one
+	 * whose newest scan was bootstrap-waiting on a bootstrap streak:
+	 * the streak queries below walk history for those few alone.
+	 */
 	{
 		const char *p[1] = {arr};
 
 		r = db_exec(db,
-			    "SELECT domain,"
-			    " coalesce(extract(epoch FROM max(time) FILTER"
-			    "  (WHERE actor = 'scan'))::bigint, 0),"
-			    " coalesce(extract(epoch FROM max(time) FILTER"
-			    "  (WHERE actor <> 'scan'))::bigint, 0)"
-			    " FROM cdscan.audit WHERE domain = ANY($1::text[])"
-			    " GROUP BY domain",
+			    "SELECT n.name,"
+			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
+			    "  FROM cdscan.audit a WHERE a.domain = n.name"
+			    "  AND a.actor = 'scan'"
+			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1), 0),"
+			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
+			    "  FROM cdscan.audit a WHERE a.domain = n.name"
+			    "  AND a.actor <> 'scan'"
+			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1), 0),"
+			    " coalesce(l.verdict, ''), coalesce(l.reason, '')"
+			    " FROM unnest($1::text[]) AS n(name)"
+			    " LEFT JOIN LATERAL (SELECT t.verdict, t.reason"
+			    "  FROM cdscan.scan t WHERE t.domain = n.name"
+			    "  AND NOT t.dry_run"
+			    "  ORDER BY t.time DESC, t.id DESC LIMIT 1) l ON true",
 			    1, p);
 	}
 	if (!r) {
-		free(arr);
-		return CDS_EDB;
+		ret = CDS_EDB;
+		goto out;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		int k = find(d, n, PQgetvalue(r, i, 0));
@@ -211,14 +265,34 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 		d[k].hist.last_change = strtoll(PQgetvalue(r, i, 1), NULL, 10);
 		d[k].hist.last_change_other =
 			strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		rej[k] = strcmp(PQgetvalue(r, i, 3), "rejected") == 0;
+		boot[k] = strcmp(PQgetvalue(r, i, 4), "bootstrap-waiting") == 0;
 	}
 	PQclear(r);
-	ret = load_registry_rules(db, d, n, arr);
-	if (ret == CDS_OK)
-		ret = load_boot_streak(db, d, n, arr);
+	if ((ret = load_registrars(db, d, n, arr)) != 0)
+		goto out;
+	sub = subset(d, n, rej, &none);
+	if (!sub && !none) {
+		ret = CDS_ENOMEM;
+		goto out;
+	}
+	if (sub && (ret = load_rejected_streak(db, d, n, sub)) != 0)
+		goto out;
+	free(sub);
+	sub = subset(d, n, boot, &none);
+	if (!sub && !none) {
+		ret = CDS_ENOMEM;
+		goto out;
+	}
+	if (sub && (ret = load_boot_streak(db, d, n, sub)) != 0)
+		goto out;
+	ret = CDS_OK;
+out:
+	if (ret == CDS_ENOMEM)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	free(sub);
 	free(arr);
+	free(rej);
+	free(boot);
 	return ret;
-nomem:
-	snprintf(db->err, sizeof db->err, "out of memory");
-	return CDS_ENOMEM;
 }

@@ -8,6 +8,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
@@ -397,6 +399,35 @@ END_TEST
 
 /* ---- the diff (E8) ----------------------------------------------------- */
 
+/* Bytes that do not match the declared encoding are refused, and
+   nothing the registry sent reaches stderr (libxml2 reports such faults
+   through its generic error function whatever the parse options say). */
+START_TEST(bad_encoding_refused_quietly)
+{
+	static const char bad[] = "<?xml version=\"1.0\" encoding=\"SHIFT_JIS\"?>"
+				  "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
+				  "<greeting><svID>\xff\xfe\x80\x1b</svID></greeting>"
+				  "</epp>";
+	struct epp_greeting g;
+	char err[200], path[] = "/tmp/test_epp_stderr.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	struct stat st;
+
+	ck_assert(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	ck_assert_int_eq(epp_xml_parse_greeting(bad, sizeof bad - 1, &g, err,
+						sizeof err), CDS_EPROTO);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	close(fd);
+	unlink(path);
+	ck_assert_int_eq(st.st_size, 0);
+}
+END_TEST
+
 START_TEST(diff_rollover_delete_and_nothing)
 {
 	struct epp_domain *cur = calloc(1, sizeof *cur);
@@ -454,6 +485,7 @@ static Suite *epp_suite(void)
 
 	tc = tcase_create("framing");
 	tcase_add_test(tc, frame_split_across_reads_is_reassembled);
+	tcase_add_test(tc, bad_encoding_refused_quietly);
 	tcase_add_test(tc, frame_two_in_one_read_stay_apart);
 	tcase_add_test(tc, frame_bounds_and_truncation);
 	suite_add_tcase(s, tc);

@@ -386,10 +386,10 @@ START_TEST(response_info_poll_and_refusal)
 	ck_assert_str_eq(r->pan.name, "example.net.");
 	ck_assert_str_eq(r->pan.cl_trid, "cdscan-1");
 	/* a greeting is not a response; nor is garbage */
-	ck_assert_int_eq(epp_xml_parse_response("<epp xmlns=\"" EPP_NS_EPP
-						"\"><greeting/></epp>",
-						strlen(EPP_NS_EPP) + 35, r, err,
-						sizeof err),
+	static const char greeting[] =
+		"<epp xmlns=\"" EPP_NS_EPP "\"><greeting/></epp>";
+	ck_assert_int_eq(epp_xml_parse_response(greeting, sizeof greeting - 1,
+						r, err, sizeof err),
 			 CDS_EPROTO);
 	ck_assert_int_eq(epp_xml_parse_response("\x01\x02", 2, r, err,
 						sizeof err), CDS_EPROTO);

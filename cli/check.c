@@ -212,14 +212,30 @@ static void ds_looked_up(int status, const ldns_rr_list *rrs,
 	c->done = true;
 }
 
+#define CHECK_NS_LOOKUPS 3 /* tries of the NS lookup */
+
 /* NS set and current DS from the resolver, where not given. */
 static int find_delegation(struct check *c)
 {
 	if (!c->ns_given) {
-		if (scan_resolve_lookup(c->parts.res, c->zone, LDNS_RR_TYPE_NS,
-					ns_looked_up, c) != 0)
-			return -1;
-		run_until_done(c);
+		/* The NS RRset is answered by the child's own servers: a
+		   resolver that happened to ask a silent one can fail the
+		   lookup once (SERVFAIL while it times out). Ask again
+		   before giving up. */
+		for (int tries = 0; tries < CHECK_NS_LOOKUPS; tries++) {
+			c->n_ns = 0;
+			if (scan_resolve_lookup(c->parts.res, c->zone,
+						LDNS_RR_TYPE_NS, ns_looked_up,
+						c) != 0)
+				return -1;
+			run_until_done(c);
+			if (c->lookup_status == CDS_OK && c->n_ns > 0)
+				break;
+			log_info("%s: NS lookup failed (%s)%s", c->zone,
+				 cds_strerror(c->lookup_status),
+				 tries + 1 < CHECK_NS_LOOKUPS ? ", asking again"
+							      : "");
+		}
 		if (c->lookup_status != CDS_OK || c->n_ns == 0) {
 			fprintf(stderr, "cdscan check: %s: no NS set found (%s)\n",
 				c->zone, cds_strerror(c->lookup_status));

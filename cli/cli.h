@@ -90,6 +90,11 @@ int cli_hook_split(const char *line, char *buf, char **argv, size_t max,
 struct conf;
 struct conf *cli_load_conf(const struct cli_global *g);
 
+/* A positive number for option `opt` of `cmd` (--limit, --run): 0, or
+   -1 with the error printed. */
+int cli_positive(const char *arg, const char *cmd, const char *opt,
+		 long long *out);
+
 /* --set KEY=VALUE: override one configuration value. Prints the error
    (naming `cmd`) and returns -1 when refused. */
 int cli_set_option(struct conf *conf, const char *arg, const char *cmd);

@@ -1,5 +1,7 @@
 /* Helpers shared by the subcommands: --set, opening the database. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -100,4 +102,21 @@ void cli_scan_parts_deinit(struct cli_scan_parts *p)
 	if (p->base)
 		event_base_free(p->base);
 	memset(p, 0, sizeof *p);
+}
+
+int cli_positive(const char *arg, const char *cmd, const char *opt,
+		 long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || *end || end == arg || v <= 0) {
+		fprintf(stderr, "cdscan %s: %s needs a positive number, not "
+				"'%s'\n", cmd, opt, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

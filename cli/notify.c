@@ -265,7 +265,7 @@ int cmd_notify(int argc, char **argv, const struct cli_global *g)
 	};
 	struct notify_counts c = {0, 0, 0};
 	long long limit = NOTIFY_DEFAULT_LIMIT;
-	char *hargv[HOOK_ARGS_MAX], *buf = NULL, *end, err[128];
+	char *hargv[HOOK_ARGS_MAX], *buf = NULL, err[128];
 	struct conf *conf = NULL;
 	struct db *db = NULL;
 	const char *hook;
@@ -276,13 +276,9 @@ int cmd_notify(int argc, char **argv, const struct cli_global *g)
 	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			limit = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || limit <= 0) {
-				fprintf(stderr, "cdscan notify: --limit needs "
-						"a positive number, not '%s'\n",
-					optarg);
+			if (cli_positive(optarg, "notify", "--limit",
+					 &limit) != 0)
 				goto out;
-			}
 			break;
 		case 's':
 			if (cli_set_option(conf, optarg, "notify") != 0)
@@ -400,7 +396,7 @@ int cmd_events(int argc, char **argv, const struct cli_global *g)
 		{NULL, 0, NULL, 0},
 	};
 	long long limit = EVENTS_DEFAULT_LIMIT;
-	char domain[CDS_NAME_MAX], *end;
+	char domain[CDS_NAME_MAX];
 	struct conf *conf = NULL;
 	struct db *db = NULL;
 	bool json = false;
@@ -411,13 +407,9 @@ int cmd_events(int argc, char **argv, const struct cli_global *g)
 	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			limit = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || limit <= 0) {
-				fprintf(stderr, "cdscan events: --limit needs "
-						"a positive number, not '%s'\n",
-					optarg);
+			if (cli_positive(optarg, "events", "--limit",
+					 &limit) != 0)
 				goto out;
-			}
 			break;
 		case 'j': json = true; break;
 		case 's':

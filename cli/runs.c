@@ -43,13 +43,9 @@ int cmd_runs(int argc, char **argv, const struct cli_global *g)
 	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			limit = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || limit <= 0) {
-				fprintf(stderr, "cdscan runs: --limit needs a "
-						"positive number, not '%s'\n",
-					optarg);
+			if (cli_positive(optarg, "runs", "--limit",
+					 &limit) != 0)
 				goto out;
-			}
 			break;
 		case 'r':
 			run = strtoll(optarg, &end, 10);

@@ -202,6 +202,32 @@ scan_at() {
 	scan_of "$2"
 }
 
+# T (issue 4 item 2): silence between two scans that saw the request
+# starts the count again. Run on the clock before S, and closed with a
+# second silent scan so that the next test starts its own count.
+# Silence is real: every server asked on a port nothing listens on.
+scan_silent_at() {
+	cdd --now "$1" scan --set scanner.port=9 "$2" >"$T/scan.out" 2>&1 ||
+		{ echo "scan failed: $(tail -n 2 "$T/scan.out" | tr '\n' ' ')"; return 1; }
+	scan_of "$2"
+}
+t_delay_silence() {
+	local z=boot-delay.test. got
+	got=$(scan_at $((S - 100 * H)) $z) && [ "$got" = pending/bootstrap-waiting ] ||
+		{ echo "scan 1: $got"; return; }
+	got=$(scan_silent_at $((S - 64 * H)) $z) && [ "$got" = pending/server-unreachable ] ||
+		{ echo "silent scan: $got"; return; }
+	got=$(scan_at $((S - 28 * H)) $z) && [ "$got" = pending/bootstrap-waiting ] ||
+		{ echo "scan after the silence: $got"; return; }
+	sql "SELECT detail FROM cdscan.scan WHERE domain = '$z' ORDER BY time DESC LIMIT 1" |
+		grep -q "^scan 1 of 3" || echo "the scan after the silence is not counted as the first: $(sql "SELECT detail FROM cdscan.scan WHERE domain = '$z' ORDER BY time DESC LIMIT 1")"
+	got=$(scan_silent_at $((S - 1 * H)) $z) && [ "$got" = pending/server-unreachable ] ||
+		echo "closing silent scan: $got"
+}
+why=$(t_delay_silence)
+[ -z "$why" ] && pass pipeline/t5-delay-resets-on-silence ||
+	fail pipeline/t5-delay-resets-on-silence "$(echo "$why" | head -n 5 | tr '\n' ';')"
+
 # T (issue 4 item 5): completes on the third scan spread over days
 t_delay_completes() {
 	local z=boot-delay.test. got st

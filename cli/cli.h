@@ -67,10 +67,11 @@ int cmd_events(int argc, char **argv, const struct cli_global *g);
 
 /*
  * Start delivering events without waiting (cli/notify.c): when
- * notify.hook is set, spawn a detached `cdscan notify` with the same
- * configuration file (and --now), and return at once. For the end of a
- * scan. 0, or -1 when fork failed (the events wait for the next notify).
- * --set overrides of the caller are not passed on.
+ * notify.hook is set, deliver due events in a detached process, as
+ * `cdscan notify` would, with this configuration as it is (--set
+ * overrides included) and the caller's time, and return at once. For the
+ * end of a scan. 0, or -1 when fork failed (the events wait for the next
+ * notify).
  */
 struct conf;
 int cli_notify_kick(const struct cli_global *g, const struct conf *conf);

@@ -331,34 +331,44 @@ out:
 
 /* ---- starting delivery from a scan ------------------------------------------ */
 
+/* The detached notifier: what `cdscan notify` does, with the caller's
+   configuration as it is in memory (its --set overrides included) and
+   a connection of its own. Never returns. */
+static void notify_detached(const struct conf *conf, int64_t now)
+{
+	const char *hook = conf_str(conf, "notify.hook");
+	char *hargv[HOOK_ARGS_MAX], *buf = malloc(strlen(hook) + 1), err[128];
+	struct notify_counts c = {0, 0, 0};
+	struct db *db;
+
+	if (!buf ||
+	    cli_hook_split(hook, buf, hargv, HOOK_ARGS_MAX, err, sizeof err) < 0 ||
+	    !(db = cli_open_db(conf, "notify", false)))
+		_exit(1);
+	signal(SIGPIPE, SIG_IGN);
+	(void)deliver(db, conf, hargv, now, NOTIFY_DEFAULT_LIMIT, &c);
+	db_close(db);
+	_exit(0);
+}
+
 int cli_notify_kick(const struct cli_global *g, const struct conf *conf)
 {
 	const char *hook = conf_str(conf, "notify.hook");
-	const char *path = conf_path(conf);
-	char now[24], *args[8];
-	size_t n = 0;
+	int64_t now = cli_now(g);
 	pid_t pid;
 	int st;
 
 	if (!hook || !*hook)
 		return 0;
-	args[n++] = "cdscan";
-	if (strcmp(path, "(defaults)") != 0) {
-		args[n++] = "-c";
-		args[n++] = (char *)path;
-	}
-	if (g && g->now > 0) {
-		snprintf(now, sizeof now, "%lld", (long long)g->now);
-		args[n++] = "--now";
-		args[n++] = now;
-	}
-	args[n++] = "notify";
-	args[n] = NULL;
+	fflush(NULL);
 	if ((pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
 		/* Double fork and a new session: the notifier is nobody's
-		   child, so the scan neither waits for it nor reaps it. */
+		   child, so the scan neither waits for it nor reaps it. It
+		   inherits the scan's descriptors but uses none of them (its
+		   own database connection; _exit, so nothing of the parent's
+		   is flushed or closed on the way out). */
 		int fd;
 
 		if (setsid() < 0 || fork() != 0)
@@ -370,8 +380,7 @@ int cli_notify_kick(const struct cli_global *g, const struct conf *conf)
 			if (fd > STDERR_FILENO)
 				close(fd);
 		}
-		execv("/proc/self/exe", args);
-		_exit(127);
+		notify_detached(conf, now);
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;

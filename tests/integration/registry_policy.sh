@@ -306,7 +306,11 @@ t_scan_kicks_notify() {
 	sql "INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds, after_ds)
 	     VALUES (to_timestamp($((T4 + 3000))), 'kick.test.', 'scan', 'ds-update',
 	             '{\"1 13 2 AB\"}', '{\"2 13 2 CD\"}')" >/dev/null
-	out=$(at $((T4 + 3600)) scan --no-progress --all 2>&1) ||
+	# the scan's own --set reaches the notifier it starts
+	printf '#!/bin/sh\ncat >>"%s"\n' "$T/kick.jsonl" >"$T/hook-kick"
+	chmod 755 "$T/hook-kick"
+	out=$(at $((T4 + 3600)) scan --no-progress --all \
+		--set notify.hook="$T/hook-kick" 2>&1) ||
 		{ echo "scan exit $?: $(tail -n 3 <<<"$out")"; return; }
 	for i in $(seq 1 100); do
 		st=$(sql "SELECT state FROM cdscan.event WHERE domain = 'kick.test.'")
@@ -314,7 +318,8 @@ t_scan_kicks_notify() {
 		sleep 0.1
 	done
 	[ "$st" = delivered ] || { echo "event of kick.test. '$st' 10 s after the scan"; return; }
-	grep -q '"kick.test."' "$GOT" || echo "the hook never got kick.test."
+	grep -q '"kick.test."' "$T/kick.jsonl" 2>/dev/null ||
+		echo "the hook given with --set never got kick.test."
 }
 why=$(t_scan_kicks_notify)
 [ -z "$why" ] && pass policy/scan-hands-events-to-hook || fail policy/scan-hands-events-to-hook "$why"

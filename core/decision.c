@@ -54,6 +54,22 @@ static const char *const reason_names[CDS_R__COUNT] = {
 	[CDS_R_BOOTSTRAP_SIGNAL_INSECURE] = "bootstrap-signal-insecure",
 	[CDS_R_BOOTSTRAP_SIGNAL_BOGUS] = "bootstrap-signal-bogus",
 	[CDS_R_BOOTSTRAP_SIGNAL_FAILED] = "bootstrap-signal-failed",
+	[CDS_R_CSYNC_NONE] = "csync-none",
+	[CDS_R_CSYNC_NO_CHANGE] = "csync-no-change",
+	[CDS_R_CSYNC_APPLY] = "csync-apply",
+	[CDS_R_CSYNC_HELD] = "csync-held",
+	[CDS_R_CSYNC_INSECURE] = "csync-insecure",
+	[CDS_R_CSYNC_UNSUPPORTED] = "csync-unsupported",
+	[CDS_R_CSYNC_DISAGREE] = "csync-servers-disagree",
+	[CDS_R_CSYNC_SOAMINIMUM] = "csync-soaminimum",
+	[CDS_R_CSYNC_SERIAL_MOVED] = "csync-serial-moved",
+	[CDS_R_CSYNC_SERIAL_REGRESSED] = "csync-serial-regressed",
+	[CDS_R_CSYNC_NO_NS] = "csync-no-ns",
+	[CDS_R_CSYNC_NS_COUNT] = "csync-ns-count",
+	[CDS_R_CSYNC_GLUE_EMPTY] = "csync-glue-empty",
+	[CDS_R_CSYNC_NEW_NS_BROKEN] = "csync-new-ns-broken",
+	[CDS_R_CSYNC_SERVER_UNREACHABLE] = "csync-server-unreachable",
+	[CDS_R_CSYNC_DISABLED] = "csync-disabled",
 };
 
 const char *cds_reason_name(enum cds_reason r)

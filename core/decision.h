@@ -11,6 +11,9 @@
 
 #define CDS_DS_MAX 32         /* DS records a decision can propose */
 #define CDS_DETAIL_MAX 1024   /* reason text for people */
+#define CDS_ADDR_STR_MAX 46   /* INET6_ADDRSTRLEN */
+#define CDS_GLUE_MAX 16       /* addresses kept per NS name */
+#define CDS_CSYNC_NS_MAX 16   /* NS names in a CSYNC NS set */
 
 enum cds_verdict {
 	CDS_DEC_UNCHANGED = 0, /* DS set stays as it is */
@@ -70,6 +73,30 @@ enum cds_reason {
 	CDS_R_BOOTSTRAP_SIGNAL_INSECURE, /* signal not provably secure */
 	CDS_R_BOOTSTRAP_SIGNAL_BOGUS,    /* signal fails validation */
 	CDS_R_BOOTSTRAP_SIGNAL_FAILED,   /* signal lookup got no answer */
+	/* CSYNC (RFC 7477, STANDARDS §6): the csync_* fields of a scan */
+	CDS_R_CSYNC_NONE,          /* no CSYNC at any server */
+	CDS_R_CSYNC_NO_CHANGE,     /* the named data equals the delegation */
+	CDS_R_CSYNC_APPLY,         /* accepted: immediate flag, checks pass */
+	CDS_R_CSYNC_HELD,          /* immediate unset: waits for approval (Y3) */
+	CDS_R_CSYNC_INSECURE,      /* CSYNC or its data not proven secure (Y1) */
+	CDS_R_CSYNC_UNSUPPORTED,   /* unknown flag or type bit, DS/DNSKEY/CDS/
+	                              CDNSKEY/CSYNC in the bit map, several
+	                              CSYNC records, or no bit we act on (Y2) */
+	CDS_R_CSYNC_DISAGREE,      /* CSYNC absent at some servers, or flags,
+	                              bit map or data differ (Y8) */
+	CDS_R_CSYNC_SOAMINIMUM,    /* a server's SOA serial below the CSYNC
+	                              serial (Y4) */
+	CDS_R_CSYNC_SERIAL_MOVED,  /* SOA changed while we asked (Y5) */
+	CDS_R_CSYNC_SERIAL_REGRESSED, /* serial older than one already acted
+	                              on (Y5, stored state) */
+	CDS_R_CSYNC_NO_NS,         /* the child proves it has no NS (Y6) */
+	CDS_R_CSYNC_NS_COUNT,      /* new NS set outside policy min/max (Y6) */
+	CDS_R_CSYNC_GLUE_EMPTY,    /* an in-bailiwick NS would have no address
+	                              (Y7) */
+	CDS_R_CSYNC_NEW_NS_BROKEN, /* a new NS is lame, silent, or does not
+	                              serve the DNSKEY set the DS proves */
+	CDS_R_CSYNC_SERVER_UNREACHABLE, /* a server did not answer */
+	CDS_R_CSYNC_DISABLED,      /* policy.csync off, or a lock/opt-out */
 	CDS_R__COUNT
 };
 
@@ -84,6 +111,39 @@ struct cds_decision {
 	   policy.notify-rejected-after: the streak length. The recorder
 	   then writes one event; 0 (every other scan) writes none. */
 	unsigned rejected_event;
+};
+
+/*
+ * What CSYNC asks of the delegation's NS set and glue (RFC 7477), decided
+ * beside the DS decision (policy_decide_csync) and recorded with it. The
+ * verdict reuses enum cds_verdict: UNCHANGED (nothing to do, including
+ * no CSYNC), UPDATE (apply now), PENDING (held for approval, reason
+ * csync-held; or retry later), REJECTED. DELETE is not used.
+ */
+#define CDS_CSYNC_GLUE_MAX 16 /* in-bailiwick names with glue */
+struct cds_csync_glue {
+	char name[CDS_NAME_MAX];
+	bool set_a, set_aaaa;     /* the type is replaced by what follows */
+	size_t n_a, n_aaaa;
+	char a[CDS_GLUE_MAX][CDS_ADDR_STR_MAX];
+	char aaaa[CDS_GLUE_MAX][CDS_ADDR_STR_MAX];
+};
+
+struct cds_csync_decision {
+	enum cds_verdict verdict;
+	enum cds_reason reason;
+	char detail[CDS_DETAIL_MAX];
+	uint32_t serial;          /* the CSYNC serial acted on */
+	uint16_t flags;
+	/* For UPDATE and a held PENDING: the new NS set (set_ns: the NS bit
+	   was set; else the parent's NS set stays), sorted, and the glue of
+	   every in-bailiwick name of the resulting NS set whose A or AAAA
+	   the bit map names. */
+	bool set_ns;
+	size_t n_ns;
+	char ns[CDS_CSYNC_NS_MAX][CDS_NAME_MAX];
+	size_t n_glue;
+	struct cds_csync_glue glue[CDS_CSYNC_GLUE_MAX];
 };
 
 const char *cds_verdict_name(enum cds_verdict v);

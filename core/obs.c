@@ -20,6 +20,11 @@ void cds_server_obs_clear(struct cds_server_obs *obs)
 	obs->signal.cds = NULL;
 	obs->signal.cdnskey = NULL;
 	obs->signal.n_cds = obs->signal.n_cdnskey = 0;
+	free(obs->csync.ns);
+	free(obs->csync.hosts);
+	obs->csync.ns = NULL;
+	obs->csync.hosts = NULL;
+	obs->csync.n_ns = obs->csync.n_hosts = 0;
 }
 
 const char *cds_rrstate_name(enum cds_rrstate s)

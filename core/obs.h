@@ -18,7 +18,6 @@
 #include "core/decision.h"
 #include "core/dnssec.h"
 
-#define CDS_ADDR_STR_MAX 46  /* INET6_ADDRSTRLEN */
 #define CDS_RRSET_MAX 32     /* records per RRset we accept from a server */
 #define CDS_ERRTEXT_MAX 160
 
@@ -100,6 +99,66 @@ struct cds_signal_obs {
 	struct cds_dnskey *cdnskey;
 };
 
+/*
+ * CSYNC (RFC 7477, STANDARDS §6) at one server, filled when the probe
+ * was asked for it (scan_request.csync). The probe asks every server, in
+ * this order (RFC 7477 §3.1, Y5): SOA, CSYNC, then — only when CSYNC is
+ * present and its record could be read — the data the bit map names
+ * (NS when the NS bit is set; A and/or AAAA of every in-bailiwick NS
+ * name: of the server's own NS RRset when the NS bit is set, else of the
+ * parent's current NS set), then SOA again. Every RRset is validated
+ * like the CDS RRset (against the current DS; sig says how it went), and
+ * a NODATA answer's denial is checked too (sig VALID_* when the
+ * NSEC/NSEC3 proof verifies, UNSIGNED/BOGUS otherwise).
+ *
+ * Ownership: hosts is owned like the other record arrays
+ * (cds_server_obs_clear).
+ */
+#define CDS_CSYNC_TYPES_MAX 64 /* types kept from one bit map */
+
+#define CDS_CSYNC_IMMEDIATE 0x0001 /* RFC 7477 §2.1.1.2 */
+#define CDS_CSYNC_SOAMINIMUM 0x0002
+
+/* The addresses of one in-bailiwick NS name at one server. */
+struct cds_csync_host {
+	char name[CDS_NAME_MAX];
+	struct cds_rrset_obs a_rr, aaaa_rr; /* state NOT_QUERIED when the bit
+	                                       map does not name the type */
+	size_t n_a, n_aaaa;
+	char a[CDS_GLUE_MAX][CDS_ADDR_STR_MAX];    /* sorted, text form */
+	char aaaa[CDS_GLUE_MAX][CDS_ADDR_STR_MAX]; /* sorted, canonical text */
+};
+
+struct cds_csync_obs {
+	bool asked;                  /* the probe asked for CSYNC */
+	struct cds_rrset_obs rr;     /* the CSYNC RRset; count > 1 = several
+	                                records (Y2: ignored) */
+	bool malformed;              /* the record could not be read (W3: bad
+	                                bit map window, short rdata) */
+	uint32_t serial;
+	uint16_t flags;
+	size_t n_types;
+	uint16_t types[CDS_CSYNC_TYPES_MAX]; /* from the bit map, ascending */
+	bool types_overflow;         /* more types than kept */
+
+	/* SOA serial asked again after the data (Y5); soa_after.state
+	   NOT_QUERIED when CSYNC was absent. */
+	struct cds_rrset_obs soa_after;
+	uint32_t soa_serial_after;
+
+	/* NS RRset (NS bit): names in presentation form, lower case, with
+	   the trailing dot, sorted, duplicates dropped. */
+	struct cds_rrset_obs ns_rr;
+	size_t n_ns;
+	char (*ns)[CDS_NAME_MAX];
+	bool ns_overflow;            /* more than CDS_CSYNC_NS_MAX */
+
+	/* A/AAAA of the in-bailiwick NS names (A or AAAA bit), sorted by
+	   name. */
+	size_t n_hosts;
+	struct cds_csync_host *hosts;
+};
+
 /* One nameserver address of the child, with everything it said. */
 struct cds_server_obs {
 	char name[CDS_NAME_MAX];      /* NS name, presentation form */
@@ -143,9 +202,11 @@ struct cds_server_obs {
 	bool checked_proposed;
 	/* RFC 9615 signal for this server's NS name (see above). */
 	struct cds_signal_obs signal;
+
+	/* CSYNC and the data it names (see struct cds_csync_obs). */
+	struct cds_csync_obs csync;
 };
 
-#define CDS_GLUE_MAX 16 /* addresses kept per NS name */
 
 /* One NS name of a delegation as the parent holds it, with its glue (or,
    for an NS name outside the parent, no addresses: they are looked up). */
@@ -189,6 +250,10 @@ struct cds_history {
 	int64_t boot_since;
 	size_t n_boot_ds;
 	struct cds_ds boot_ds[CDS_DS_MAX];
+	/* CSYNC (STANDARDS Y5 with stored state): the serial of the newest
+	   CSYNC change applied (or approved) for this delegation. */
+	bool has_csync_serial;
+	uint32_t csync_serial;
 };
 
 /* Release the record arrays of an observation the scanner filled. */

@@ -77,6 +77,14 @@ struct policy_config {
 	/* Rejected on this many scans in a row → one event. 0 = never.
 	   Default 3. */
 	unsigned notify_rejected_after;
+	/* CSYNC (RFC 7477, STANDARDS §6; policy/csync.c). Act on CSYNC at
+	   all (policy.csync, default true); act at once when the immediate
+	   flag is set (policy.csync-immediate, default true; off: every
+	   change is held for approval, Y3 [MAY]); NS set size bounds
+	   (policy.csync-min-ns 2, policy.csync-max-ns 13; Y6 [MAY]). */
+	bool csync;
+	bool csync_immediate;
+	unsigned csync_min_ns, csync_max_ns;
 };
 
 /* What the registry holds about a domain beyond its DS set. */
@@ -265,6 +273,58 @@ void policy_bootstrap_progress(const struct policy_domain *dom,
 unsigned policy_bootstrap_streak(const struct cds_history *hist,
 				 const struct cds_ds *prop, size_t n_prop,
 				 int64_t now, int64_t *since);
+
+/* ---- CSYNC (policy/csync.c, STANDARDS §6, RFC 7477, RFC 9975 §3.2) -- */
+
+/*
+ * Decide what CSYNC asks of the delegation, from what every server said
+ * (obs[i].csync, filled by a probe with scan_request.csync), against the
+ * parent's current NS set `cur` (with glue). Y1–Y8 in this order: any
+ * server without an answer → PENDING csync-server-unreachable (no Q4
+ * exclusion for CSYNC); no CSYNC at any server → UNCHANGED csync-none;
+ * CSYNC at some only, or flags / bit map / data that differ → REJECTED
+ * csync-servers-disagree; unproven → csync-insecure; unknown flag or
+ * bit, or a type we never synchronize → csync-unsupported; soaminimum
+ * (per server, RFC 1982) → PENDING csync-soaminimum; SOA moved during
+ * the queries → PENDING csync-serial-moved; serial not newer than
+ * dom->hist's last acted-on one → REJECTED csync-serial-regressed; the
+ * new NS set empty, out of bounds, or an in-bailiwick NS left without an
+ * address → REJECTED; the result equal to the delegation → UNCHANGED
+ * csync-no-change; otherwise UPDATE csync-apply when the immediate flag
+ * is set and cfg->csync_immediate, else PENDING csync-held with the
+ * change filled. Locks and opt-outs (dom) → REJECTED csync-disabled, as
+ * does cfg->csync off when any server has CSYNC. Pure; always fills out.
+ */
+void policy_decide_csync(const struct cds_delegation *deleg,
+			 const struct cds_ns *cur, size_t n_cur,
+			 const struct cds_server_obs *obs, size_t n_obs,
+			 const struct policy_config *cfg,
+			 const struct policy_domain *dom,
+			 struct cds_csync_decision *out);
+
+/*
+ * The delegation `dec` (UPDATE or held) would leave: its NS set (or `cur`
+ * when the NS bit was not set), each in-bailiwick name with the glue the
+ * decision gives it, other names with cur's glue (out-of-bailiwick glue
+ * is never touched). For the sanity probe and for the database.
+ * `out` holds CDS_CSYNC_NS_MAX. Returns 0 or CDS_ELIMIT.
+ */
+int policy_csync_result(const struct cds_csync_decision *dec,
+			const struct cds_ns *cur, size_t n_cur,
+			struct cds_ns *out, size_t *n_out);
+
+/*
+ * Sanity of the new delegation (issue 5 item 2, Y8 [S]): `obs` are what
+ * a probe of the delegation policy_csync_result builds said (SOA and
+ * DNSKEY of every new server, against the current DS). Every new NS name
+ * must have an address and answer authoritatively with the child's SOA,
+ * and when the parent holds DS every server's DNSKEY set must be proven
+ * by it. Otherwise `dec` becomes REJECTED csync-new-ns-broken (PENDING
+ * when a server only timed out) with the detail naming the server.
+ */
+void policy_csync_sanity(const struct cds_delegation *deleg,
+			 const struct cds_server_obs *obs, size_t n_obs,
+			 struct cds_csync_decision *dec);
 
 /*
  * Fill `out` from the policy.* keys of `conf` (starting from the

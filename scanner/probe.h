@@ -56,6 +56,11 @@ struct scan_request {
 	/* STANDARDS Q6: try one address first and stop when it confirms
 	   the status quo (see above). Needs `policy`. */
 	bool early_stop;
+	/* Also ask every server for CSYNC and the data it names, with SOA
+	   before and after (struct cds_csync_obs). With early_stop the first
+	   server is asked CSYNC too, and the probe stops early only when it
+	   has none (NODATA), since then no CSYNC change can agree (Y8). */
+	bool csync;
 	/* Which address is asked first: NS names with glue (all NS names
 	   when none has glue) in name order, seed % their number; then that
 	   name's address (seed / number of names) % its addresses. 0: the

@@ -40,6 +40,27 @@ void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
 		size_t n_obs, const struct policy_config *pol, int64_t now,
 		struct cds_decision *dec);
 
+/*
+ * `cdscan scan` with a configuration already loaded (borrowed; --set
+ * options in argv still change it): for the daemon, which runs scans in
+ * a forked child with the configuration it holds (after SIGHUP, the one
+ * it accepted). When `stats` is not NULL it is filled (zero it first)
+ * with this worker's figures, for metrics. Returns a CLI_EXIT_* code.
+ */
+#define CLI_SCAN_VERDICTS 5 /* enum cds_verdict values */
+#define CLI_SCAN_ERRORS 32  /* -CDS_E* codes counted */
+struct cli_scan_stats {
+	int64_t run_id;
+	bool finished;          /* the run is complete */
+	uint64_t scanned, queries, changes, stale;
+	uint64_t verdicts[CLI_SCAN_VERDICTS];
+	uint64_t reasons[64];   /* by enum cds_reason (< CDS_R__COUNT) */
+	uint64_t server_errors[CLI_SCAN_ERRORS]; /* servers failing, by -CDS_E* */
+};
+struct conf;
+int cli_scan_conf(int argc, char **argv, const struct cli_global *g,
+		  struct conf *conf, struct cli_scan_stats *stats);
+
 /* argv[0] is the subcommand name. */
 int cmd_check(int argc, char **argv, const struct cli_global *g);
 int cmd_config(int argc, char **argv, const struct cli_global *g);

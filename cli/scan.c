@@ -165,7 +165,8 @@ struct scan_worker {
 	bool closing;           /* the loop is over: tasks only free */
 	int fatal;              /* a database error: stop now */
 
-	/* this worker's figures */
+	/* this worker's figures (also handed out: cli_scan_conf) */
+	struct cli_scan_stats *stats;
 	int64_t started_ms, last_renew_ms, last_flush_ms;
 	uint64_t scanned, queries, changes, stale, lost;
 	/* progress rate, from the run's own count */
@@ -528,6 +529,27 @@ static void record_change(struct scan_worker *w, struct job *j)
 }
 
 /* A delegation is through: decided (or refused before probing). */
+/* The figures a daemon exports (cli_scan_stats): per verdict, per
+   reason, and per kind of server failure. */
+static void count_stats(struct cli_scan_stats *st, const struct job *j)
+{
+	size_t i;
+
+	_Static_assert(CDS_R__COUNT <= 64, "cli_scan_stats.reasons too short");
+	if ((unsigned)j->dec.verdict < CLI_SCAN_VERDICTS)
+		st->verdicts[j->dec.verdict]++;
+	if ((unsigned)j->dec.reason < CDS_R__COUNT)
+		st->reasons[j->dec.reason]++;
+	if (!j->res)
+		return;
+	for (i = 0; i < j->res->n_obs; i++) {
+		int e = j->res->obs[i].error;
+
+		if (e < 0 && -e < CLI_SCAN_ERRORS)
+			st->server_errors[-e]++;
+	}
+}
+
 static void job_done(struct scan_worker *w, struct job *j)
 {
 	if (w->fatal || w->closing) {
@@ -536,6 +558,8 @@ static void job_done(struct scan_worker *w, struct job *j)
 	}
 	if (j->res)
 		w->queries += j->res->queries;
+	if (w->stats)
+		count_stats(w->stats, j);
 	w->n_waiting++;
 	if (!w->dry_run && (j->dec.verdict == CDS_DEC_UPDATE ||
 			    j->dec.verdict == CDS_DEC_DELETE)) {
@@ -1018,16 +1042,29 @@ static void print_worker_summary(const struct scan_worker *w)
 
 int cmd_scan(int argc, char **argv, const struct cli_global *g)
 {
-	struct scan_worker *w = calloc(1, sizeof *w);
 	struct conf *conf = cli_load_conf(g);
+	int ret;
+
+	if (!conf)
+		return CLI_EXIT_FAIL;
+	ret = cli_scan_conf(argc, argv, g, conf, NULL);
+	conf_free(conf);
+	return ret;
+}
+
+int cli_scan_conf(int argc, char **argv, const struct cli_global *g,
+		  struct conf *conf, struct cli_scan_stats *stats)
+{
+	struct scan_worker *w = calloc(1, sizeof *w);
 	struct db_run_spec spec;
 	int ret = CLI_EXIT_FAIL, rc;
 	int64_t freed;
 	char gone[256];
 
-	if (!w || !conf)
+	if (!w)
 		goto out;
 	w->g = g;
+	w->stats = stats;
 	if (parse_args(w, conf, argc, argv) != 0) {
 		ret = CLI_EXIT_USAGE;
 		goto out;
@@ -1108,9 +1145,16 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g)
 	}
 	ret = CLI_EXIT_OK;
 out:
+	if (w && stats) {
+		stats->run_id = w->run.id;
+		stats->finished = w->finished;
+		stats->scanned = w->scanned;
+		stats->queries = w->queries;
+		stats->changes = w->changes;
+		stats->stale = w->stale;
+	}
 	if (w)
 		teardown(w);
 	free(w);
-	conf_free(conf);
 	return ret;
 }

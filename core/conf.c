@@ -68,6 +68,7 @@ static const char *const log_levels[] = {"error", "warning", "info", "debug",
 static const char *const policy_inputs[] = {"both", "cds", "cdnskey", NULL};
 static const char *const sinks[] = {"db", "requests", "epp", NULL};
 static const char *const secdns_modes[] = {"auto", "dsData", "keyData", NULL};
+static const char *const log_targets[] = {"stderr", "syslog", NULL};
 
 static int check_servers(const union conf_val *v, size_t *bad, char *why,
 			 size_t whylen);
@@ -79,6 +80,15 @@ static int check_algorithms(const union conf_val *v, size_t *bad, char *why,
 			    size_t whylen);
 static int check_bootstrap(const union conf_val *v, size_t *bad, char *why,
 			   size_t whylen);
+static int check_schedule(const union conf_val *v, size_t *bad, char *why,
+			  size_t whylen);
+static int check_listen(const union conf_val *v, size_t *bad, char *why,
+			size_t whylen);
+static int check_listen_one(const union conf_val *v, size_t *bad, char *why,
+			    size_t whylen);
+static int check_positive(const union conf_val *v, size_t *bad, char *why,
+			  size_t whylen);
+static int parse_duration(const char *s, int64_t *ms);
 
 /*
  * The schema. Rows of one section stay together (conf_print relies on
@@ -221,6 +231,35 @@ static const struct conf_row schema[] = {
 	{.key = "notify.retry", .type = CONF_DURATION, .def = "5m",
 	 .min = 0, .max = DAY,
 	 .doc = "wait before the first retry; doubles each time"},
+
+	{.key = "daemon.schedule", .type = CONF_STR, .def = "02:00",
+	 .check = check_schedule,
+	 .doc = "full scan: daily at HH:MM (UTC), every DURATION from "
+		"start (\"6h\"), or off"},
+	{.key = "daemon.listen", .type = CONF_LIST, .def = "[]",
+	 .check = check_listen,
+	 .doc = "NOTIFY listeners, ADDR:PORT or [ADDR6]:PORT, UDP and TCP; "
+		"empty: none"},
+	{.key = "daemon.notify-rate-source", .type = CONF_RATE, .def = "1",
+	 .min = 0, .max = 100000, .check = check_positive,
+	 .doc = "NOTIFYs per second accepted from one source address (N6)"},
+	{.key = "daemon.notify-rate-source-burst", .type = CONF_INT,
+	 .def = "10", .min = 1, .max = 100000,
+	 .doc = "NOTIFYs one source may send at once"},
+	{.key = "daemon.notify-rate-zone", .type = CONF_RATE, .def = "0.2",
+	 .min = 0, .max = 100000, .check = check_positive,
+	 .doc = "NOTIFYs per second acted on for one zone (N6)"},
+	{.key = "daemon.notify-rate-zone-burst", .type = CONF_INT, .def = "3",
+	 .min = 1, .max = 100000,
+	 .doc = "NOTIFYs one zone may have at once"},
+	{.key = "daemon.metrics-listen", .type = CONF_STR, .def = "",
+	 .check = check_listen_one,
+	 .doc = "Prometheus endpoint (GET /metrics), ADDR:PORT; \"\" off"},
+	{.key = "daemon.log", .type = CONF_ENUM, .def = "stderr",
+	 .choices = log_targets, .doc = "where the daemon logs"},
+	{.key = "daemon.outbox-interval", .type = CONF_DURATION, .def = "1m",
+	 .min = SEC(1), .max = DAY,
+	 .doc = "sink: epp: send what the outbox holds this often"},
 };
 
 #define N_ROWS (sizeof schema / sizeof schema[0])
@@ -399,6 +438,105 @@ static int check_servers(const union conf_val *v, size_t *bad, char *why,
 		}
 	}
 	return 0;
+}
+
+/* "HH:MM" (a time of day, UTC), a duration, or "off". */
+static int check_schedule(const union conf_val *v, size_t *bad, char *why,
+			  size_t whylen)
+{
+	const char *s = v->str;
+	unsigned h, m;
+	char end;
+	int64_t ms;
+
+	(void)bad;
+	if (strcmp(s, "off") == 0)
+		return 0;
+	if (strchr(s, ':')) {
+		if (sscanf(s, "%2u:%2u%c", &h, &m, &end) == 2 && h < 24 &&
+		    m < 60 && strlen(s) == 5)
+			return 0;
+	} else if (parse_duration(s, &ms) == 0 && ms >= SEC(60)) {
+		/* the same syntax and units as every duration key */
+		return 0;
+	}
+	snprintf(why, whylen, "'%s' is not a schedule: HH:MM (daily, UTC), "
+		 "a duration of at least 1m (e.g. 6h), or off", s);
+	return CDS_ECONFIG;
+}
+
+/* ADDR:PORT or [ADDR6]:PORT, port 1-65535. */
+static int check_hostport(const char *s, char *why, size_t whylen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *colon, *a = s;
+	size_t alen;
+	char *end;
+	long port;
+	int af = AF_INET;
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			goto bad;
+		a = s + 1;
+		alen = (size_t)(rb - a);
+		colon = rb + 1;
+		af = AF_INET6;
+	} else {
+		if (!(colon = strchr(s, ':')) || strchr(colon + 1, ':'))
+			goto bad;
+		alen = (size_t)(colon - s);
+	}
+	if (alen == 0 || alen >= sizeof addr)
+		goto bad;
+	memcpy(addr, a, alen);
+	addr[alen] = '\0';
+	if (inet_pton(af, addr, buf) != 1)
+		goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 ||
+	    port > 65535)
+		goto bad;
+	return 0;
+bad:
+	snprintf(why, whylen, "'%s' is not ADDR:PORT or [ADDR6]:PORT (e.g. "
+		 "192.0.2.1:53, [2001:db8::1]:53)", s);
+	return CDS_ECONFIG;
+}
+
+static int check_listen(const union conf_val *v, size_t *bad, char *why,
+			size_t whylen)
+{
+	for (size_t i = 0; i < v->list.n; i++) {
+		if (check_hostport(v->list.v[i], why, whylen) != 0) {
+			*bad = i;
+			return CDS_ECONFIG;
+		}
+	}
+	return 0;
+}
+
+static int check_listen_one(const union conf_val *v, size_t *bad, char *why,
+			    size_t whylen)
+{
+	(void)bad;
+	return *v->str ? check_hostport(v->str, why, whylen) : 0;
+}
+
+/* Token buckets need a rate above zero: N6 makes the limit a MUST. */
+static int check_positive(const union conf_val *v, size_t *bad, char *why,
+			  size_t whylen)
+{
+	(void)bad;
+	if (v->rate > 0)
+		return 0;
+	snprintf(why, whylen, "must be above 0 (RFC 9859 §5: NOTIFYs are "
+		 "always rate-limited)");
+	return CDS_ECONFIG;
 }
 
 /* ---- schema lookup ---- */

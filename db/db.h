@@ -189,6 +189,14 @@ struct db_result {
 	const struct cds_decision *dec;
 	int64_t time;                /* unix seconds, the `now` of policy */
 	unsigned queries;
+	/* CSYNC (db/csync.c): the decision made beside the DS one (NULL:
+	   CSYNC not asked), and for an UPDATE or a held change the
+	   delegation it leaves (policy_csync_result). csync_outcome, when
+	   not NULL, gets what db_record_change did with it. */
+	const struct cds_csync_decision *csync;
+	const struct cds_ns *csync_after;
+	size_t n_csync_after;
+	enum db_outcome *csync_outcome;
 };
 
 /*
@@ -202,7 +210,8 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 		    size_t *n_recorded);
 
 /*
- * Record one result whose decision is UPDATE or DELETE and carry the
+ * Record one result whose decision is UPDATE or DELETE, or whose CSYNC
+ * decision is UPDATE or held (db_csync_wants_change), and carry the
  * change out, in one transaction: the scan row and its server rows, the
  * item marked done, cdscan.apply_ds() (sink tables) or a change request
  * (sink requests), and the audit row with the evidence. *outcome says
@@ -212,6 +221,75 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		     enum db_sink sink, const struct db_result *r,
 		     enum db_outcome *outcome);
+
+/* ---- CSYNC: NS and glue changes (db/csync.c) ------------------------- */
+
+/*
+ * A CSYNC change (RFC 7477, STANDARDS §6) is recorded by
+ * db_record_change in the transaction of its scan: with sink db,
+ * cdscan.apply_ns() replaces the NS set and the in-bailiwick glue when
+ * the registry still holds the `before` the scan read (else outcome
+ * stale), with an audit row (kind 'ns-update', the NS and glue before
+ * and after, the evidence); with sink requests a change request (kind
+ * 'ns-update'); a held change (immediate flag unset, Y3) becomes a
+ * 'held' row of cdscan.csync_change for `cdscan approve` / `reject`,
+ * superseding any held before it. Glue is "NAME ADDRESS" of NS names
+ * inside the domain only.
+ */
+
+/* Does r carry a CSYNC change to record (UPDATE, or PENDING csync-held
+   with the resulting delegation)? */
+bool db_csync_wants_change(const struct db_result *r);
+
+/* A held CSYNC change with the delegation as the registry holds it now. */
+struct db_csync_held {
+	int64_t id;
+	char domain[CDS_NAME_MAX];
+	int64_t created;             /* unix seconds */
+	uint32_t serial;
+	uint16_t flags;
+	/* the sets held (owned vectors: db_csync_held_deinit) */
+	char **before_ns, **after_ns, **before_glue, **after_glue;
+	size_t n_before_ns, n_after_ns, n_before_glue, n_after_glue;
+	/* the registry now: NS set, in-bailiwick glue, DS set */
+	char **cur_ns, **cur_glue;
+	size_t n_cur_ns, n_cur_glue;
+	size_t n_ds;
+	struct cds_ds ds[CDS_DS_MAX];
+	char *ds_text;               /* the view's DS column (owned) */
+};
+
+/* The held change of `domain`; *found false when there is none (or the
+   domain is not held). */
+int db_csync_held_get(struct db *db, const char *domain,
+		      struct db_csync_held *h, bool *found);
+void db_csync_held_deinit(struct db_csync_held *h);
+
+/* Does the registry still hold the NS set and glue the change started
+   from (as sets)? */
+bool db_csync_held_current(const struct db_csync_held *h);
+
+/*
+ * Carry out held change h, approved by `actor` ("approve:NAME"), in one
+ * transaction: cdscan.apply_ns() (sink db; *outcome APPLIED, or STALE
+ * when the registry moved: the row is then superseded) or a change
+ * request (sink requests; REQUESTED), the row's state, and an audit row
+ * whose evidence is the held one plus `check` (a JSON object text: what
+ * the new probe saw; may be NULL).
+ */
+int db_csync_approve(struct db *db, const struct db_csync_held *h,
+		     enum db_sink sink, const char *actor, const char *check,
+		     int64_t now, enum db_outcome *outcome);
+
+/* Mark held change h rejected (or, with `superseded`, superseded) by
+   `actor` with `why` (may be NULL), with an audit row (kind
+   'ns-rejected'; nothing else changes). */
+int db_csync_close(struct db *db, const struct db_csync_held *h,
+		   bool superseded, const char *actor, const char *why,
+		   int64_t now);
+
+/* `cdscan status`: the held CSYNC change of `domain`, if any (text). */
+int db_csync_status(struct db *db, const char *domain, FILE *out);
 
 /* ---- off the caller's thread (db/async.c) ----------------------------- */
 
@@ -437,5 +515,19 @@ int db_outbox_report(struct db *db, bool all, bool json, FILE *out);
 
 /* The outbox rows of one domain, for `cdscan status` (text). */
 int db_outbox_status(struct db *db, const char *domain, FILE *out);
+
+/* ---- the daemon's own questions (db/daemon.c) -------------------------- */
+
+/* Whether `name` (lower case, trailing dot) is one of cdscan.delegation:
+   the NOTIFY listener's check before it queues a scan. */
+int db_delegation_held(struct db *db, const char *name, bool *held);
+
+/* Gauges for the metrics endpoint, read in one statement. */
+struct db_daemon_gauges {
+	int64_t bootstrap_waiting; /* newest scan says bootstrap-waiting */
+	int64_t outbox_open;       /* EPP outbox rows queued/sending/pending */
+	int64_t outbox_oldest_s;   /* age of the oldest of those, seconds */
+};
+int db_daemon_gauges(struct db *db, struct db_daemon_gauges *out);
 
 #endif

@@ -69,6 +69,19 @@ int db_parse_array(const char *lit, char ***out, size_t *n);
 int db_events_rejected(struct db *db, int64_t run_id,
 		       const struct db_result *res, size_t n);
 
+/*
+ * CSYNC inside db_record_change's transaction (db/csync.c), for a result
+ * with db_csync_wants_change: carry the change out (sink db:
+ * cdscan.apply_ns(), *out APPLIED or STALE; sink requests: REQUESTED; a
+ * held change or sink epp: NONE, nothing done yet), then, once the scan
+ * row exists, write what it leaves: the cdscan.csync_change row, the
+ * audit row and the change request.
+ */
+int db_csync_carry(struct db *db, enum db_sink sink, const struct db_result *r,
+		   enum db_outcome *out);
+int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
+		   const struct db_result *r, enum db_outcome out);
+
 /* The migrations, compiled in from db/sql/NNN_*.sql (db/sql/embed.sh). */
 struct db_migration {
 	int version;      /* NNN */

@@ -133,7 +133,8 @@ static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
 		    " WHERE s.domain = ANY($1::text[]) AND NOT s.dry_run"
 		    "  AND s.time > coalesce((SELECT max(a.time)"
 		    "   FROM cdscan.audit a WHERE a.domain = s.domain"
-		    "   AND a.actor <> 'scan'), '-infinity')"
+		    "   AND a.actor <> 'scan' AND a.kind NOT LIKE 'ns-%'),"
+		    "   '-infinity')"
 		    " WINDOW w AS (PARTITION BY s.domain"
 		    "  ORDER BY s.time DESC, s.id DESC)),"
 		    " b AS (SELECT domain, min(rn) AS brk FROM s"
@@ -239,13 +240,17 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 			    "SELECT n.name,"
 			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
 			    "  FROM cdscan.audit a WHERE a.domain = n.name"
-			    "  AND a.actor = 'scan'"
+			    "  AND a.actor = 'scan' AND a.kind NOT LIKE 'ns-%'"
 			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1), 0),"
 			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
 			    "  FROM cdscan.audit a WHERE a.domain = n.name"
-			    "  AND a.actor <> 'scan'"
+			    "  AND a.actor <> 'scan' AND a.kind NOT LIKE 'ns-%'"
 			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1), 0),"
-			    " coalesce(l.verdict, ''), coalesce(l.reason, '')"
+			    " coalesce(l.verdict, ''), coalesce(l.reason, ''),"
+			    " (SELECT c.serial FROM cdscan.csync_change c"
+			    "  WHERE c.domain = n.name AND c.state IN"
+			    "  ('applied', 'approved', 'requested')"
+			    "  ORDER BY c.id DESC LIMIT 1)"
 			    " FROM unnest($1::text[]) AS n(name)"
 			    " LEFT JOIN LATERAL (SELECT t.verdict, t.reason"
 			    "  FROM cdscan.scan t WHERE t.domain = n.name"
@@ -267,6 +272,12 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 			strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		rej[k] = strcmp(PQgetvalue(r, i, 3), "rejected") == 0;
 		boot[k] = strcmp(PQgetvalue(r, i, 4), "bootstrap-waiting") == 0;
+		/* Y5 with stored state: the newest CSYNC serial acted on */
+		if (!PQgetisnull(r, i, 5)) {
+			d[k].hist.has_csync_serial = true;
+			d[k].hist.csync_serial = (uint32_t)strtoul(
+				PQgetvalue(r, i, 5), NULL, 10);
+		}
 	}
 	PQclear(r);
 	if ((ret = load_registrars(db, d, n, arr)) != 0)

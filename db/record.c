@@ -25,12 +25,16 @@ static const char rec_tables[] =
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_scan ("
 	" seq integer, domain text, time bigint, verdict text,"
 	" reason text, detail text, current_ds text[], proposed_ds text[],"
-	" queries integer, outcome text) ON COMMIT DELETE ROWS;"
+	" queries integer, outcome text, csync_verdict text,"
+	" csync_reason text, csync_detail text, csync_outcome text)"
+	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_server ("
 	" seq integer, sseq smallint, ns_name text, addr text,"
 	" transport text, error text, soa_serial bigint, dnskey_state text,"
 	" dnskey_proven boolean, cds_state text, cds_sig text, cds text[],"
-	" cdnskey_state text, cdnskey_sig text, cdnskey text[])"
+	" cdnskey_state text, cdnskey_sig text, cdnskey text[],"
+	" csync_state text, csync_sig text, csync_serial bigint,"
+	" csync_flags integer, csync_types integer[], csync_ns text[])"
 	" ON COMMIT DELETE ROWS";
 
 /*
@@ -50,19 +54,25 @@ static const char rec_apply[] =
 	" RETURNING r.seq),"
 	" ins AS ("
 	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"
-	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome)"
+	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome,"
+	"  csync_verdict, csync_reason, csync_detail, csync_outcome)"
 	" SELECT $1, r.domain, to_timestamp(r.time), $2, $3, r.verdict,"
 	"  r.reason, r.detail, r.current_ds, r.proposed_ds, r.queries,"
-	"  r.outcome"
+	"  r.outcome, r.csync_verdict, r.csync_reason, r.csync_detail,"
+	"  r.csync_outcome"
 	" FROM cdscan_rec_scan r JOIN done USING (seq)"
 	" RETURNING id, domain),"
 	" srv AS ("
 	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"
 	"  transport, error, soa_serial, dnskey_state, dnskey_proven,"
-	"  cds_state, cds_sig, cds, cdnskey_state, cdnskey_sig, cdnskey)"
+	"  cds_state, cds_sig, cds, cdnskey_state, cdnskey_sig, cdnskey,"
+	"  csync_state, csync_sig, csync_serial, csync_flags, csync_types,"
+	"  csync_ns)"
 	" SELECT ins.id, s.sseq, s.ns_name, s.addr, s.transport, s.error,"
 	"  s.soa_serial, s.dnskey_state, s.dnskey_proven, s.cds_state,"
-	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey"
+	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey,"
+	"  s.csync_state, s.csync_sig, s.csync_serial, s.csync_flags,"
+	"  s.csync_types, s.csync_ns"
 	" FROM ins JOIN cdscan_rec_scan r ON r.domain = ins.domain"
 	" JOIN cdscan_rec_server s ON s.seq = r.seq)"
 	" SELECT id FROM ins";
@@ -198,6 +208,80 @@ static const char *outcome_name(enum db_outcome o)
 	}
 }
 
+/* The CSYNC columns of a scan row: NULL when CSYNC was not asked. */
+static void stage_csync(FILE *fs, const struct db_result *r)
+{
+	const struct cds_csync_decision *c = r->csync;
+	const char *out = NULL;
+
+	if (c && r->csync_outcome && db_csync_wants_change(r)) {
+		if (c->verdict == CDS_DEC_PENDING)
+			out = "held";
+		else if (*r->csync_outcome == DB_OUT_APPLIED)
+			out = "applied";
+		else if (*r->csync_outcome == DB_OUT_REQUESTED)
+			out = "requested";
+		else if (*r->csync_outcome == DB_OUT_STALE)
+			out = "stale";
+	}
+	copy_field(fs, c ? cds_verdict_name(c->verdict) : NULL, false);
+	copy_field(fs, c ? cds_reason_name(c->reason) : NULL, false);
+	copy_field(fs, c ? c->detail : NULL, false);
+	copy_field(fs, out, true);
+}
+
+/* The CSYNC one server showed (NULL columns when it was not asked): its
+   state, signature, serial, flags, the bit map's types and its NS set. */
+static bool stage_csync_server(FILE *fv, const struct cds_server_obs *o)
+{
+	const struct cds_csync_obs *c = &o->csync;
+	bool has = c->asked && c->rr.state == CDS_RR_PRESENT && !c->malformed;
+	char *lit = NULL;
+
+	copy_field(fv, c->asked ? cds_rrstate_name(c->rr.state) : NULL, false);
+	copy_field(fv, c->asked ? cds_sigstate_name(c->rr.sig) : NULL, false);
+	if (has) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *t = open_memstream(&buf, &len);
+
+		if (!t)
+			return false;
+		copy_int(fv, (long long)c->serial, false);
+		copy_int(fv, (long long)c->flags, false);
+		fputc('{', t);
+		for (size_t i = 0; i < c->n_types; i++)
+			fprintf(t, "%s%u", i ? "," : "", c->types[i]);
+		fputc('}', t);
+		if (fclose(t) != 0) {
+			free(buf);
+			return false;
+		}
+		copy_field(fv, buf, false);
+		free(buf);
+	} else {
+		copy_field(fv, NULL, false);
+		copy_field(fv, NULL, false);
+		copy_field(fv, NULL, false);
+	}
+	if (c->asked && c->ns_rr.state == CDS_RR_PRESENT) {
+		const char **names = calloc(c->n_ns ? c->n_ns : 1,
+					    sizeof *names);
+
+		if (!names)
+			return false;
+		for (size_t i = 0; i < c->n_ns; i++)
+			names[i] = c->ns[i];
+		lit = db_array_literal(names, c->n_ns);
+		free(names);
+		if (!lit)
+			return false;
+	}
+	copy_field(fv, lit, true);
+	free(lit);
+	return true;
+}
+
 /* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
 static bool stage_result(FILE *fs, FILE *fv, size_t seq,
 			 const struct db_result *r, enum db_outcome outcome)
@@ -215,7 +299,8 @@ static bool stage_result(FILE *fs, FILE *fv, size_t seq,
 	if (!copy_ds_array(fs, dec->proposed, dec->n_proposed, false))
 		return false;
 	copy_int(fs, (long long)r->queries, false);
-	copy_field(fs, outcome_name(outcome), true);
+	copy_field(fs, outcome_name(outcome), false);
+	stage_csync(fs, r);
 
 	for (size_t i = 0; i < r->n_obs; i++) {
 		const struct cds_server_obs *o = &r->obs[i];
@@ -242,7 +327,8 @@ static bool stage_result(FILE *fs, FILE *fv, size_t seq,
 			return false;
 		copy_field(fv, cds_rrstate_name(o->cdnskey_rr.state), false);
 		copy_field(fv, cds_sigstate_name(o->cdnskey_rr.sig), false);
-		if (!copy_dnskeys(fv, o->cdnskey, o->n_cdnskey, true))
+		if (!copy_dnskeys(fv, o->cdnskey, o->n_cdnskey, false) ||
+		    !stage_csync_server(fv, o))
 			return false;
 	}
 	return true;
@@ -595,25 +681,32 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 	const struct cds_decision *dec = r->dec;
 	char id[24], scan[24], *after = NULL;
 	const char *before = r->deleg->ds_text;
+	bool ds_change = dec->verdict == CDS_DEC_UPDATE ||
+			 dec->verdict == CDS_DEC_DELETE;
+	bool ns_change = db_csync_wants_change(r);
+	enum db_outcome ns_out = DB_OUT_NONE;
 	bool held = false, applied = false;
 	int64_t scan_id = 0;
 	size_t n = 0;
 	int ret;
 
 	*outcome = DB_OUT_NONE;
-	if ((dec->verdict != CDS_DEC_UPDATE && dec->verdict != CDS_DEC_DELETE) ||
-	    !before || r->deleg->load_error) {
+	if (r->csync_outcome)
+		*r->csync_outcome = DB_OUT_NONE;
+	if ((!ds_change && !ns_change) || !before || r->deleg->load_error) {
 		snprintf(db->err, sizeof db->err,
-			 "%s: db_record_change wants an UPDATE or DELETE of a "
-			 "delegation read whole", r->deleg->name);
+			 "%s: db_record_change wants an UPDATE or DELETE (of "
+			 "the DS set or by CSYNC) of a delegation read whole",
+			 r->deleg->name);
 		return CDS_EINVAL;
 	}
 	/* the new set in the view's order, so the audit's before and after
 	   compare as the registry will show them */
-	after = dec->verdict == CDS_DEC_DELETE
-			? strdup("{}")
-			: db_ds_array(dec->proposed, dec->n_proposed);
-	if (!after) {
+	if (ds_change)
+		after = dec->verdict == CDS_DEC_DELETE
+				? strdup("{}")
+				: db_ds_array(dec->proposed, dec->n_proposed);
+	if (ds_change && !after) {
 		snprintf(db->err, sizeof db->err, "out of memory");
 		return CDS_ENOMEM;
 	}
@@ -628,14 +721,20 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		db_rollback(db);
 		goto out;
 	}
-	if (sink == DB_SINK_TABLES) {
+	if (ds_change && sink == DB_SINK_TABLES) {
 		if ((ret = apply_ds(db, r->deleg->name, before, after,
 				    &applied)) != 0)
 			goto fail;
 		*outcome = applied ? DB_OUT_APPLIED : DB_OUT_STALE;
-	} else {
+	} else if (ds_change) {
 		*outcome = sink == DB_SINK_EPP ? OUT_QUEUED : DB_OUT_REQUESTED;
 	}
+	/* NS and glue (CSYNC) before the scan row, which says what became
+	   of them */
+	if (ns_change && (ret = db_csync_carry(db, sink, r, &ns_out)) != 0)
+		goto fail;
+	if (r->csync_outcome)
+		*r->csync_outcome = ns_out;
 	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &n,
 				 &scan_id)) != 0)
 		goto fail;
@@ -647,13 +746,16 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		goto fail;
 	}
 	snprintf(scan, sizeof scan, "%lld", (long long)scan_id);
-	if (*outcome != DB_OUT_STALE &&
+	if (ds_change && *outcome != DB_OUT_STALE &&
 	    (ret = write_audit(db, id, scan, r, after, *outcome)) != 0)
 		goto fail;
 	/* sink epp: the change waits in the outbox, written with its
 	   decision so that it can be neither lost nor sent without one */
 	if (*outcome == OUT_QUEUED &&
 	    (ret = db_outbox_queue(db, run_id, scan_id, r)) != 0)
+		goto fail;
+	if (ns_change &&
+	    (ret = db_csync_write(db, id, scan, r, ns_out)) != 0)
 		goto fail;
 	if ((ret = count_worker(db, run_id, worker, n)) != 0 ||
 	    (ret = db_cmd(db, "COMMIT")) != 0)
@@ -664,6 +766,8 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 fail:
 	db_rollback(db);
 	*outcome = DB_OUT_NONE;
+	if (r->csync_outcome)
+		*r->csync_outcome = DB_OUT_NONE;
 out:
 	free(after);
 	return ret;

@@ -85,6 +85,11 @@ void policy_config_default(struct policy_config *cfg)
 	cfg->replay_protection = true;
 	cfg->allow_delete = true;
 	cfg->notify_rejected_after = 3;
+	/* STANDARDS §6: CSYNC on; Y6 [MAY] bounds on the NS set. */
+	cfg->csync = true;
+	cfg->csync_immediate = true;
+	cfg->csync_min_ns = 2;
+	cfg->csync_max_ns = 13;
 }
 
 /* ---- text for people -------------------------------------------------- */

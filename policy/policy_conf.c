@@ -137,6 +137,17 @@ int policy_config_from_conf(const struct conf *conf, struct policy_config *out,
 	out->allow_delete = conf_bool(conf, "policy.allow-delete");
 	out->notify_rejected_after =
 		(unsigned)conf_int(conf, "policy.notify-rejected-after");
+	/* CSYNC (RFC 7477, STANDARDS §6) */
+	out->csync = conf_bool(conf, "policy.csync");
+	out->csync_immediate = conf_bool(conf, "policy.csync-immediate");
+	out->csync_min_ns = (unsigned)conf_int(conf, "policy.csync-min-ns");
+	out->csync_max_ns = (unsigned)conf_int(conf, "policy.csync-max-ns");
+	if (out->csync_min_ns > out->csync_max_ns) {
+		snprintf(err, errlen, "policy.csync-min-ns: %u is more than "
+			 "policy.csync-max-ns (%u)", out->csync_min_ns,
+			 out->csync_max_ns);
+		rc = CDS_ECONFIG;
+	}
 out:
 	return rc;
 }

@@ -944,9 +944,21 @@ static int sigcache_verify(struct scan_sigcache *c, const ldns_rr_list *rrs,
  * Try every RRSIG over `rrs` with the keys that could have made it.
  * `signs`, when given, gets which keys made a signature valid at now.
  */
+static int check_sigs_at(const struct keyset *ks, const ldns_rdf *owner,
+			 const ldns_rr_list *rrs, const ldns_rr_list *sigs,
+			 ldns_rr_type type, struct sigsum *s, bool *signs);
+
 static int check_sigs(const struct keyset *ks, const ldns_rr_list *rrs,
 		      const ldns_rr_list *sigs, ldns_rr_type type,
 		      struct sigsum *s, bool *signs)
+{
+	return check_sigs_at(ks, ks->zone, rrs, sigs, type, s, signs);
+}
+
+/* check_sigs for an RRset owned by `owner` (the apex or below it). */
+static int check_sigs_at(const struct keyset *ks, const ldns_rdf *owner,
+			 const ldns_rr_list *rrs, const ldns_rr_list *sigs,
+			 ldns_rr_type type, struct sigsum *s, bool *signs)
 {
 	size_t nsig = sigs ? ldns_rr_list_rr_count(sigs) : 0;
 	size_t tried = 0;
@@ -956,7 +968,7 @@ static int check_sigs(const struct keyset *ks, const ldns_rr_list *rrs,
 		const ldns_rr *sig = ldns_rr_list_rr(sigs, j);
 		unsigned tries = 0;
 
-		if (!sig_covers_apex(sig, ks->zone, type))
+		if (!sig_covers_apex(sig, owner, type))
 			continue;
 		s->any_sig = true;
 		if (++tried > SCAN_SIGS_PER_RRSET)
@@ -1261,5 +1273,263 @@ int scan_read_records(const char *zone, const struct scan_rrset *cds,
 	obs->dnskey_rr = (struct cds_rrset_obs){.state = obs->dnskey_rr.state};
 	obs->cds_rr.sig = CDS_SIG_NA;
 	obs->cdnskey_rr.sig = CDS_SIG_NA;
+	return rc;
+}
+
+/* ---- CSYNC (RFC 7477, STANDARDS §6, Y1) ------------------------------- */
+
+int scan_csync_parse(const uint8_t *rd, size_t len, struct cds_csync_obs *out)
+{
+	size_t pos = 6;
+	int last = -1;
+
+	out->malformed = true;
+	out->n_types = 0;
+	out->types_overflow = false;
+	if (len < 6)
+		return CDS_EMALFORMED;
+	out->serial = (uint32_t)rd[0] << 24 | (uint32_t)rd[1] << 16 |
+		      (uint32_t)rd[2] << 8 | rd[3];
+	out->flags = (uint16_t)(rd[4] << 8 | rd[5]);
+	while (pos < len) {
+		uint8_t win, wl;
+
+		if (pos + 2 > len)
+			return CDS_EMALFORMED;
+		win = rd[pos];
+		wl = rd[pos + 1];
+		/* RFC 4034 §4.1.2: 1..32 octets, windows ascending, once. */
+		if (wl == 0 || wl > 32 || (int)win <= last || pos + 2 + wl > len)
+			return CDS_EMALFORMED;
+		last = win;
+		for (size_t i = 0; i < wl; i++)
+			for (unsigned b = 0; b < 8; b++) {
+				if (!(rd[pos + 2 + i] & (0x80u >> b)))
+					continue;
+				if (out->n_types == CDS_CSYNC_TYPES_MAX) {
+					out->types_overflow = true;
+					continue;
+				}
+				out->types[out->n_types++] =
+					(uint16_t)(win * 256 + i * 8 + b);
+			}
+		pos += 2u + wl;
+	}
+	out->malformed = false;
+	return CDS_OK;
+}
+
+struct scan_keys {
+	struct keyset ks;
+	ldns_rdf *zone;
+	ldns_rr_list *keys;         /* copy of the DNSKEY records ks points to */
+	struct cds_server_obs obs;  /* what check_dnskey fills; kept for it */
+};
+
+int scan_keys_new(struct scan_sigcache *cache, const char *zone,
+		  const struct cds_ds *ds, size_t n_ds,
+		  const struct scan_rrset *dnskey, int64_t now,
+		  struct scan_keys **out)
+{
+	struct scan_keys *k = calloc(1, sizeof *k);
+	ldns_buffer *buf = ldns_buffer_new(1024);
+	struct scan_rrset set = {NULL, NULL};
+	int rc = CDS_ENOMEM;
+
+	*out = NULL;
+	if (!k || !buf)
+		goto fail;
+	k->zone = ldns_dname_new_frm_str(zone);
+	if (!k->zone) {
+		rc = CDS_EINVAL;
+		goto fail;
+	}
+	k->keys = dnskey && dnskey->rrs ? ldns_rr_list_clone(dnskey->rrs)
+					: ldns_rr_list_new();
+	if (!k->keys)
+		goto fail;
+	k->ks.zone = k->zone;
+	k->ks.now = now;
+	k->ks.cache = cache;
+	set.rrs = k->keys;
+	set.sigs = dnskey ? dnskey->sigs : NULL;
+	rc = check_dnskey(&k->ks, buf, zone, ds, n_ds, &set, &k->obs);
+	if (rc)
+		goto fail;
+	ldns_buffer_free(buf);
+	*out = k;
+	return CDS_OK;
+fail:
+	ldns_buffer_free(buf);
+	scan_keys_free(k);
+	return rc;
+}
+
+void scan_keys_free(struct scan_keys *k)
+{
+	if (!k)
+		return;
+	cds_server_obs_clear(&k->obs);
+	ldns_rr_list_deep_free(k->keys);
+	ldns_rdf_deep_free(k->zone);
+	free(k);
+}
+
+bool scan_keys_proven(const struct scan_keys *k)
+{
+	return k && k->ks.proven;
+}
+
+int scan_check_rrset(const struct scan_keys *k, const char *owner,
+		     uint16_t type, const struct scan_rrset *set,
+		     struct cds_rrset_obs *o)
+{
+	ldns_rdf *name = ldns_dname_new_frm_str(owner);
+	ldns_rr_list *rrs = NULL;
+	struct sigsum s;
+	int rc = CDS_EINVAL;
+
+	if (!name)
+		goto out;
+	rc = CDS_ENOMEM;
+	rrs = apex_subset(set ? set->rrs : NULL, name, type);
+	if (!rrs)
+		goto out;
+	rrset_shape(rrs, o);
+	o->sig = CDS_SIG_NA;
+	rc = CDS_OK;
+	if (o->count == 0)
+		goto out;
+	/* Data outside the zone is not the zone's to sign. */
+	if (!k->ks.proven) {
+		o->sig = CDS_SIG_UNPROVEN;
+		goto out;
+	}
+	if (ldns_dname_compare(name, k->zone) != 0 &&
+	    !ldns_dname_is_subdomain(name, k->zone)) {
+		o->sig = CDS_SIG_BOGUS;
+		goto out;
+	}
+	rc = check_sigs_at(&k->ks, name, rrs, set->sigs, type, &s, NULL);
+	if (rc)
+		goto out;
+	o->sig = child_verdict(&k->ks, &s);
+	if (o->sig == CDS_SIG_VALID_DS_KEY || o->sig == CDS_SIG_VALID_OTHER)
+		sig_report(o, &s);
+out:
+	ldns_rr_list_free(rrs);
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+/* Proof records considered per answer: an honest NODATA needs one. */
+#define DENIAL_RECORDS_MAX 8
+
+/* Does the bit map deny `type` (and CNAME, RFC 4035 §5.4)? */
+static bool bitmap_denies(const ldns_rdf *bm, ldns_rr_type type)
+{
+	return !bm || (!ldns_nsec_bitmap_covers_type(bm, type) &&
+		       !ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_CNAME));
+}
+
+/* Is NSEC3 `rr` owned by the hash of `qname` in the zone? Iterations
+   and the hash algorithm were checked by the caller. */
+static bool nsec3_matches(const struct scan_keys *k, const ldns_rr *rr,
+			  const ldns_rdf *qname)
+{
+	ldns_rdf *hash = ldns_nsec3_hash_name_frm_nsec3(rr, qname);
+	ldns_rdf *label = hash ? ldns_dname_label(hash, 0) : NULL;
+	ldns_rdf *own = ldns_dname_label(ldns_rr_owner(rr), 0);
+	ldns_rdf *rest = ldns_dname_left_chop(ldns_rr_owner(rr));
+	bool ok = label && own && rest &&
+		  ldns_dname_compare(label, own) == 0 &&
+		  ldns_dname_compare(rest, k->zone) == 0;
+
+	ldns_rdf_deep_free(hash);
+	ldns_rdf_deep_free(label);
+	ldns_rdf_deep_free(own);
+	ldns_rdf_deep_free(rest);
+	return ok;
+}
+
+/* The signatures over the proof record's RRset. */
+static int denial_sigs(const struct scan_keys *k, const ldns_rr *proof,
+		       const ldns_rr_list *auth, struct cds_rrset_obs *o)
+{
+	ldns_rr_type t = ldns_rr_get_type(proof);
+	ldns_rr_list *rrs = apex_subset(auth, ldns_rr_owner(proof), t);
+	struct sigsum s;
+	int rc;
+
+	if (!rrs)
+		return CDS_ENOMEM;
+	rc = check_sigs_at(&k->ks, ldns_rr_owner(proof), rrs, auth, t, &s,
+			   NULL);
+	if (!rc) {
+		o->sig = child_verdict(&k->ks, &s);
+		if (o->sig == CDS_SIG_VALID_DS_KEY ||
+		    o->sig == CDS_SIG_VALID_OTHER)
+			sig_report(o, &s);
+	}
+	ldns_rr_list_free(rrs);
+	return rc;
+}
+
+int scan_check_denial(const struct scan_keys *k, const char *qname,
+		      uint16_t type, const ldns_rr_list *auth,
+		      struct cds_rrset_obs *o)
+{
+	ldns_rdf *name = ldns_dname_new_frm_str(qname);
+	const ldns_rr *proof = NULL;
+	size_t n = auth ? ldns_rr_list_rr_count(auth) : 0, seen = 0;
+	bool weak_nsec3 = false;
+	int rc = CDS_EINVAL;
+
+	if (!name)
+		goto out;
+	rc = CDS_OK;
+	o->sig = CDS_SIG_UNSIGNED;
+	if (!k->ks.proven) {
+		o->sig = CDS_SIG_UNPROVEN;
+		goto out;
+	}
+	for (size_t i = 0; i < n && !proof && seen < DENIAL_RECORDS_MAX; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC) {
+			seen++;
+			if (ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+				proof = rr;
+		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3 &&
+			   ldns_rr_rd_count(rr) >= 6) {
+			seen++;
+			/* RFC 9276 §3.2: iterations above 0 may be treated as
+			   insecure; and hashing them is what a hostile zone
+			   would want us to spend time on. */
+			if (ldns_nsec3_algorithm(rr) != 1 ||
+			    ldns_nsec3_iterations(rr) > 0) {
+				weak_nsec3 = true;
+				continue;
+			}
+			if (nsec3_matches(k, rr, name))
+				proof = rr;
+		}
+	}
+	if (!proof) {
+		/* nothing that could prove it: insecure, or not shown */
+		o->sig = weak_nsec3 || seen == 0 ? CDS_SIG_UNSIGNED
+						 : CDS_SIG_BOGUS;
+		goto out;
+	}
+	if (!bitmap_denies(ldns_rr_get_type(proof) == LDNS_RR_TYPE_NSEC
+				   ? ldns_nsec_get_bitmap(proof)
+				   : ldns_nsec3_bitmap(proof),
+			   type)) {
+		o->sig = CDS_SIG_BOGUS;
+		goto out;
+	}
+	rc = denial_sigs(k, proof, auth, o);
+out:
+	ldns_rdf_deep_free(name);
 	return rc;
 }

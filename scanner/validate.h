@@ -108,6 +108,62 @@ int scan_read_records(const char *zone, const struct scan_rrset *cds,
 		      const struct scan_rrset *cdnskey,
 		      struct cds_server_obs *obs);
 
+/* ---- CSYNC (RFC 7477, STANDARDS §6) --------------------------------- */
+
+/*
+ * The rdata of one CSYNC record (W3, RFC 7477 §2.1.1): Serial(32),
+ * Flags(16), then the type bit map in NSEC encoding (RFC 4034 §4.1.2):
+ * windows in strictly ascending order, each 1 to 32 octets long. Fills
+ * out->serial, flags, types/n_types (ascending; types_overflow past
+ * CDS_CSYNC_TYPES_MAX) and malformed. Returns 0, or CDS_EMALFORMED
+ * (out->malformed set) for short rdata, a window of length 0 or more
+ * than 32, windows out of order, or a window past the end.
+ */
+int scan_csync_parse(const uint8_t *rdata, size_t len,
+		     struct cds_csync_obs *out);
+
+/*
+ * One server's DNSKEY RRset checked once against the DS set, for the
+ * checks of further RRsets of the zone (CSYNC and the data it names,
+ * STANDARDS Y1): exactly what scan_validate_server concludes about it.
+ * `dnskey` is copied; `cache` (may be NULL) is borrowed and must outlive
+ * the keys. Returns 0, CDS_EINVAL (bad zone name) or CDS_ENOMEM.
+ */
+struct scan_keys;
+int scan_keys_new(struct scan_sigcache *cache, const char *zone,
+		  const struct cds_ds *ds, size_t n_ds,
+		  const struct scan_rrset *dnskey, int64_t now,
+		  struct scan_keys **out);
+void scan_keys_free(struct scan_keys *k);
+bool scan_keys_proven(const struct scan_keys *k);
+
+/*
+ * The RRset of `type` owned by `owner` (a name at or below the zone) in
+ * `set`: its shape into o->{count,ttl,overflow} and its signatures into
+ * o->sig and o->sig_*, judged like a CDS RRset (VALID_DS_KEY,
+ * VALID_OTHER, UNPROVEN, UNSIGNED, EXPIRED, BOGUS); NA when empty.
+ * o->state is left alone. Returns 0, CDS_EINVAL or CDS_ENOMEM.
+ */
+int scan_check_rrset(const struct scan_keys *k, const char *owner,
+		     uint16_t type, const struct scan_rrset *set,
+		     struct cds_rrset_obs *o);
+
+/*
+ * The proof that `qname` has no RRset of `type` (a NODATA answer,
+ * RFC 4035 §5.4), from the authority section records `auth` (may be
+ * NULL): an NSEC owned by qname, or an NSEC3 whose owner is the hash of
+ * qname (RFC 5155 §8.5), whose bit map has neither `type` nor CNAME, and
+ * whose RRSIG verifies with a key of the proven DNSKEY set. o->sig:
+ * VALID_DS_KEY / VALID_OTHER when so; UNPROVEN when the DNSKEY set is
+ * not proven; UNSIGNED when there is no proof at all, or only NSEC3
+ * with iterations above 0 or an unknown hash (treated as insecure, RFC
+ * 9276 §3.2: never hashed); BOGUS when the record names the type or its
+ * signatures fail; EXPIRED. Returns 0, CDS_EINVAL or CDS_ENOMEM.
+ */
+int scan_check_denial(const struct scan_keys *k, const char *qname,
+		      uint16_t type, const ldns_rr_list *auth,
+		      struct cds_rrset_obs *o);
+
 /*
  * The building blocks, exposed for a verification cache and for tests.
  *

@@ -41,6 +41,18 @@ void cli_decide(const struct db_delegation *d, const struct cds_server_obs *obs,
 		struct cds_decision *dec);
 
 /*
+ * The CSYNC decision (RFC 7477, STANDARDS §6) beside the DS one:
+ * policy_decide_csync() on what the servers said, against the
+ * delegation's NS set and glue as the registry holds them, with its
+ * flags and history (locks, opt-out, the last CSYNC serial acted on).
+ */
+struct cds_csync_decision;
+void cli_decide_csync(const struct db_delegation *d,
+		      const struct cds_server_obs *obs, size_t n_obs,
+		      const struct policy_config *pol,
+		      struct cds_csync_decision *out);
+
+/*
  * `cdscan scan` with a configuration already loaded (borrowed; --set
  * options in argv still change it): for the daemon, which runs scans in
  * a forked child with the configuration it holds (after SIGHUP, the one
@@ -73,6 +85,8 @@ int cmd_history(int argc, char **argv, const struct cli_global *g);
 int cmd_runs(int argc, char **argv, const struct cli_global *g);
 int cmd_epp(int argc, char **argv, const struct cli_global *g);
 int cmd_outbox(int argc, char **argv, const struct cli_global *g);
+int cmd_approve(int argc, char **argv, const struct cli_global *g);
+int cmd_reject(int argc, char **argv, const struct cli_global *g);
 
 /*
  * Send what the EPP outbox holds that is due (sink: epp), once, like
@@ -84,6 +98,8 @@ int cmd_outbox(int argc, char **argv, const struct cli_global *g);
 struct conf;
 int cli_epp_kick(const struct conf *conf);
 int cmd_notify(int argc, char **argv, const struct cli_global *g);
+/* `cdscan daemon` (cli/daemon.c): schedule, NOTIFY listener, metrics. */
+int cmd_daemon(int argc, char **argv, const struct cli_global *g);
 int cmd_events(int argc, char **argv, const struct cli_global *g);
 
 /*

@@ -26,6 +26,8 @@ static const struct {
 	{"runs", cmd_runs, "runs: past runs with counts and rates"},
 	{"epp", cmd_epp, "epp send|info|ns: talk to the registry over EPP"},
 	{"outbox", cmd_outbox, "outbox: EPP changes queued, in flight, refused"},
+	{"approve", cmd_approve, "approve DOMAIN: apply a held CSYNC change"},
+	{"reject", cmd_reject, "reject DOMAIN: refuse a held CSYNC change"},
 	{"notify", cmd_notify, "notify: hand due events to notify.hook"},
 	{"events", cmd_events, "events [DOMAIN]: notifications and their delivery"},
 };

@@ -58,6 +58,13 @@ struct job {
 	struct scan_result *res;
 	struct cds_decision dec;
 	int64_t now;
+	/* CSYNC (policy.csync): the decision, allocated when asked (it is
+	   large and most scans need it only until recorded); for a change,
+	   the delegation it leaves; what the recorder did with it. */
+	struct cds_csync_decision *csync;
+	struct cds_ns *csync_after;
+	size_t n_csync_after;
+	enum db_outcome csync_out;
 };
 
 /* Delegations claimed together, freed once the last one is recorded. */
@@ -351,6 +358,10 @@ static void job_release(struct job *j)
 
 	scan_result_free(j->res);
 	j->res = NULL;
+	free(j->csync);
+	free(j->csync_after);
+	j->csync = NULL;
+	j->csync_after = NULL;
 	db_delegation_deinit(j->deleg);
 	if (--b->left == 0)
 		batch_free(b);
@@ -381,10 +392,12 @@ static void task_failed(struct scan_worker *w, const struct db_task *t)
 
 static void fill(struct scan_worker *w);
 static void maybe_end(struct scan_worker *w);
+static bool csync_change(const struct job *j);
+static void log_csync(struct scan_worker *w, const struct job *j);
 
 /* ---- results ---------------------------------------------------------- */
 
-static struct db_result job_result(const struct job *j)
+static struct db_result job_result(struct job *j)
 {
 	return (struct db_result){
 		.deleg = j->deleg,
@@ -393,6 +406,10 @@ static struct db_result job_result(const struct job *j)
 		.dec = &j->dec,
 		.time = j->now,
 		.queries = j->res ? j->res->queries : 0,
+		.csync = j->csync,
+		.csync_after = j->csync_after,
+		.n_csync_after = j->n_csync_after,
+		.csync_outcome = &j->csync_out,
 	};
 }
 
@@ -502,10 +519,39 @@ static void change_done(struct db_task *t)
 		w->scanned++;
 		break;
 	}
+	log_csync(w, ct->j);
 out:
 	job_release(ct->j);
 	free(ct);
 	fill(w);
+}
+
+/* What became of a CSYNC change (NS and glue) the scan carried. */
+static void log_csync(struct scan_worker *w, const struct job *j)
+{
+	if (!j->csync || !j->csync_after)
+		return;
+	if (j->csync->verdict == CDS_DEC_PENDING) {
+		log_info("%s: CSYNC change held for approval (serial %u)",
+			 j->deleg->name, j->csync->serial);
+		return;
+	}
+	switch (j->csync_out) {
+	case DB_OUT_APPLIED:
+	case DB_OUT_REQUESTED:
+		w->changes++;
+		log_info("%s: CSYNC NS/glue change applied (%s)",
+			 j->deleg->name, j->csync_out == DB_OUT_APPLIED
+						 ? "registry" : "change request");
+		break;
+	case DB_OUT_STALE:
+		w->stale++;
+		log_warn("%s: NS set or glue changed during the scan; CSYNC "
+			 "change left for the next run", j->deleg->name);
+		break;
+	default:
+		break;
+	}
 }
 
 /* Each accepted change in its own transaction, on a database thread. */
@@ -562,13 +608,189 @@ static void job_done(struct scan_worker *w, struct job *j)
 		count_stats(w->stats, j);
 	w->n_waiting++;
 	if (!w->dry_run && (j->dec.verdict == CDS_DEC_UPDATE ||
-			    j->dec.verdict == CDS_DEC_DELETE)) {
+			    j->dec.verdict == CDS_DEC_DELETE ||
+			    csync_change(j))) {
 		record_change(w, j);
 		return;
 	}
 	w->unwritten[w->n_unwritten++] = j;
 	if (w->n_unwritten >= w->batch_size)
 		flush_unwritten(w);
+}
+
+/* ---- CSYNC: NS and glue (RFC 7477, STANDARDS §6) ---------------------- */
+
+/* A CSYNC change to carry out or to hold, with the delegation it leaves. */
+static bool csync_change(const struct job *j)
+{
+	struct db_result r = {.csync = j->csync,
+			      .csync_after = j->csync_after,
+			      .n_csync_after = j->n_csync_after};
+
+	return db_csync_wants_change(&r);
+}
+
+static bool csync_update(const struct job *j)
+{
+	return j->csync && (j->csync->verdict == CDS_DEC_UPDATE ||
+			    (j->csync->verdict == CDS_DEC_PENDING &&
+			     j->csync->reason == CDS_R_CSYNC_HELD));
+}
+
+/* Put `why` in front of a decision's detail. */
+static void prefix_detail(char *detail, size_t size, const char *why)
+{
+	char old[CDS_DETAIL_MAX];
+	int n;
+
+	snprintf(old, sizeof old, "%s", detail);
+	n = snprintf(detail, size, "%s%s", why, old[0] ? "; " : "");
+	if (n > 0 && (size_t)n < size)
+		snprintf(detail + n, size - (size_t)n, "%.*s",
+			 (int)(size - (size_t)n - 1), old);
+}
+
+/* Does the DS change drop a DS record the parent holds now? That is a
+   signer leaving (RFC 8901 §8, STANDARDS §7 T: leaving runs NS, then
+   DS). */
+static bool ds_drops_one(const struct job *j)
+{
+	const struct db_delegation *d = j->deleg;
+
+	if (j->dec.verdict == CDS_DEC_DELETE)
+		return true;
+	for (size_t i = 0; i < d->n_ds; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < j->dec.n_proposed && !kept; k++)
+			kept = cds_ds_equal(&d->ds[i], &j->dec.proposed[k]);
+		if (!kept)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * At most one of the two changes per scan, so that resolvers never see
+ * a DS set and an NS set that do not belong together: a signer joining
+ * (DS records only added) gets its DS first and its NS with the next
+ * scan; one leaving (a DS record dropped) loses its NS first and its DS
+ * with the next scan (RFC 8901 §8, STANDARDS §7). The change that waits
+ * becomes PENDING and its detail says why.
+ */
+static void one_change_per_scan(struct scan_worker *w, struct job *j)
+{
+	bool ds = j->dec.verdict == CDS_DEC_UPDATE ||
+		  j->dec.verdict == CDS_DEC_DELETE;
+
+	if (!ds || !j->csync || j->csync->verdict != CDS_DEC_UPDATE)
+		return;
+	if (ds_drops_one(j)) {
+		j->dec.verdict = CDS_DEC_PENDING;
+		prefix_detail(j->dec.detail, sizeof j->dec.detail,
+			      "waits for the next scan: the CSYNC NS change "
+			      "goes first when a DS record is removed "
+			      "(RFC 8901 §8)");
+	} else {
+		j->csync->verdict = CDS_DEC_PENDING;
+		prefix_detail(j->csync->detail, sizeof j->csync->detail,
+			      "waits for the next scan: the DS change goes "
+			      "first when DS records are added (RFC 8901 §8)");
+	}
+	(void)w;
+}
+
+static void decided(struct scan_worker *w, struct job *j)
+{
+	job_done(w, j);
+	fill(w);
+}
+
+/* The second probe came back: is the new delegation sane (issue 5
+   item 2, Y8 [S])? */
+static void sanity_probed(struct scan_result *res, void *arg)
+{
+	struct job *j = arg;
+	struct scan_worker *w = j->b->w;
+	struct cds_delegation deleg;
+
+	w->in_flight--;
+	if (w->fatal || w->closing) {
+		scan_result_free(res);
+		job_release(j);
+		return;
+	}
+	snprintf(deleg.name, sizeof deleg.name, "%s", j->deleg->name);
+	deleg.ds = j->deleg->ds;
+	deleg.n_ds = j->deleg->n_ds;
+	policy_csync_sanity(&deleg, res->obs, res->n_obs, j->csync);
+	j->res->queries += res->queries;
+	scan_result_free(res);
+	decided(w, j);
+}
+
+/*
+ * The CSYNC decision of a probed delegation, and for a change (now or
+ * held) a probe of the delegation it would leave: its NS names, the
+ * glue it gives them, the current DS; no CSYNC, no early stop. Returns
+ * true when that probe started (sanity_probed finishes the job).
+ */
+static bool csync_decide(struct scan_worker *w, struct job *j)
+{
+	struct scan_request req;
+
+	if (!w->pol.csync)
+		return false;
+	if (!(j->csync = calloc(1, sizeof *j->csync))) {
+		j->dec.verdict = CDS_DEC_PENDING;
+		snprintf(j->dec.detail, sizeof j->dec.detail, "out of memory");
+		return false;
+	}
+	cli_decide_csync(j->deleg, j->res->obs, j->res->n_obs, &w->pol,
+			 j->csync);
+	/* sink epp: the outbox carries DS changes only so far (`cdscan epp
+	   ns` can send NS and host commands by hand) */
+	if (w->sink == DB_SINK_EPP && j->csync->verdict == CDS_DEC_UPDATE) {
+		j->csync->verdict = CDS_DEC_PENDING;
+		j->csync->reason = CDS_R_CSYNC_HELD;
+		prefix_detail(j->csync->detail, sizeof j->csync->detail,
+			      "sink epp: NS changes via EPP not automated yet");
+	}
+	one_change_per_scan(w, j);
+	if (!csync_update(j))
+		return false;
+	if (!(j->csync_after = calloc(CDS_CSYNC_NS_MAX,
+				      sizeof *j->csync_after)) ||
+	    policy_csync_result(j->csync, j->deleg->ns, j->deleg->n_ns,
+				j->csync_after, &j->n_csync_after) != 0) {
+		j->csync->verdict = CDS_DEC_REJECTED;
+		j->csync->reason = CDS_R_CSYNC_NS_COUNT;
+		snprintf(j->csync->detail, sizeof j->csync->detail,
+			 "the new delegation has more than %d NS names",
+			 CDS_CSYNC_NS_MAX);
+		free(j->csync_after);
+		j->csync_after = NULL;
+		j->n_csync_after = 0;
+		return false;
+	}
+	req = (struct scan_request){
+		.zone = j->deleg->name,
+		.ns = j->csync_after,
+		.n_ns = j->n_csync_after,
+		.ds = j->deleg->ds,
+		.n_ds = j->deleg->n_ds,
+		.now = j->now,
+		.port = w->port,
+	};
+	if (scan_probe_start(w->sc, &req, sanity_probed, j) != 0) {
+		j->csync->verdict = CDS_DEC_PENDING;
+		j->csync->reason = CDS_R_CSYNC_NEW_NS_BROKEN;
+		snprintf(j->csync->detail, sizeof j->csync->detail,
+			 "the new delegation could not be probed");
+		return false;
+	}
+	w->in_flight++;
+	return true;
 }
 
 static void probed(struct scan_result *res, void *arg)
@@ -583,8 +805,9 @@ static void probed(struct scan_result *res, void *arg)
 		return;
 	}
 	cli_decide(j->deleg, res->obs, res->n_obs, &w->pol, j->now, &j->dec);
-	job_done(w, j);
-	fill(w);
+	if (csync_decide(w, j))
+		return;
+	decided(w, j);
 }
 
 /* ---- feeding the scanner ---------------------------------------------- */
@@ -707,6 +930,7 @@ static void start_one(struct scan_worker *w, struct job *j)
 		.now = j->now,
 		.port = w->port,
 		.early_stop = w->early_stop,
+		.csync = w->pol.csync,
 		.early_seed = name_hash(d->name),
 		.policy = &w->pol,
 	};

@@ -725,8 +725,30 @@ int db_csync_status(struct db *db, const char *domain, FILE *out)
 		" FROM cdscan.csync_change WHERE domain = $1 AND state = 'held'",
 		1, p);
 
+	PGresult *l;
+
 	if (!r)
 		return CDS_EDB;
+	/* the newest scan's CSYNC verdict, when the child publishes CSYNC */
+	l = db_exec(db,
+		    "SELECT csync_verdict, csync_reason, csync_detail,"
+		    " csync_outcome FROM cdscan.scan WHERE domain = $1"
+		    " AND NOT dry_run ORDER BY time DESC, id DESC LIMIT 1",
+		    1, p);
+	if (!l) {
+		PQclear(r);
+		return CDS_EDB;
+	}
+	if (PQntuples(l) == 1 && !PQgetisnull(l, 0, 0) &&
+	    strcmp(PQgetvalue(l, 0, 1), "csync-none") != 0) {
+		fprintf(out, "\nCSYNC           %s (%s)%s%s\n",
+			PQgetvalue(l, 0, 0), PQgetvalue(l, 0, 1),
+			PQgetisnull(l, 0, 3) ? "" : ", ",
+			PQgetvalue(l, 0, 3));
+		if (PQgetvalue(l, 0, 2)[0])
+			fprintf(out, "                %s\n", PQgetvalue(l, 0, 2));
+	}
+	PQclear(l);
 	for (int i = 0; i < PQntuples(r); i++) {
 		fprintf(out, "\nCSYNC change held for approval since %s: NS ",
 			PQgetvalue(r, i, 0));

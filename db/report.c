@@ -273,6 +273,10 @@ enum { A_ID, A_TIME, A_ACTOR, A_KIND, A_RUN, A_SCAN, A_BEFORE, A_AFTER,
 	"after_ds, evidence::text " \
 	"FROM cdscan.audit WHERE domain = $1 ORDER BY time DESC, id DESC"
 
+/* history's extra columns (SQL_HISTORY) */
+enum { H_VERDICT = A_EVIDENCE + 1, H_REASON, H_DETAIL, H_BNS, H_ANS,
+       H_BGLUE, H_AGLUE };
+
 struct status {
 	PGresult *deleg, *scan, *servers, *streak, *requests, *claims,
 		*audit;
@@ -680,6 +684,13 @@ static void json_change(struct json *j, const char *key, const PGresult *a,
 	json_int_or_null(j, "scan", a, i, A_SCAN);
 	json_strv(j, "before", col(a, i, A_BEFORE));
 	json_strv(j, "after", col(a, i, A_AFTER));
+	/* CSYNC (history only): the NS set and in-bailiwick glue */
+	if (with_evidence && strncmp(cstr(a, i, A_KIND), "ns-", 3) == 0) {
+		json_strv(j, "before_ns", col(a, i, H_BNS));
+		json_strv(j, "after_ns", col(a, i, H_ANS));
+		json_strv(j, "before_glue", col(a, i, H_BGLUE));
+		json_strv(j, "after_glue", col(a, i, H_AGLUE));
+	}
 	if (with_evidence) {
 		if (ev)
 			json_raw(j, "evidence", ev);
@@ -731,6 +742,9 @@ int db_report_status(struct db *db, const char *domain, bool json, FILE *out)
 		text_last_scan(out, &st);
 		text_pending(out, &st);
 		text_last_change(out, st.audit);
+		/* CSYNC: a change held for approval, and the last verdict */
+		if ((ret = db_csync_status(db, domain, out)) != 0)
+			goto out;
 		/* sink epp: the domain's changes on their way to the registry */
 		ret = db_outbox_status(db, domain, out);
 	}
@@ -764,13 +778,13 @@ static const char SQL_EVIDENCE_SERVERS[] =
 	"  THEN a.evidence->'servers' ELSE '[]' END) e "
 	"WHERE a.id = $1";
 
-enum { H_VERDICT = A_EVIDENCE + 1, H_REASON, H_DETAIL };
 static const char SQL_HISTORY[] =
 	"SELECT a.id, " TS("a.time") ", a.actor, a.kind, a.run_id, a.scan_id, "
 	"a.before_ds, a.after_ds, a.evidence::text, "
 	"coalesce(a.evidence->>'decision', s.verdict), "
 	"coalesce(a.evidence->>'reason', s.reason), "
-	"coalesce(a.evidence->>'detail', s.detail) "
+	"coalesce(a.evidence->>'detail', s.detail), "
+	"a.before_ns, a.after_ns, a.before_glue, a.after_glue "
 	"FROM cdscan.audit a LEFT JOIN cdscan.scan s ON s.id = a.scan_id "
 	"WHERE a.domain = $1 ORDER BY a.time DESC, a.id DESC";
 
@@ -794,6 +808,59 @@ static void text_ev_rrset(FILE *out, const char *name, const PGresult *e,
 	fputc('\n', out);
 }
 
+/* An NS/glue audit row (CSYNC): the sets before and after, and per
+   server the CSYNC it showed (from the evidence). */
+static void text_ns_change(FILE *out, const PGresult *a, int i)
+{
+	label(out, 4, "NS before");
+	print_rrs(out, LABEL, col(a, i, H_BNS), "none");
+	label(out, 4, "NS after");
+	print_rrs(out, LABEL, col(a, i, H_ANS), "none");
+	label(out, 4, "glue before");
+	print_rrs(out, LABEL, col(a, i, H_BGLUE), "none");
+	label(out, 4, "glue after");
+	print_rrs(out, LABEL, col(a, i, H_AGLUE), "none");
+}
+
+static const char SQL_EVIDENCE_CSYNC[] =
+	"SELECT e->>'name', e->>'address', e->'csync'->>'state', "
+	"e->'csync'->>'signature', e->'csync'->>'serial', "
+	"e->'csync'->>'flags', e->>'soa_serial', e->>'soa_serial_after' "
+	"FROM cdscan.audit a, jsonb_array_elements(CASE "
+	"  WHEN jsonb_typeof(a.evidence->'servers') = 'array' "
+	"  THEN a.evidence->'servers' ELSE '[]' END) e "
+	"WHERE a.id = $1 AND e ? 'csync'";
+
+/* "CSYNC    present, serial 3, flags 1, signature valid-ds-key" and the
+   SOA serial before and after, per server of a CSYNC audit row. */
+static int text_evidence_csync(struct db *db, FILE *out, const PGresult *a,
+			       int i)
+{
+	const char *id[1] = {col(a, i, A_ID)};
+	PGresult *e = db_exec(db, SQL_EVIDENCE_CSYNC, 1, id);
+
+	if (!e)
+		return CDS_EDB;
+	if (PQntuples(e) > 0)
+		fprintf(out, "    servers\n");
+	for (int k = 0; k < PQntuples(e); k++) {
+		fprintf(out, "      %s %s\n", cstr(e, k, 0), cstr(e, k, 1));
+		fprintf(out, "        %-9s%s", "CSYNC", cstr(e, k, 2));
+		if (col(e, k, 4))
+			fprintf(out, ", serial %s, flags %s", cstr(e, k, 4),
+				cstr(e, k, 5));
+		if (col(e, k, 3) && strcmp(cstr(e, k, 3), "none") != 0)
+			fprintf(out, ", signature %s", cstr(e, k, 3));
+		fputc('\n', out);
+		if (col(e, k, 6))
+			fprintf(out, "        %-9s%s%s%s\n", "SOA",
+				cstr(e, k, 6), col(e, k, 7) ? " then " : "",
+				col(e, k, 7) ? cstr(e, k, 7) : "");
+	}
+	PQclear(e);
+	return CDS_OK;
+}
+
 static int text_evidence(struct db *db, FILE *out, const PGresult *a, int i)
 {
 	const char *id[1] = {col(a, i, A_ID)}, *detail = col(a, i, H_DETAIL);
@@ -807,6 +874,11 @@ static int text_evidence(struct db *db, FILE *out, const PGresult *a, int i)
 			fprintf(out, "%*s", LABEL, "");
 			wrap(out, LABEL, detail);
 		}
+	}
+	if (strncmp(cstr(a, i, A_KIND), "ns-", 3) == 0) {
+		if (!col(a, i, A_EVIDENCE))
+			labelf(out, 4, "evidence", "none recorded");
+		return text_evidence_csync(db, out, a, i);
 	}
 	if (!(e = db_exec(db, SQL_EVIDENCE_SERVERS, 1, id)))
 		return CDS_EDB;
@@ -833,14 +905,16 @@ static int text_evidence(struct db *db, FILE *out, const PGresult *a, int i)
 static int text_history(struct db *db, FILE *out, const char *domain,
 			const PGresult *a)
 {
-	int n = PQntuples(a), ret;
+	int n = PQntuples(a), n_ns = 0, ret;
 
 	if (n == 0) {
 		fprintf(out, "%s: no DS changes recorded\n", domain);
 		return CDS_OK;
 	}
-	fprintf(out, "%s: %d DS change%s, newest first\n", domain, n,
-		n == 1 ? "" : "s");
+	for (int i = 0; i < n; i++)
+		n_ns += strncmp(cstr(a, i, A_KIND), "ns-", 3) == 0;
+	fprintf(out, "%s: %d %schange%s, newest first\n", domain, n,
+		n_ns ? "" : "DS ", n == 1 ? "" : "s");
 	for (int i = 0; i < n; i++) {
 		const char *run = col(a, i, A_RUN);
 
@@ -849,10 +923,15 @@ static int text_history(struct db *db, FILE *out, const char *domain,
 		if (run)
 			fprintf(out, "  run %s", run);
 		fputc('\n', out);
-		label(out, 4, "before");
-		print_rrs(out, LABEL, col(a, i, A_BEFORE), "none");
-		label(out, 4, "after");
-		print_rrs(out, LABEL, col(a, i, A_AFTER), "none");
+		if (strncmp(cstr(a, i, A_KIND), "ns-", 3) == 0) {
+			/* CSYNC: the NS set and glue; the DS set stayed */
+			text_ns_change(out, a, i);
+		} else {
+			label(out, 4, "before");
+			print_rrs(out, LABEL, col(a, i, A_BEFORE), "none");
+			label(out, 4, "after");
+			print_rrs(out, LABEL, col(a, i, A_AFTER), "none");
+		}
 		if ((ret = text_evidence(db, out, a, i)) != 0)
 			return ret;
 	}

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "core/conf.h"
+#include "core/dnssec.h"
 #include "core/errors.h"
 
 /* A file larger than this is not a configuration file. */
@@ -88,6 +89,12 @@ static int check_listen_one(const union conf_val *v, size_t *bad, char *why,
 			    size_t whylen);
 static int check_positive(const union conf_val *v, size_t *bad, char *why,
 			  size_t whylen);
+static int check_dsync_target(const union conf_val *v, size_t *bad,
+			      char *why, size_t whylen);
+static int check_dsync_types(const union conf_val *v, size_t *bad, char *why,
+			     size_t whylen);
+static int check_dsync_owner(const union conf_val *v, size_t *bad, char *why,
+			     size_t whylen);
 static int parse_duration(const char *s, int64_t *ms);
 
 /*
@@ -268,6 +275,19 @@ static const struct conf_row schema[] = {
 	{.key = "daemon.outbox-interval", .type = CONF_DURATION, .def = "1m",
 	 .min = SEC(1), .max = DAY,
 	 .doc = "sink: epp: send what the outbox holds this often"},
+
+	{.key = "dsync.target", .type = CONF_STR, .def = "",
+	 .check = check_dsync_target,
+	 .doc = "host name of the NOTIFY endpoint that `cdscan export` "
+		"advertises in DSYNC records (RFC 9859); \"\" none"},
+	{.key = "dsync.port", .type = CONF_INT, .def = "5359", .min = 1,
+	 .max = 65535, .doc = "its port: one of daemon.listen's"},
+	{.key = "dsync.types", .type = CONF_LIST, .def = "[cds, csync]",
+	 .check = check_dsync_types,
+	 .doc = "NOTIFYs advertised, one DSYNC each: cds, csync"},
+	{.key = "dsync.owner", .type = CONF_STR, .def = "",
+	 .check = check_dsync_owner,
+	 .doc = "owner of the DSYNC records; \"\": *._dsync.ORIGIN"},
 };
 
 #define N_ROWS (sizeof schema / sizeof schema[0])
@@ -545,6 +565,74 @@ static int check_positive(const union conf_val *v, size_t *bad, char *why,
 	snprintf(why, whylen, "must be above 0 (RFC 9859 §5: NOTIFYs are "
 		 "always rate-limited)");
 	return CDS_ECONFIG;
+}
+
+/* RFC 9859 §2.1: the target is a host name (absolute, not the root). */
+static int check_dsync_target(const union conf_val *v, size_t *bad,
+			      char *why, size_t whylen)
+{
+	char name[CDS_NAME_MAX];
+
+	(void)bad;
+	if (!*v->str)
+		return 0;
+	if (cds_name_normalize(v->str, name) == 0 && strcmp(name, ".") != 0)
+		return 0;
+	snprintf(why, whylen, "'%s' is not a host name", v->str);
+	return CDS_ECONFIG;
+}
+
+/* N1: at most one DSYNC per (RRtype, Scheme), and only the types a
+   NOTIFY can name (RFC 9859 §4: CDS covers CDNSKEY). */
+static int check_dsync_types(const union conf_val *v, size_t *bad, char *why,
+			     size_t whylen)
+{
+	for (size_t i = 0; i < v->list.n; i++) {
+		const char *w = v->list.v[i];
+
+		*bad = i;
+		if (strcmp(w, "cds") != 0 && strcmp(w, "csync") != 0) {
+			snprintf(why, whylen, "'%s' is not a DSYNC type "
+				 "(cds, csync)", w);
+			return CDS_ECONFIG;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v->list.v[j], w) == 0) {
+				snprintf(why, whylen, "'%s' is listed twice "
+					 "(RFC 9859 §2: one DSYNC per type "
+					 "and scheme)", w);
+				return CDS_ECONFIG;
+			}
+	}
+	return 0;
+}
+
+/* N1: `*._dsync.PARENT` or `CHILD-LABELS._dsync.PARENT`; a bare
+   `_dsync.PARENT` is NOT RECOMMENDED (RFC 9859 §3), so refused. */
+static int check_dsync_owner(const union conf_val *v, size_t *bad, char *why,
+			     size_t whylen)
+{
+	char name[CDS_NAME_MAX];
+	const char *d;
+
+	(void)bad;
+	if (!*v->str)
+		return 0;
+	if (cds_name_normalize(v->str, name) != 0) {
+		snprintf(why, whylen, "'%s' is not a domain name", v->str);
+		return CDS_ECONFIG;
+	}
+	if (strncmp(name, "_dsync.", 7) == 0) {
+		snprintf(why, whylen, "a bare _dsync.PARENT owner is NOT "
+			 "RECOMMENDED (RFC 9859 §3): use *.%s", name);
+		return CDS_ECONFIG;
+	}
+	if (!(d = strstr(name, "._dsync.")) || !d[8]) {
+		snprintf(why, whylen, "'%s' is not under _dsync.PARENT "
+			 "(RFC 9859 §3: *._dsync.PARENT)", v->str);
+		return CDS_ECONFIG;
+	}
+	return 0;
 }
 
 /* ---- schema lookup ---- */

@@ -30,6 +30,7 @@ static const struct {
 	{"reject", cmd_reject, "reject DOMAIN: refuse a held CSYNC change"},
 	{"notify", cmd_notify, "notify: hand due events to notify.hook"},
 	{"events", cmd_events, "events [DOMAIN]: notifications and their delivery"},
+	{"daemon", cmd_daemon, "daemon: schedule, NOTIFY listener, metrics"},
 };
 
 static void usage(FILE *f)

@@ -22,7 +22,11 @@
  * tcp= part the action applies over TCP as well, except tc. Actions:
  *   ok drop wrongid wrongq otherport otheraddr tc garbage truncwire
  *   hugecount bigclaim referral refused servfail cname dname sigowner
- *   sigtype many,N manysigs,N late,MS dead dribble,MS
+ *   sigtype many,N manysigs,N late,MS dead dribble,MS next,N
+ * next,N answers the first N matching queries from the zone file given
+ * first and every later one from the next file of the same origin: a
+ * zone that changes between two queries (RFC 7477 §3.1: the SOA serial
+ * moving while CSYNC is processed), deterministically.
  * otheraddr sends from -A ADDR2 (same port). -d builds the answer the
  * rules would give to a UDP query with a 4096-octet buffer (QTYPE ANY:
  * every record at QNAME) and writes its wire form, for seed corpora.
@@ -62,14 +66,14 @@ enum act {
 	A_OK, A_DROP, A_WRONGID, A_WRONGQ, A_OTHERPORT, A_OTHERADDR, A_TC,
 	A_GARBAGE, A_TRUNCWIRE, A_HUGECOUNT, A_BIGCLAIM, A_REFERRAL,
 	A_REFUSED, A_SERVFAIL, A_CNAME, A_DNAME, A_SIGOWNER, A_SIGTYPE,
-	A_MANY, A_MANYSIGS, A_LATE, A_DEAD, A_DRIBBLE, A__COUNT
+	A_MANY, A_MANYSIGS, A_LATE, A_DEAD, A_DRIBBLE, A_NEXT, A__COUNT
 };
 
 static const char *const act_names[A__COUNT] = {
 	"ok", "drop", "wrongid", "wrongq", "otherport", "otheraddr", "tc",
 	"garbage", "truncwire", "hugecount", "bigclaim", "referral",
 	"refused", "servfail", "cname", "dname", "sigowner", "sigtype",
-	"many", "manysigs", "late", "dead", "dribble",
+	"many", "manysigs", "late", "dead", "dribble", "next",
 };
 
 struct step {
@@ -90,6 +94,7 @@ static struct {
 	ldns_rr_list *zones[MAX_ZONES];
 	ldns_rdf *origins[MAX_ZONES];
 	size_t n_zones;
+	unsigned next_seen[MAX_ZONES]; /* queries under next,N per zone */
 	FILE *log;
 	struct event_base *base;
 	int udp_fd, other_port_fd, other_addr_fd;
@@ -406,6 +411,15 @@ static size_t answer(const ldns_pkt *q, const struct step *st, size_t limit,
 
 	ldns_dname2canonical(lname);
 	zi = zone_of(lname);
+	if (zi >= 0 && st->act == A_NEXT && S.next_seen[zi]++ >= st->n) {
+		/* the next copy of the same zone, if there is one */
+		for (size_t k = (size_t)zi + 1; k < S.n_zones; k++)
+			if (ldns_dname_compare(S.origins[k],
+					       S.origins[zi]) == 0) {
+				zi = (ssize_t)k;
+				break;
+			}
+	}
 	ldns_pkt_set_id(a, ldns_pkt_id(q));
 	ldns_pkt_set_qr(a, true);
 	ldns_pkt_set_opcode(a, LDNS_PACKET_QUERY);

@@ -503,3 +503,164 @@ scn_boot-delay-change() {
 	sed -i 's/ 1 60 60 3600 60$/ 2 60 60 3600 60/' "$W/zones/$z/b.in"
 	sign $z b "" -i -30d -e +30d ksk new zsk
 }
+
+# ---- CSYNC (RFC 7477, STANDARDS §6) ----------------------------------------
+#
+# Children y-*.test. publishing CSYNC, signed (DS {ksk} at the parent)
+# unless a scenario says otherwise. The parent's NS set and glue come
+# from the first spec, the child's own NS RRset and addresses from the
+# second (zone_new words; "ns1=" is an in-zone name without address).
+# What cdscan should decide about each is in tests/integration/csync.sh.
+# y-serial-moves has a second variant (serial 2) that tests/tools/badns
+# serves at $Y_BADNS after the first SOA query.
+
+Y_BADNS=127.0.10.31
+
+WORLD_SCENARIOS="$WORLD_SCENARIOS y-ns-replace y-nodata-one y-flags-differ
+y-ds-bit y-flag4 y-held y-rejected y-stale y-soamin y-aaaa-only y-glue-empty
+y-serial-moves y-unsigned y-lame"
+
+# _y_zone ZONE PARENT_SPEC CHILD_SPEC: the delegation from one spec, the
+# zone head (SOA, NS, addresses) from the other
+_y_zone() {
+	local z=$1
+	zone_new "$z" "$3"
+	mv "$W/zones/$z/head" "$W/zones/$z/head.child"
+	zone_new "$z" "$2"
+	mv "$W/zones/$z/head.child" "$W/zones/$z/head"
+}
+
+# _y_signed ZONE PARENT_SPEC CHILD_SPEC "SERVERS" CSYNC-RDATA: KSK+ZSK, DS
+# {ksk}, one variant with that CSYNC record served by every server named
+_y_signed() {
+	local z=$1
+	_std_keys "$z"
+	_y_zone "$z" "$2" "$3"
+	ds "$z" ksk
+	echo "$z. IN CSYNC $5" | variant "$z" a
+	sign "$z" a "$4" ksk zsk
+}
+
+# T: NS sets equal everywhere -> NS RRset replaced (ns1 leaves, ns3 joins)
+scn_y-ns-replace() {
+	_y_signed y-ns-replace.test "ns1=op1 ns2=op2" "ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 1 NS A"
+}
+
+# T: one server answers NODATA for CSYNC -> no change
+scn_y-nodata-one() {
+	local z=y-nodata-one.test
+	_std_keys $z
+	_y_zone $z "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3"
+	ds $z ksk
+	echo "$z. IN CSYNC 1 1 NS A" | variant $z a
+	sign $z a "op1 op3" ksk zsk
+	variant $z none </dev/null
+	sign $z none "op2" ksk zsk
+}
+
+# T: the immediate flag differs -> no change
+scn_y-flags-differ() {
+	local z=y-flags-differ.test
+	_std_keys $z
+	_y_zone $z "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3"
+	ds $z ksk
+	echo "$z. IN CSYNC 1 1 NS A" | variant $z a
+	sign $z a "op1 op3" ksk zsk
+	echo "$z. IN CSYNC 1 0 NS A" | variant $z b
+	sign $z b "op2" ksk zsk
+}
+
+# T: the bit map includes DS -> no change; flag 0x0004 -> no change
+scn_y-ds-bit() {
+	_y_signed y-ds-bit.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 1 NS DS"
+}
+scn_y-flag4() {
+	_y_signed y-flag4.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 5 NS A"
+}
+
+# T: flags = 0 -> queued for approval: then approved, rejected, or found
+# stale when the registry moved meanwhile
+scn_y-held() {
+	_y_signed y-held.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 0 NS A"
+}
+scn_y-rejected() {
+	_y_signed y-rejected.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 0 NS A"
+}
+scn_y-stale() {
+	_y_signed y-stale.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3" \
+		"op1 op2 op3" "1 0 NS A"
+}
+
+# T: soaminimum, CSYNC serial 100 while ns2's SOA serial is 99 -> no change
+scn_y-soamin() {
+	local z=y-soamin.test
+	_std_keys $z
+	_y_zone $z "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3"
+	ds $z ksk
+	echo "$z. IN CSYNC 100 3 NS A" | variant $z a
+	sed -i 's/ 1 60 60 3600 60$/ 100 60 60 3600 60/' "$W/zones/$z/a.in"
+	sign $z a "op1 op3" ksk zsk
+	echo "$z. IN CSYNC 100 3 NS A" | variant $z b
+	sed -i 's/ 1 60 60 3600 60$/ 99 60 60 3600 60/' "$W/zones/$z/b.in"
+	sign $z b "op2" ksk zsk
+}
+
+# T: only the AAAA bit -> A glue unchanged. The parent holds ns1's A
+# (op3); the child says ns1 has another A (op2) and the AAAA ::1 (op3's
+# IPv6 face): only the AAAA glue may follow.
+scn_y-aaaa-only() {
+	_y_signed y-aaaa-only.test "ns1=op3 ns2=op1" "ns1=op2,v6 ns2=op1" \
+		"op1 op2 op3" "1 1 AAAA"
+}
+
+# T: glue would end up empty -> glue unchanged: the A bit is set and the
+# child's ns1 has no address at all (a TXT record only: NODATA for A)
+scn_y-glue-empty() {
+	local z=y-glue-empty.test
+	_std_keys $z
+	_y_zone $z "ns1=op1 ns2=op2" "ns1= ns2=op2"
+	ds $z ksk
+	printf '%s\n' "$z. IN CSYNC 1 1 A" "ns1.$z. IN TXT \"no address\"" |
+		variant $z a
+	sign $z a "op1 op2" ksk zsk
+}
+
+# T: serial changes during the transaction -> retry. ns2 is badns at
+# $Y_BADNS (started by the test): it answers the first SOA query from
+# variant a (serial 1), every later one from variant b (serial 2).
+scn_y-serial-moves() {
+	local z=y-serial-moves.test f
+	_std_keys $z
+	_y_zone $z "ns1=op1 ns2=silent" "ns1=op1 ns2=silent ns3=op3"
+	for f in "$W/tld/$z.deleg" "$W/zones/$z/head"; do
+		sed -i "s/ 127\.0\.10\.99\$/ $Y_BADNS/" "$f"
+	done
+	ds $z ksk
+	echo "$z. IN CSYNC 1 1 NS A" | variant $z a
+	sign $z a "op1 op3" ksk zsk
+	echo "$z. IN CSYNC 1 1 NS A" | variant $z b
+	sed -i 's/ 1 60 60 3600 60$/ 2 60 60 3600 60/' "$W/zones/$z/b.in"
+	sign $z b "" ksk zsk
+}
+
+# T: CSYNC data insecure -> abort: an unsigned child (no DS, no RRSIG)
+scn_y-unsigned() {
+	local z=y-unsigned.test i
+	_y_zone $z "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=op3"
+	echo "$z. IN CSYNC 1 1 NS A" | variant $z a
+	for i in op1 op2 op3; do
+		mkdir -p "$W/srv/$i/zones"
+		ln -f "$W/zones/$z/a.in" "$W/srv/$i/zones/$z.zone"
+	done
+}
+
+# a new NS that is lame: ns3 points at Knot, which does not serve the zone
+scn_y-lame() {
+	_y_signed y-lame.test "ns1=op1 ns2=op2" "ns1=op1 ns2=op2 ns3=knot" \
+		"op1 op2" "1 1 NS A"
+}

@@ -552,7 +552,7 @@ void policy_decide_csync(const struct cds_delegation *deleg,
 	char why[512], types[256];
 	const char *diff;
 	enum cds_reason r;
-	bool same_serial = false;
+	bool same_serial = false, asked = false;
 	int cmp;
 
 	memset(out, 0, sizeof *out);
@@ -567,7 +567,9 @@ void policy_decide_csync(const struct cds_delegation *deleg,
 		    "%s%s%s serves CSYNC, but %s", SRV(first), why);
 		return;
 	}
-	if (n_obs == 0 || !obs[0].csync.asked) {
+	for (size_t i = 0; i < n_obs; i++)
+		asked |= obs[i].csync.asked;
+	if (!asked) {
 		set(out, CDS_DEC_UNCHANGED, CDS_R_CSYNC_NONE,
 		    n_obs ? "CSYNC was not asked for" : "no server was asked");
 		return;

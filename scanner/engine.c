@@ -916,17 +916,28 @@ static int answer_parse(const uint8_t *p, size_t n, ldns_pkt **out)
 	ldns_pkt_set_cd(pkt, p[3] & 0x10);
 	ldns_pkt_set_rcode(pkt, p[3] & 0x0f);
 	rc = CDS_EMALFORMED;
-	for (unsigned i = 0; i < 1u + an; i++) {
-		ldns_pkt_section sec =
-		        i ? LDNS_SECTION_ANSWER : LDNS_SECTION_QUESTION;
+	for (unsigned i = 0, total = 1u + an; i < total; i++) {
+		ldns_pkt_section sec = i == 0   ? LDNS_SECTION_QUESTION
+		                       : i <= an ? LDNS_SECTION_ANSWER
+		                                 : LDNS_SECTION_AUTHORITY;
+		ldns_rr_type qt;
 
 		if (ldns_wire2rr(&rr, p, n, &pos, sec) != LDNS_STATUS_OK)
 			goto fail;
+		qt = ldns_rr_get_type(rr);
 		if (!ldns_pkt_push_rr(pkt, sec, rr)) {
 			ldns_rr_free(rr);
 			rc = CDS_ENOMEM;
 			goto fail;
 		}
+		/* The data CSYNC names (NS, A, AAAA) may be absent only when
+		   the NSEC/NSEC3 records in the authority section prove it
+		   (RFC 7477 §3.2, STANDARDS Y6, Y7): parse that section for
+		   their NODATA answers, and only for those. */
+		if (i == 0 && an == 0 &&
+		    (qt == LDNS_RR_TYPE_NS || qt == LDNS_RR_TYPE_A ||
+		     qt == LDNS_RR_TYPE_AAAA))
+			total += get16(p + 8);
 	}
 	ldns_pkt_set_nscount(pkt, get16(p + 8));
 	ldns_pkt_set_arcount(pkt, get16(p + 10));

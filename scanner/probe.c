@@ -17,6 +17,7 @@
  * "unchanged" whatever the others say. Each server's answers are
  * validated against that server's own DNSKEY RRset (STANDARDS M2).
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,16 +31,28 @@
 #include "scanner/probe.h"
 #include "scanner/validate.h"
 
-enum { Q_SOA = 0, Q_DNSKEY, Q_CDS, Q_CDNSKEY, Q__COUNT };
+/* Queries at the apex (one answer set each per server), then the two
+   asked per in-bailiwick NS name for CSYNC (per host, struct host). */
+enum {
+	Q_SOA = 0, Q_DNSKEY, Q_CDS, Q_CDNSKEY, Q_CSYNC, Q_NS, Q_SOA2,
+	Q__COUNT,
+	Q_A = Q__COUNT, Q_AAAA, Q__ALL
+};
 
-static const uint16_t qtypes[Q__COUNT] = {
+static const uint16_t qtypes[Q__ALL] = {
 	[Q_SOA] = LDNS_RR_TYPE_SOA,
 	[Q_DNSKEY] = LDNS_RR_TYPE_DNSKEY,
 	[Q_CDS] = LDNS_RR_TYPE_CDS,
 	[Q_CDNSKEY] = LDNS_RR_TYPE_CDNSKEY,
+	[Q_CSYNC] = LDNS_RR_TYPE_CSYNC,
+	[Q_NS] = LDNS_RR_TYPE_NS,
+	[Q_SOA2] = LDNS_RR_TYPE_SOA,
+	[Q_A] = LDNS_RR_TYPE_A,
+	[Q_AAAA] = LDNS_RR_TYPE_AAAA,
 };
-static const char *const qnames[Q__COUNT] = {"SOA", "DNSKEY", "CDS",
-					     "CDNSKEY"};
+static const char *const qnames[Q__ALL] = {
+	"SOA", "DNSKEY", "CDS", "CDNSKEY", "CSYNC", "NS", "SOA (after CSYNC)",
+	"A", "AAAA"};
 
 /* Results kept by the verification cache (about 40 bytes each). */
 #define SIGCACHE_CAP 16384
@@ -88,7 +101,21 @@ struct signal {
 struct query {
 	struct server *srv;
 	int qi;
+	size_t host; /* for Q_A and Q_AAAA: index into srv->hosts */
 };
+
+/* CSYNC (STANDARDS §6): the A/AAAA of one in-bailiwick NS name at one
+   server, while they come in; obs.csync.hosts[i] is its observation. */
+struct host {
+	struct query q[2];         /* Q_A, Q_AAAA */
+	struct scan_rrset set[2];
+	ldns_rr_list *auth[2];     /* authority section of a NODATA answer */
+};
+
+/* Where a server stands in the CSYNC steps (RFC 7477 §3.1, Y5): SOA
+   (with the other apex queries), CSYNC, NS, A/AAAA, SOA again. */
+enum csync_stage { CS_NONE = 0, CS_CSYNC, CS_NS, CS_HOSTS, CS_SOA2,
+		   CS_DONE };
 
 /* One server address of the delegation, while its answers come in. */
 struct server {
@@ -100,6 +127,12 @@ struct server {
 	socklen_t salen;
 	struct query q[Q__COUNT];
 	struct scan_rrset sets[Q__COUNT];
+	/* CSYNC (req->csync) */
+	enum csync_stage stage;
+	bool csync_absent;         /* the early answer had no CSYNC */
+	ldns_rr_list *auth_ns;     /* authority section of an NS NODATA */
+	size_t n_hosts;
+	struct host *hosts;        /* parallel to obs.csync.hosts */
 };
 
 #define Q_ALL (1u << Q_SOA | 1u << Q_DNSKEY | 1u << Q_CDS | 1u << Q_CDNSKEY)
@@ -130,6 +163,7 @@ struct probe {
 	bool starting;    /* inside scan_probe_start: do not finish yet */
 	unsigned queries;
 	unsigned sig_charged; /* SCAN_SIGS_PER_DELEGATION spent so far */
+	bool csync;           /* ask CSYNC and its data too */
 	scan_probe_cb cb;
 	void *arg;
 
@@ -185,6 +219,22 @@ void scan_result_free(struct scan_result *res)
 	free(res);
 }
 
+static void server_sets_free(struct server *s)
+{
+	for (int q = 0; q < Q__COUNT; q++)
+		scan_rrset_free(&s->sets[q]);
+	for (size_t h = 0; h < s->n_hosts; h++)
+		for (int t = 0; t < 2; t++) {
+			scan_rrset_free(&s->hosts[h].set[t]);
+			ldns_rr_list_deep_free(s->hosts[h].auth[t]);
+		}
+	free(s->hosts);
+	s->hosts = NULL;
+	s->n_hosts = 0;
+	ldns_rr_list_deep_free(s->auth_ns);
+	s->auth_ns = NULL;
+}
+
 static void probe_free(struct probe *p)
 {
 	for (size_t i = 0; p->obs && i < p->n_obs; i++)
@@ -192,8 +242,7 @@ static void probe_free(struct probe *p)
 	free(p->obs);
 	for (size_t i = 0; i < p->n_obs; i++) {
 		if (p->srv[i]) {
-			for (int q = 0; q < Q__COUNT; q++)
-				scan_rrset_free(&p->srv[i]->sets[q]);
+			server_sets_free(p->srv[i]);
 			free(p->srv[i]);
 		}
 	}
@@ -317,6 +366,7 @@ static ssize_t obs_add(struct probe *p, const char *name, const char *addr)
 	memset(o, 0, sizeof *o);
 	snprintf(o->name, sizeof o->name, "%s", name);
 	snprintf(o->addr, sizeof o->addr, "%s", addr);
+	o->csync.asked = p->csync;
 	p->srv[p->n_obs] = NULL;
 	return (ssize_t)p->n_obs++;
 }
@@ -337,14 +387,44 @@ static void obs_error(struct cds_server_obs *o, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct cds_rrset_obs *rrobs(struct cds_server_obs *o, int qi)
+static struct cds_rrset_obs *rrobs(struct cds_server_obs *o,
+				   const struct query *q)
 {
-	switch (qi) {
+	switch (q->qi) {
 	case Q_SOA: return &o->soa;
 	case Q_DNSKEY: return &o->dnskey_rr;
 	case Q_CDS: return &o->cds_rr;
-	default: return &o->cdnskey_rr;
+	case Q_CDNSKEY: return &o->cdnskey_rr;
+	case Q_CSYNC: return &o->csync.rr;
+	case Q_NS: return &o->csync.ns_rr;
+	case Q_SOA2: return &o->csync.soa_after;
+	case Q_A: return &o->csync.hosts[q->host].a_rr;
+	default: return &o->csync.hosts[q->host].aaaa_rr;
 	}
+}
+
+/* The name a query asks: the apex, or an in-bailiwick NS name. */
+static const char *qowner(const struct server *s, const struct query *q)
+{
+	if (q->qi == Q_A || q->qi == Q_AAAA)
+		return s->p->obs[s->idx].csync.hosts[q->host].name;
+	return s->p->zone;
+}
+
+static struct scan_rrset *qset(struct server *s, const struct query *q)
+{
+	if (q->qi == Q_A || q->qi == Q_AAAA)
+		return &s->hosts[q->host].set[q->qi - Q_A];
+	return &s->sets[q->qi];
+}
+
+/* Where the authority section of a NODATA answer is kept: only for the
+   CSYNC data whose absence must be proven (Y6, Y7). */
+static ldns_rr_list **qauth(struct server *s, const struct query *q)
+{
+	if (q->qi == Q_A || q->qi == Q_AAAA)
+		return &s->hosts[q->host].auth[q->qi - Q_A];
+	return q->qi == Q_NS ? &s->auth_ns : NULL;
 }
 
 /*
@@ -375,12 +455,17 @@ static bool cname_at(const ldns_pkt *pkt, const char *zone)
 	return found;
 }
 
-static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
+static void take_answer(struct server *s, const struct query *q,
+			const ldns_pkt *pkt)
 {
 	struct probe *p = s->p;
 	struct cds_server_obs *o = &p->obs[s->idx];
-	struct cds_rrset_obs *ro = rrobs(o, qi);
+	struct cds_rrset_obs *ro = rrobs(o, q);
+	struct scan_rrset *set = qset(s, q);
+	ldns_rr_list **auth = qauth(s, q);
+	const char *owner = qowner(s, q);
 	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
+	int qi = q->qi;
 
 	if (rc != LDNS_RCODE_NOERROR) {
 		ldns_lookup_table *lt =
@@ -400,28 +485,39 @@ static void take_answer(struct server *s, int qi, const ldns_pkt *pkt)
 			  ldns_pkt_nscount(pkt) ? ", referral" : "");
 		return;
 	}
-	if (cname_at(pkt, p->zone)) {
+	if (cname_at(pkt, owner)) {
 		ro->state = CDS_RR_FAILED;
 		ro->error = CDS_EPROTO;
-		obs_error(o, CDS_EPROTO, "%s: CNAME at the apex", qnames[qi]);
+		obs_error(o, CDS_EPROTO, "%s: CNAME at %s", qnames[qi],
+			  owner == p->zone ? "the apex" : owner);
 		return;
 	}
-	if (scan_rrset_from_pkt(pkt, p->zone, qtypes[qi], &s->sets[qi]) != 0) {
+	/* A type asked twice (CSYNC after an early stop) keeps the last. */
+	scan_rrset_free(set);
+	if (scan_rrset_from_pkt(pkt, owner, qtypes[qi], set) != 0) {
 		ro->state = CDS_RR_FAILED;
 		ro->error = CDS_ENOMEM;
 		obs_error(o, CDS_ENOMEM, "%s: out of memory", qnames[qi]);
 		return;
 	}
-	if (s->sets[qi].rrs && ldns_rr_list_rr_count(s->sets[qi].rrs) > 0) {
+	if (set->rrs && ldns_rr_list_rr_count(set->rrs) > 0) {
 		ro->state = CDS_RR_PRESENT;
-		if (qi == Q_SOA) {
-			ldns_rr *soa = ldns_rr_list_rr(s->sets[qi].rrs, 0);
-
-			o->soa_serial = ldns_rdf2native_int32(
+		if (qi == Q_SOA || qi == Q_SOA2) {
+			ldns_rr *soa = ldns_rr_list_rr(set->rrs, 0);
+			uint32_t serial = ldns_rdf2native_int32(
 				ldns_rr_rdf(soa, 2));
+
+			if (qi == Q_SOA)
+				o->soa_serial = serial;
+			else
+				o->csync.soa_serial_after = serial;
 		}
 	} else {
 		ro->state = CDS_RR_NODATA;
+		if (auth && ldns_pkt_authority(pkt)) {
+			ldns_rr_list_deep_free(*auth);
+			*auth = ldns_rr_list_clone(ldns_pkt_authority(pkt));
+		}
 	}
 }
 
@@ -464,6 +560,36 @@ static bool proposed_ds(struct probe *p, struct server *s,
  * on which server answered first; a DNSKEY RRset over CDS_RRSET_MAX is
  * never verified (validate.c) and costs nothing.
  */
+/* The CSYNC part of sig_cost: every RRSIG over CSYNC, NS, A/AAAA and
+   the denial records, at most COST_SIGS_PER_RRSET a list, each tried
+   with up to COST_KEYS_PER_SIG keys (charged in full: simpler, and only
+   delegations that publish CSYNC pay it). */
+static unsigned list_cost(const ldns_rr_list *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++)
+		n += ldns_rr_get_type(ldns_rr_list_rr(l, i)) ==
+		     LDNS_RR_TYPE_RRSIG;
+	return (unsigned)(n > COST_SIGS_PER_RRSET ? COST_SIGS_PER_RRSET : n) *
+	       COST_KEYS_PER_SIG;
+}
+
+static unsigned csync_cost(const struct server *s, size_t n_keys)
+{
+	unsigned cost;
+
+	if (n_keys == 0 || n_keys > CDS_RRSET_MAX)
+		return 0;
+	cost = list_cost(s->sets[Q_CSYNC].sigs) + list_cost(s->sets[Q_NS].sigs) +
+	       list_cost(s->auth_ns);
+	for (size_t h = 0; h < s->n_hosts; h++)
+		for (int t = 0; t < 2; t++)
+			cost += list_cost(s->hosts[h].set[t].sigs) +
+				list_cost(s->hosts[h].auth[t]);
+	return cost;
+}
+
 static unsigned sig_cost(const struct server *s)
 {
 	static const int typed[] = {Q_DNSKEY, Q_CDS, Q_CDNSKEY};
@@ -502,8 +628,12 @@ static unsigned sig_cost(const struct server *s)
 			cost += m < COST_KEYS_PER_SIG ? m : COST_KEYS_PER_SIG;
 		}
 	}
-	return cost;
+	return cost + csync_cost(s, n_keys);
 }
+
+static int csync_validate(struct server *s, const struct cds_ds *ds,
+			  size_t n_ds);
+static void server_ask(struct server *s, unsigned mask);
 
 static void server_done(struct server *s)
 {
@@ -542,20 +672,25 @@ static void server_done(struct server *s)
 		obs_error(o, rc, "validation: %s", cds_strerror(rc));
 	if (o->soa.state != CDS_RR_PRESENT && o->error == CDS_OK)
 		obs_error(o, CDS_ELAME, "SOA: no SOA at the apex");
+	if (p->csync && o->csync.rr.state == CDS_RR_PRESENT &&
+	    (rc = csync_validate(s, ds, n_ds)) != CDS_OK)
+		obs_error(o, rc, "CSYNC validation: %s", cds_strerror(rc));
 done:
-	for (int q = 0; q < Q__COUNT; q++)
-		scan_rrset_free(&s->sets[q]);
+	server_sets_free(s);
 	log_debug("%s: %s/%s done: %s", p->zone, o->name, o->addr,
 		  o->error ? o->error_text : "ok");
 	step_done(p);
 }
 
 static void early_done(struct server *s);
+static void csync_step(struct server *s);
 
 static void queries_done(struct server *s)
 {
 	if (s->early)
 		early_done(s);
+	else if (s->p->csync && s->stage != CS_DONE)
+		csync_step(s);
 	else
 		server_done(s);
 }
@@ -569,9 +704,9 @@ static void on_answer(const struct scan_answer *ans, void *arg)
 	if (ans->transport == CDS_TRANSPORT_TCP)
 		o->transport = CDS_TRANSPORT_TCP;
 	if (ans->status == CDS_OK) {
-		take_answer(s, q->qi, ans->pkt);
+		take_answer(s, q, ans->pkt);
 	} else {
-		struct cds_rrset_obs *ro = rrobs(o, q->qi);
+		struct cds_rrset_obs *ro = rrobs(o, q);
 
 		ro->state = CDS_RR_FAILED;
 		ro->error = ans->status;
@@ -583,31 +718,316 @@ static void on_answer(const struct scan_answer *ans, void *arg)
 		queries_done(s);
 }
 
+/* ---- CSYNC (RFC 7477 §3, RFC 9975 §3.2, STANDARDS §6) ----------------- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Sort and drop duplicates of n names; returns how many are left. */
+static size_t names_unique(char (*v)[CDS_NAME_MAX], size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, CDS_NAME_MAX, name_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
+			memmove(v[k++], v[i], CDS_NAME_MAX);
+	return k;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The addresses of an A or AAAA RRset as text (inet_ntop: the canonical
+   form for AAAA, RFC 5952), sorted, duplicates dropped, at most
+   CDS_GLUE_MAX (rr->count says how many there were). */
+static size_t addrs_text(const ldns_rr_list *rrs, bool v6,
+			 char (*out)[CDS_ADDR_STR_MAX])
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; rrs && i < ldns_rr_list_rr_count(rrs) &&
+			   n < CDS_GLUE_MAX; i++) {
+		const ldns_rdf *f = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0);
+
+		if (!f || ldns_rdf_size(f) != (v6 ? 16u : 4u) ||
+		    !inet_ntop(v6 ? AF_INET6 : AF_INET, ldns_rdf_data(f), out[n],
+			       CDS_ADDR_STR_MAX))
+			continue;
+		n++;
+	}
+	qsort(out, n, CDS_ADDR_STR_MAX, addr_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || strcmp(out[k - 1], out[i]) != 0)
+			memmove(out[k++], out[i], CDS_ADDR_STR_MAX);
+	return k;
+}
+
+/* Every RRset the CSYNC steps brought in, checked against this server's
+   DNSKEY RRset like the CDS RRset (Y1); NODATA data through its denial
+   (CSYNC NODATA needs none: it changes nothing). */
+static int csync_validate(struct server *s, const struct cds_ds *ds,
+			  size_t n_ds)
+{
+	struct probe *p = s->p;
+	struct cds_csync_obs *c = &p->obs[s->idx].csync;
+	struct scan_keys *k = NULL;
+	int rc;
+
+	rc = scan_keys_new(p->sc->cache, p->zone, ds, n_ds, &s->sets[Q_DNSKEY],
+			   p->now, &k);
+	if (rc != CDS_OK)
+		goto out;
+	rc = scan_check_rrset(k, p->zone, LDNS_RR_TYPE_CSYNC,
+			      &s->sets[Q_CSYNC], &c->rr);
+	if (rc == CDS_OK && c->ns_rr.state == CDS_RR_PRESENT)
+		rc = scan_check_rrset(k, p->zone, LDNS_RR_TYPE_NS,
+				      &s->sets[Q_NS], &c->ns_rr);
+	else if (rc == CDS_OK && c->ns_rr.state == CDS_RR_NODATA)
+		rc = scan_check_denial(k, p->zone, LDNS_RR_TYPE_NS, s->auth_ns,
+				       &c->ns_rr);
+	for (size_t h = 0; rc == CDS_OK && h < s->n_hosts; h++) {
+		struct cds_csync_host *ho = &c->hosts[h];
+
+		for (int t = 0; rc == CDS_OK && t < 2; t++) {
+			struct cds_rrset_obs *ro = t ? &ho->aaaa_rr : &ho->a_rr;
+			uint16_t type = qtypes[Q_A + t];
+
+			if (ro->state == CDS_RR_PRESENT)
+				rc = scan_check_rrset(k, ho->name, type,
+						      &s->hosts[h].set[t], ro);
+			else if (ro->state == CDS_RR_NODATA)
+				rc = scan_check_denial(k, ho->name, type,
+						       s->hosts[h].auth[t], ro);
+		}
+	}
+out:
+	scan_keys_free(k);
+	return rc;
+}
+
+/* Read the CSYNC RRset the server gave: count, then the one record's
+   rdata (W3). More than one record is kept as a count: policy ignores
+   the lot (Y2). */
+static void csync_read(struct server *s)
+{
+	struct cds_csync_obs *c = &s->p->obs[s->idx].csync;
+	const ldns_rr_list *rrs = s->sets[Q_CSYNC].rrs;
+	ldns_buffer *buf;
+
+	c->rr.count = rrs ? (unsigned)ldns_rr_list_rr_count(rrs) : 0;
+	if (c->rr.state != CDS_RR_PRESENT || c->rr.count == 0)
+		return;
+	buf = ldns_buffer_new(512);
+	if (buf && ldns_rr_rdata2buffer_wire(buf, ldns_rr_list_rr(rrs, 0)) ==
+			   LDNS_STATUS_OK && ldns_buffer_status_ok(buf))
+		(void)scan_csync_parse(ldns_buffer_begin(buf),
+				       ldns_buffer_position(buf), c);
+	else
+		c->malformed = true;
+	ldns_buffer_free(buf);
+}
+
+static bool csync_names(const struct cds_csync_obs *c, uint16_t type)
+{
+	for (size_t i = 0; i < c->n_types; i++)
+		if (c->types[i] == type)
+			return true;
+	return false;
+}
+
+/* The server's NS RRset into obs.csync.ns: lower case, trailing dot,
+   sorted, duplicates dropped. */
+static int csync_take_ns(struct server *s)
+{
+	struct cds_csync_obs *c = &s->p->obs[s->idx].csync;
+	const ldns_rr_list *rrs = s->sets[Q_NS].rrs;
+	size_t n = rrs ? ldns_rr_list_rr_count(rrs) : 0;
+
+	if (c->ns_rr.state != CDS_RR_PRESENT || n == 0)
+		return CDS_OK;
+	c->ns = calloc(n, CDS_NAME_MAX);
+	if (!c->ns)
+		return CDS_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const ldns_rdf *f = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0);
+		char *txt = f ? ldns_rdf2str(f) : NULL;
+
+		if (txt && cds_name_normalize(txt, c->ns[c->n_ns]) == CDS_OK)
+			c->n_ns++;
+		free(txt);
+	}
+	c->n_ns = names_unique(c->ns, c->n_ns);
+	if (c->n_ns > CDS_CSYNC_NS_MAX) {
+		c->ns_overflow = true;
+		c->n_ns = CDS_CSYNC_NS_MAX;
+	}
+	return CDS_OK;
+}
+
+/* The in-bailiwick NS names whose A/AAAA the bit map asks for: of the
+   server's own NS RRset when the NS bit is set, else of the parent's NS
+   set (Y7: after NS, against the new set). Sorted, no duplicates. */
+static int csync_hosts(struct server *s)
+{
+	struct probe *p = s->p;
+	struct cds_csync_obs *c = &p->obs[s->idx].csync;
+	char names[CDS_CSYNC_NS_MAX][CDS_NAME_MAX];
+	size_t n = 0;
+
+	if (csync_names(c, LDNS_RR_TYPE_NS)) {
+		for (size_t i = 0; i < c->n_ns; i++)
+			if (policy_ns_in_child(p->zone, c->ns[i]))
+				memcpy(names[n++], c->ns[i], CDS_NAME_MAX);
+	} else {
+		for (size_t i = 0; i < p->n_ns && n < CDS_CSYNC_NS_MAX; i++)
+			if (policy_ns_in_child(p->zone, p->ns[i].name) &&
+			    cds_name_normalize(p->ns[i].name, names[n]) ==
+				    CDS_OK)
+				n++;
+		n = names_unique(names, n);
+	}
+	if (n == 0)
+		return CDS_OK;
+	c->hosts = calloc(n, sizeof *c->hosts);
+	s->hosts = calloc(n, sizeof *s->hosts);
+	if (!c->hosts || !s->hosts)
+		return CDS_ENOMEM;
+	c->n_hosts = s->n_hosts = n;
+	for (size_t i = 0; i < n; i++)
+		memcpy(c->hosts[i].name, names[i], CDS_NAME_MAX);
+	return CDS_OK;
+}
+
+static void ask_one(struct server *s, struct query *q)
+{
+	struct probe *p = s->p;
+	int rc;
+
+	s->pending++;
+	rc = scan_engine_query(p->sc->eng, (struct sockaddr *)&s->sa, s->salen,
+			       qowner(s, q), qtypes[q->qi], on_answer, q);
+	if (rc != CDS_OK) {
+		s->pending--;
+		rrobs(&p->obs[s->idx], q)->state = CDS_RR_FAILED;
+		obs_error(&p->obs[s->idx], rc, "%s: %s", qnames[q->qi],
+			  cds_strerror(rc));
+		return;
+	}
+	p->queries++;
+}
+
+/* A and/or AAAA, as the bit map names them, of every host at once. */
+static void hosts_ask(struct server *s)
+{
+	struct cds_csync_obs *c = &s->p->obs[s->idx].csync;
+	bool want[2] = {csync_names(c, LDNS_RR_TYPE_A),
+			csync_names(c, LDNS_RR_TYPE_AAAA)};
+
+	s->pending = 1;
+	for (size_t h = 0; h < s->n_hosts; h++)
+		for (int t = 0; t < 2; t++) {
+			if (!want[t])
+				continue;
+			s->hosts[h].q[t] = (struct query){s, Q_A + t, h};
+			ask_one(s, &s->hosts[h].q[t]);
+		}
+	if (--s->pending == 0)
+		queries_done(s);
+}
+
+/* Fill in the addresses of the hosts once their answers are in. */
+static void hosts_take(struct server *s)
+{
+	struct cds_csync_obs *c = &s->p->obs[s->idx].csync;
+
+	for (size_t h = 0; h < s->n_hosts; h++) {
+		struct cds_csync_host *ho = &c->hosts[h];
+
+		ho->n_a = addrs_text(s->hosts[h].set[0].rrs, false, ho->a);
+		ho->n_aaaa = addrs_text(s->hosts[h].set[1].rrs, true, ho->aaaa);
+	}
+}
+
+/*
+ * The next CSYNC step of a server whose previous step is back (RFC
+ * 7477 §3.1: SOA, CSYNC, the data, SOA again; Y5). A failure anywhere
+ * ends the steps: the server's error then decides (policy: pending).
+ */
+static void csync_step(struct server *s)
+{
+	struct cds_server_obs *o = &s->p->obs[s->idx];
+	struct cds_csync_obs *c = &o->csync;
+	bool hosts;
+	int rc = CDS_OK;
+
+	if (o->error != CDS_OK) {
+		s->stage = CS_DONE;
+		server_done(s);
+		return;
+	}
+	switch (s->stage) {
+	case CS_NONE:
+		if (s->csync_absent)
+			break;
+		s->stage = CS_CSYNC;
+		server_ask(s, 1u << Q_CSYNC);
+		return;
+	case CS_CSYNC:
+		csync_read(s);
+		/* Nothing to follow: absent, several, or unreadable. */
+		if (c->rr.state != CDS_RR_PRESENT || c->rr.count != 1 ||
+		    c->malformed)
+			break;
+		if (csync_names(c, LDNS_RR_TYPE_NS)) {
+			s->stage = CS_NS;
+			server_ask(s, 1u << Q_NS);
+			return;
+		}
+		/* no NS step */
+		__attribute__((fallthrough));
+	case CS_NS:
+		if ((rc = csync_take_ns(s)) != CDS_OK)
+			break;
+		hosts = csync_names(c, LDNS_RR_TYPE_A) ||
+			csync_names(c, LDNS_RR_TYPE_AAAA);
+		if (hosts && (rc = csync_hosts(s)) != CDS_OK)
+			break;
+		if (hosts && s->n_hosts > 0) {
+			s->stage = CS_HOSTS;
+			hosts_ask(s);
+			return;
+		}
+		__attribute__((fallthrough));
+	case CS_HOSTS:
+		hosts_take(s);
+		s->stage = CS_SOA2;
+		server_ask(s, 1u << Q_SOA2);
+		return;
+	case CS_SOA2:
+	case CS_DONE:
+		break;
+	}
+	if (rc != CDS_OK)
+		obs_error(o, rc, "CSYNC: %s", cds_strerror(rc));
+	s->stage = CS_DONE;
+	server_done(s);
+}
+
 /* Send the queries of `mask` to server s; queries_done() when all are
    back (at once if none could be sent). */
 static void server_ask(struct server *s, unsigned mask)
 {
-	struct probe *p = s->p;
-
 	s->pending = 1; /* held until every query is issued */
 	for (int qi = 0; qi < Q__COUNT; qi++) {
-		int rc;
-
 		if (!(mask & 1u << qi))
 			continue;
-		s->q[qi] = (struct query){s, qi};
-		s->pending++;
-		rc = scan_engine_query(p->sc->eng, (struct sockaddr *)&s->sa,
-				       s->salen, p->zone, qtypes[qi], on_answer,
-				       &s->q[qi]);
-		if (rc != CDS_OK) {
-			s->pending--;
-			rrobs(&p->obs[s->idx], qi)->state = CDS_RR_FAILED;
-			obs_error(&p->obs[s->idx], rc, "%s: %s", qnames[qi],
-				  cds_strerror(rc));
-			continue;
-		}
-		p->queries++;
+		s->q[qi] = (struct query){s, qi, 0};
+		ask_one(s, &s->q[qi]);
 	}
 	if (--s->pending == 0)
 		queries_done(s);
@@ -638,7 +1058,10 @@ static void server_start(struct probe *p, const char *name,
 	s->salen = salen;
 	p->srv[idx] = s;
 	p->pending++;
-	server_ask(s, early ? Q_EARLY : Q_ALL);
+	/* With CSYNC the early server is asked for it too: only its
+	   absence lets the probe stop (Y8, probe.h). */
+	server_ask(s, early ? Q_EARLY | (p->csync ? 1u << Q_CSYNC : 0)
+			    : Q_ALL);
 }
 
 static void name_failed(struct probe *p, const char *name, int code,
@@ -862,19 +1285,24 @@ static void early_done(struct server *s)
 		if (rc != CDS_OK)
 			obs_error(o, rc, "reading CDS/CDNSKEY: %s",
 				  cds_strerror(rc));
-		else if (policy_early_stop(&deleg, o, p->policy, &r)) {
+		else if (policy_early_stop(&deleg, o, p->policy, &r) &&
+			 (!p->csync || o->csync.rr.state == CDS_RR_NODATA)) {
 			log_debug("%s: %s/%s confirms the status quo (%s): "
 				  "stopped early", p->zone, o->name, o->addr,
 				  cds_reason_name(r));
 			p->stopped_early = true;
 			p->early_reason = r;
-			for (int q = 0; q < Q__COUNT; q++)
-				scan_rrset_free(&s->sets[q]);
+			server_sets_free(s);
 			step_done(p);
 			return;
 		}
 		/* Read again, with the signatures, once DNSKEY is in. */
 		cds_server_obs_clear(o);
+		/* No CSYNC: nothing to follow, so no need to ask it again
+		   after SOA (a CSYNC that is there is asked again, so that
+		   SOA comes first, Y5). */
+		s->csync_absent = p->csync &&
+				  o->csync.rr.state == CDS_RR_NODATA;
 	}
 	log_debug("%s: %s/%s does not confirm the status quo: full probe",
 		  p->zone, o->name, o->addr);
@@ -1008,6 +1436,7 @@ static int probe_copy(struct probe *p, const struct scan_request *req)
 	p->now = req->now;
 	p->port = req->port ? req->port : 53;
 	p->policy = req->early_stop ? req->policy : NULL;
+	p->csync = req->csync;
 	p->cfg = req->policy;
 	p->early_seed = req->early_seed;
 	return CDS_OK;

@@ -11,6 +11,14 @@
  * check asks every server, since it is for diagnosis; --early-stop shows
  * what a scan with early stop does instead (STANDARDS Q6): one server
  * first, and no more when it confirms the status quo.
+ *
+ * With policy.csync (the default) every server is also asked for CSYNC
+ * and the data it names (RFC 7477), and the CSYNC decision is printed
+ * beside the DS one. When CSYNC would change the delegation (or holds a
+ * change for approval), the delegation it would leave is probed too —
+ * SOA and DNSKEY at every new server, against the same DS — and must
+ * work (STANDARDS Y8 [S]). The exit status is about the DS decision
+ * only: 0 whenever the check ran.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -49,6 +57,12 @@ struct check {
 	int lookup_status;
 	enum scan_dnssec ds_dnssec;
 	struct scan_result *result;
+	/* CSYNC: the decision, and the probe of the delegation it leaves */
+	struct cds_csync_decision csync;
+	struct cds_ns new_ns[CDS_CSYNC_NS_MAX];
+	size_t n_new_ns;
+	struct scan_result *sanity;
+	bool result_slot_sanity; /* the running probe is the sanity probe */
 };
 
 static void check_usage(FILE *f)
@@ -268,13 +282,17 @@ static void probed(struct scan_result *res, void *arg)
 {
 	struct check *c = arg;
 
-	c->result = res;
+	if (c->result_slot_sanity)
+		c->sanity = res;
+	else
+		c->result = res;
 	c->done = true;
 }
 
 static void teardown(struct check *c)
 {
 	scan_result_free(c->result);
+	scan_result_free(c->sanity);
 	cli_scan_parts_deinit(&c->parts);
 }
 
@@ -341,6 +359,99 @@ static void print_server(FILE *f, const struct cds_server_obs *o)
 	}
 }
 
+static const char *type_word(uint16_t t, char *buf, size_t len)
+{
+	ldns_rr_descriptor const *d = ldns_rr_descript(t);
+
+	if (d && d->_name)
+		snprintf(buf, len, "%s", d->_name);
+	else
+		snprintf(buf, len, "TYPE%u", t);
+	return buf;
+}
+
+/* CSYNC as one server gave it: record, then the data it names. */
+static void print_csync_server(FILE *f, const struct cds_server_obs *o)
+{
+	const struct cds_csync_obs *cs = &o->csync;
+	char sum[128], tb[24];
+
+	fprintf(f, "  %s %s\n", o->name, o->addr[0] ? o->addr : "-");
+	if (cs->rr.state != CDS_RR_PRESENT) {
+		fprintf(f, "    CSYNC    %s\n", cds_rrstate_name(cs->rr.state));
+		return;
+	}
+	fprintf(f, "    CSYNC    %s\n", rr_summary(&cs->rr, sum, sizeof sum));
+	if (cs->malformed) {
+		fprintf(f, "             (malformed record)\n");
+	} else {
+		fprintf(f, "             serial %u flags 0x%04x%s%s types", cs->serial,
+			cs->flags,
+			cs->flags & CDS_CSYNC_IMMEDIATE ? " immediate" : "",
+			cs->flags & CDS_CSYNC_SOAMINIMUM ? " soaminimum" : "");
+		for (size_t i = 0; i < cs->n_types; i++)
+			fprintf(f, " %s", type_word(cs->types[i], tb, sizeof tb));
+		fprintf(f, "%s\n", cs->n_types ? "" : " (none)");
+	}
+	if (cs->ns_rr.state != CDS_RR_NOT_QUERIED)
+		fprintf(f, "    NS       %s\n",
+			rr_summary(&cs->ns_rr, sum, sizeof sum));
+	for (size_t i = 0; i < cs->n_ns; i++)
+		fprintf(f, "             %s\n", cs->ns[i]);
+	for (size_t h = 0; h < cs->n_hosts; h++) {
+		const struct cds_csync_host *ho = &cs->hosts[h];
+
+		if (ho->a_rr.state != CDS_RR_NOT_QUERIED)
+			fprintf(f, "    A        %s: %s\n", ho->name,
+				rr_summary(&ho->a_rr, sum, sizeof sum));
+		for (size_t i = 0; i < ho->n_a; i++)
+			fprintf(f, "             %s\n", ho->a[i]);
+		if (ho->aaaa_rr.state != CDS_RR_NOT_QUERIED)
+			fprintf(f, "    AAAA     %s: %s\n", ho->name,
+				rr_summary(&ho->aaaa_rr, sum, sizeof sum));
+		for (size_t i = 0; i < ho->n_aaaa; i++)
+			fprintf(f, "             %s\n", ho->aaaa[i]);
+	}
+	if (cs->soa_after.state == CDS_RR_PRESENT)
+		fprintf(f, "    SOA      serial %u after the CSYNC queries\n",
+			cs->soa_serial_after);
+}
+
+static void print_csync(const struct check *c)
+{
+	const struct cds_csync_decision *d = &c->csync;
+	FILE *f = stdout;
+
+	fprintf(f, "csync\n");
+	for (size_t i = 0; i < c->result->n_obs; i++)
+		print_csync_server(f, &c->result->obs[i]);
+	fprintf(f, "csync decision %s (%s)\n", cds_verdict_name(d->verdict),
+		cds_reason_name(d->reason));
+	if (d->detail[0])
+		fprintf(f, "  %s\n", d->detail);
+	if (!c->sanity && d->verdict != CDS_DEC_UPDATE &&
+	    d->reason != CDS_R_CSYNC_HELD)
+		return;
+	fprintf(f, "  new delegation\n");
+	for (size_t i = 0; i < c->n_new_ns; i++) {
+		fprintf(f, "    %s", c->new_ns[i].name);
+		for (size_t k = 0; k < c->new_ns[i].n_glue; k++)
+			fprintf(f, "%s%s", k ? "," : " ", c->new_ns[i].glue[k]);
+		fprintf(f, "\n");
+	}
+	for (size_t i = 0; c->sanity && i < c->sanity->n_obs; i++) {
+		const struct cds_server_obs *o = &c->sanity->obs[i];
+
+		fprintf(f, "    asked %s %s: %s\n", o->name,
+			o->addr[0] ? o->addr : "-",
+			o->error ? o->error_text
+			: o->soa.state != CDS_RR_PRESENT ? "no SOA"
+			: o->dnskey_proven || c->n_ds == 0
+				? "answers, DNSKEY proven"
+				: "answers, DNSKEY NOT proven");
+	}
+}
+
 static void print_text(const struct check *c, const struct cds_decision *d)
 {
 	FILE *f = stdout;
@@ -359,6 +470,8 @@ static void print_text(const struct check *c, const struct cds_decision *d)
 		fprintf(f, "  %s\n", d->detail);
 	if (d->verdict == CDS_DEC_UPDATE)
 		print_ds_list(f, "new DS", d->proposed, d->n_proposed);
+	if (c->pol.csync)
+		print_csync(c);
 }
 
 static void json_ds_list(struct json *j, const char *key,
@@ -414,6 +527,98 @@ static void json_server(struct json *j, const struct cds_server_obs *o)
 	json_object_end(j);
 }
 
+static void json_addrs(struct json *j, const char *key, size_t n,
+		       const char (*a)[CDS_ADDR_STR_MAX])
+{
+	json_array_begin(j, key);
+	for (size_t i = 0; i < n; i++)
+		json_str(j, NULL, a[i]);
+	json_array_end(j);
+}
+
+static void json_csync_server(struct json *j, const struct cds_server_obs *o)
+{
+	const struct cds_csync_obs *cs = &o->csync;
+	char tb[24];
+
+	json_object_begin(j, NULL);
+	json_str(j, "name", o->name);
+	json_str(j, "address", o->addr[0] ? o->addr : NULL);
+	json_rrset(j, "csync_rrset", &cs->rr);
+	json_bool(j, "malformed", cs->malformed);
+	if (cs->rr.state == CDS_RR_PRESENT && !cs->malformed) {
+		json_int(j, "serial", cs->serial);
+		json_int(j, "flags", cs->flags);
+		json_array_begin(j, "types");
+		for (size_t i = 0; i < cs->n_types; i++)
+			json_str(j, NULL, type_word(cs->types[i], tb, sizeof tb));
+		json_array_end(j);
+	}
+	if (o->soa.state == CDS_RR_PRESENT)
+		json_int(j, "soa_serial", o->soa_serial);
+	if (cs->soa_after.state == CDS_RR_PRESENT)
+		json_int(j, "soa_serial_after", cs->soa_serial_after);
+	json_rrset(j, "ns_rrset", &cs->ns_rr);
+	json_array_begin(j, "ns");
+	for (size_t i = 0; i < cs->n_ns; i++)
+		json_str(j, NULL, cs->ns[i]);
+	json_array_end(j);
+	json_array_begin(j, "hosts");
+	for (size_t h = 0; h < cs->n_hosts; h++) {
+		const struct cds_csync_host *ho = &cs->hosts[h];
+
+		json_object_begin(j, NULL);
+		json_str(j, "name", ho->name);
+		json_rrset(j, "a_rrset", &ho->a_rr);
+		json_addrs(j, "a", ho->n_a, ho->a);
+		json_rrset(j, "aaaa_rrset", &ho->aaaa_rr);
+		json_addrs(j, "aaaa", ho->n_aaaa, ho->aaaa);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static void json_csync(struct json *j, const struct check *c)
+{
+	const struct cds_csync_decision *d = &c->csync;
+
+	json_object_begin(j, "csync");
+	json_str(j, "decision", cds_verdict_name(d->verdict));
+	json_str(j, "reason", cds_reason_name(d->reason));
+	json_str(j, "detail", d->detail);
+	json_int(j, "serial", d->serial);
+	json_int(j, "flags", d->flags);
+	json_bool(j, "set_ns", d->set_ns);
+	json_array_begin(j, "delegation");
+	for (size_t i = 0; i < c->n_new_ns; i++) {
+		json_object_begin(j, NULL);
+		json_str(j, "name", c->new_ns[i].name);
+		json_addrs(j, "glue", c->new_ns[i].n_glue,
+			   (const char(*)[CDS_ADDR_STR_MAX])c->new_ns[i].glue);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_array_begin(j, "sanity");
+	for (size_t i = 0; c->sanity && i < c->sanity->n_obs; i++) {
+		const struct cds_server_obs *o = &c->sanity->obs[i];
+
+		json_object_begin(j, NULL);
+		json_str(j, "name", o->name);
+		json_str(j, "address", o->addr[0] ? o->addr : NULL);
+		json_str(j, "error", o->error ? o->error_text : NULL);
+		json_bool(j, "soa", o->soa.state == CDS_RR_PRESENT);
+		json_bool(j, "dnskey_proven", o->dnskey_proven);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_array_begin(j, "servers");
+	for (size_t i = 0; i < c->result->n_obs; i++)
+		json_csync_server(j, &c->result->obs[i]);
+	json_array_end(j);
+	json_object_end(j);
+}
+
 static void print_json(const struct check *c, const struct cds_decision *d)
 {
 	struct json j;
@@ -435,8 +640,53 @@ static void print_json(const struct check *c, const struct cds_decision *d)
 	for (size_t i = 0; i < c->result->n_obs; i++)
 		json_server(&j, &c->result->obs[i]);
 	json_array_end(&j);
+	if (c->pol.csync)
+		json_csync(&j, c);
 	json_object_end(&j);
 	json_finish(&j);
+}
+
+/*
+ * The CSYNC decision, and for a change (applied or held) a probe of the
+ * delegation it leaves: every new server must answer with the child's
+ * SOA and, when the parent holds DS, a DNSKEY set it proves (Y8 [S]).
+ * The second probe asks plainly (no CSYNC, no early stop, no
+ * bootstrapping) with the same DS. Returns 0, or -1 when it could not
+ * run.
+ */
+static int check_csync(struct check *c, const struct cds_delegation *deleg,
+		       const struct scan_request *first)
+{
+	struct scan_request req;
+
+	policy_decide_csync(deleg, c->ns, c->n_ns, c->result->obs,
+			    c->result->n_obs, &c->pol, NULL, &c->csync);
+	if (c->csync.verdict != CDS_DEC_UPDATE &&
+	    c->csync.reason != CDS_R_CSYNC_HELD)
+		return 0;
+	if (policy_csync_result(&c->csync, c->ns, c->n_ns, c->new_ns,
+				&c->n_new_ns) != CDS_OK) {
+		fprintf(stderr, "cdscan check: %s: the new delegation is too "
+			"large\n", c->zone);
+		return -1;
+	}
+	req = *first;
+	req.ns = c->new_ns;
+	req.n_ns = c->n_new_ns;
+	req.early_stop = false;
+	req.csync = false;
+	req.policy = NULL;
+	c->result_slot_sanity = true;
+	if (scan_probe_start(c->parts.sc, &req, probed, c) != 0)
+		return -1;
+	run_until_done(c);
+	c->result_slot_sanity = false;
+	if (!c->sanity) {
+		fprintf(stderr, "cdscan check: out of memory\n");
+		return -1;
+	}
+	policy_csync_sanity(deleg, c->sanity->obs, c->sanity->n_obs, &c->csync);
+	return 0;
 }
 
 int cmd_check(int argc, char **argv, const struct cli_global *g)
@@ -469,6 +719,7 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 				    .n_ds = c->n_ds, .now = c->now,
 				    .port = (uint16_t)conf_int(conf, "scanner.port"),
 				    .early_stop = c->early_stop,
+				    .csync = c->pol.csync,
 				    .policy = &c->pol};
 	if (scan_probe_start(c->parts.sc, &req, probed, c) != 0)
 		goto out;
@@ -484,6 +735,8 @@ int cmd_check(int argc, char **argv, const struct cli_global *g)
 			 c->now, &dec);
 	/* no history here: a bootstrap waiting for the delay is scan 1 */
 	policy_bootstrap_progress(NULL, &c->pol, c->now, &dec);
+	if (c->pol.csync && check_csync(c, &deleg, &req) != 0)
+		goto out;
 	if (c->json)
 		print_json(c, &dec);
 	else

@@ -3,8 +3,9 @@
  * policy (policy/csync.c), table-driven over hand-built observations,
  * one test per §6 T line (named after it), plus RFC 1982 wrap-around,
  * several CSYNC records, out-of-bailiwick glue, the result and the
- * sanity check of the new delegation; and the CSYNC rdata parser
- * (W3, scanner/validate.c).
+ * sanity check of the new delegation; the CSYNC rdata parser (W3) and
+ * the checks of RRsets below the apex and of NSEC/NSEC3 denials
+ * (scanner/validate.c), with keys made by ldns at test time.
  *
  * The scene: child example.test. delegated to ns1.example.test. (glue
  * 192.0.2.1 and 2001:db8::1) and ns.example.net. (outside, no glue),
@@ -692,6 +693,200 @@ START_TEST(w3_csync_high_window_and_empty_map)
 }
 END_TEST
 
+/* ---- Y1: RRsets below the apex and denial proofs (validate.c) ------ */
+
+#define NOW 1700000000u
+
+static ldns_key *ksk_key, *zsk_key;
+static ldns_rr *ksk_rr, *zsk_rr;
+
+static ldns_key *make_key(uint16_t flags, ldns_rr **rr)
+{
+	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256,
+						 256);
+
+	ck_assert_ptr_nonnull(k);
+	ldns_key_set_pubkey_owner(k, ldns_dname_new_frm_str(CHILD));
+	ldns_key_set_flags(k, flags);
+	*rr = ldns_key2rr(k);
+	ldns_key_set_keytag(k, ldns_calc_keytag(*rr));
+	ldns_key_set_inception(k, NOW - 3600);
+	ldns_key_set_expiration(k, NOW + 86400);
+	return k;
+}
+
+static ldns_rr_list *sign_with(ldns_rr_list *rrs, ldns_key *key)
+{
+	ldns_key_list *kl = ldns_key_list_new();
+	ldns_rr_list *sigs;
+
+	ldns_key_list_push_key(kl, key);
+	sigs = ldns_sign_public(rrs, kl);
+	ck_assert_ptr_nonnull(sigs);
+	ldns_key_list_set_key_count(kl, 0); /* keys are borrowed */
+	ldns_key_list_free(kl);
+	return sigs;
+}
+
+static ldns_rr_list *rrs_text(const char *const *lines)
+{
+	ldns_rr_list *l = ldns_rr_list_new();
+
+	for (size_t i = 0; lines[i]; i++) {
+		ldns_rr *rr = NULL;
+
+		ck_assert_int_eq(ldns_rr_new_frm_str(&rr, lines[i], 3600, NULL,
+						     NULL), LDNS_STATUS_OK);
+		ldns_rr_list_push_rr(l, rr);
+	}
+	return l;
+}
+
+/* The keys of the child: DNSKEY {KSK, ZSK} signed by the KSK, proven by
+   the KSK's DS (or, with `wrong_ds`, by nothing). */
+static struct scan_keys *child_keys(bool wrong_ds)
+{
+	struct scan_rrset dk;
+	struct cds_ds ds;
+	struct scan_keys *k = NULL;
+	ldns_rr *dsrr = ldns_key_rr2ds(ksk_rr, LDNS_SHA256);
+
+	ck_assert_ptr_nonnull(dsrr);
+	ck_assert_int_eq(scan_ds_from_rr(dsrr, &ds), CDS_OK);
+	ldns_rr_free(dsrr);
+	if (wrong_ds)
+		ds.digest[0] ^= 0xff;
+	dk.rrs = ldns_rr_list_new();
+	ldns_rr_list_push_rr(dk.rrs, ldns_rr_clone(ksk_rr));
+	ldns_rr_list_push_rr(dk.rrs, ldns_rr_clone(zsk_rr));
+	dk.sigs = sign_with(dk.rrs, ksk_key);
+	ck_assert_int_eq(scan_keys_new(NULL, CHILD, &ds, 1, &dk, NOW, &k),
+			 CDS_OK);
+	scan_rrset_free(&dk);
+	return k;
+}
+
+static void keys_setup(void)
+{
+	ksk_key = make_key(257, &ksk_rr);
+	zsk_key = make_key(256, &zsk_rr);
+}
+
+static void keys_teardown(void)
+{
+	ldns_key_deep_free(ksk_key);
+	ldns_key_deep_free(zsk_key);
+	ldns_rr_free(ksk_rr);
+	ldns_rr_free(zsk_rr);
+}
+
+START_TEST(y1_glue_rrset_signed_below_apex)
+{
+	static const char *const a[] = {"ns1.example.test. A 192.0.2.1", NULL};
+	struct scan_keys *k = child_keys(false);
+	struct scan_rrset set = {rrs_text(a), NULL};
+	struct cds_rrset_obs o = {0};
+
+	set.sigs = sign_with(set.rrs, zsk_key);
+	ck_assert_int_eq(scan_check_rrset(k, "ns1.example.test.",
+					  LDNS_RR_TYPE_A, &set, &o), CDS_OK);
+	ck_assert_int_eq(o.count, 1);
+	ck_assert_int_eq(o.sig, CDS_SIG_VALID_OTHER); /* the ZSK signs */
+	/* tampered data: the signature no longer verifies */
+	ldns_rdf_data(ldns_rr_rdf(ldns_rr_list_rr(set.rrs, 0), 0))[3] ^= 1;
+	ck_assert_int_eq(scan_check_rrset(k, "ns1.example.test.",
+					  LDNS_RR_TYPE_A, &set, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_BOGUS);
+	scan_rrset_free(&set);
+	scan_keys_free(k);
+	/* keys the DS does not prove: nothing they sign counts */
+	k = child_keys(true);
+	ck_assert(!scan_keys_proven(k));
+	set.rrs = rrs_text(a);
+	set.sigs = sign_with(set.rrs, zsk_key);
+	ck_assert_int_eq(scan_check_rrset(k, "ns1.example.test.",
+					  LDNS_RR_TYPE_A, &set, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_UNPROVEN);
+	scan_rrset_free(&set);
+	scan_keys_free(k);
+}
+END_TEST
+
+START_TEST(y7_nsec_denial_of_aaaa)
+{
+	static const char *const nsec[] = {
+		"ns2.example.test. NSEC ns3.example.test. A RRSIG NSEC", NULL};
+	struct scan_keys *k = child_keys(false);
+	ldns_rr_list *auth = rrs_text(nsec), *sigs;
+	struct cds_rrset_obs o = {0};
+
+	sigs = sign_with(auth, zsk_key);
+	ldns_rr_list_cat(auth, sigs);
+	ldns_rr_list_free(sigs);
+	ck_assert_int_eq(scan_check_denial(k, "ns2.example.test.",
+					   LDNS_RR_TYPE_AAAA, auth, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_VALID_OTHER);
+	/* the NSEC names A: it proves nothing about A */
+	ck_assert_int_eq(scan_check_denial(k, "ns2.example.test.",
+					   LDNS_RR_TYPE_A, auth, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_BOGUS);
+	/* another name's NSEC is no proof for this one */
+	ck_assert_int_eq(scan_check_denial(k, "ns1.example.test.",
+					   LDNS_RR_TYPE_AAAA, auth, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_BOGUS);
+	/* no proof at all */
+	ck_assert_int_eq(scan_check_denial(k, "ns2.example.test.",
+					   LDNS_RR_TYPE_AAAA, NULL, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_UNSIGNED);
+	ldns_rr_list_deep_free(auth);
+	scan_keys_free(k);
+}
+END_TEST
+
+/* An NSEC3 record at the hash of `name` with `iterations`, signed. */
+static ldns_rr_list *nsec3_auth(const char *name, unsigned iterations)
+{
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+	ldns_rdf *h = ldns_nsec3_hash_name(qn, 1, (uint16_t)iterations, 0,
+					   NULL);
+	char *label = ldns_rdf2str(h), line[512];
+	const char *lines[] = {line, NULL};
+	ldns_rr_list *auth, *sigs;
+
+	label[strlen(label) - 1] = '\0'; /* "hash." → "hash" */
+	snprintf(line, sizeof line, "%s.%s NSEC3 1 0 %u - %s A RRSIG", label,
+		 CHILD, iterations, label);
+	auth = rrs_text(lines);
+	sigs = sign_with(auth, zsk_key);
+	ldns_rr_list_cat(auth, sigs);
+	ldns_rr_list_free(sigs);
+	free(label);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(qn);
+	return auth;
+}
+
+/* T: CSYNC data insecure (NSEC3 iterations > 0 treated as insecure,
+   RFC 9276 §3.2) → abort: here, the probe's half. */
+START_TEST(t6_nsec3_iterations_insecure)
+{
+	struct scan_keys *k = child_keys(false);
+	ldns_rr_list *auth = nsec3_auth("ns2.example.test.", 0);
+	struct cds_rrset_obs o = {0};
+
+	ck_assert_int_eq(scan_check_denial(k, "ns2.example.test.",
+					   LDNS_RR_TYPE_AAAA, auth, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_VALID_OTHER);
+	ldns_rr_list_deep_free(auth);
+	auth = nsec3_auth("ns2.example.test.", 5);
+	ck_assert_int_eq(scan_check_denial(k, "ns2.example.test.",
+					   LDNS_RR_TYPE_AAAA, auth, &o), CDS_OK);
+	ck_assert_int_eq(o.sig, CDS_SIG_UNSIGNED);
+	ldns_rr_list_deep_free(auth);
+	scan_keys_free(k);
+}
+END_TEST
+
 static Suite *csync_suite(void)
 {
 	Suite *s = suite_create("csync");
@@ -739,6 +934,13 @@ static Suite *csync_suite(void)
 	tcase_add_test(tc, w3_csync_example_parsed);
 	tcase_add_test(tc, t1_bitmap_window_bad_malformed);
 	tcase_add_test(tc, w3_csync_high_window_and_empty_map);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("denial");
+	tcase_add_checked_fixture(tc, keys_setup, keys_teardown);
+	tcase_add_test(tc, y1_glue_rrset_signed_below_apex);
+	tcase_add_test(tc, y7_nsec_denial_of_aaaa);
+	tcase_add_test(tc, t6_nsec3_iterations_insecure);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -216,22 +216,25 @@ int scan_notify_parse(const uint8_t *pkt, size_t len, struct scan_notify *out)
 						    : SCAN_NOTIFY_NOTIMP;
 		return 0;
 	}
-	if (opcode != OPCODE_NOTIFY) {
-		out->kind = SCAN_NOTIFY_NOTIMP;
-		return 0;
-	}
 	/* RFC 1996 §3.7 allows an SOA in the answer section: walk past the
-	   answer and authority records to reach the OPT. Each record takes
-	   at least 11 octets, so the walk ends within len/11 steps. */
+	   answer and authority records to reach the OPT (an answer carries
+	   one when the query did, RFC 6891 §7). Each record takes at least
+	   11 octets, so the walk ends within len/11 steps. */
 	pos = HDR_LEN + out->question_len;
 	for (int s = 0; s < 3; s++)
 		for (unsigned i = 0; i < counts[s]; i++)
 			if (rr_skip(pkt, len, &pos, s == 2, out) != 0) {
-				out->kind = SCAN_NOTIFY_FORMERR;
+				out->kind = opcode == OPCODE_NOTIFY
+						    ? SCAN_NOTIFY_FORMERR
+						    : SCAN_NOTIFY_NOTIMP;
 				out->has_edns = false;
 				out->edns_size = 0;
 				return 0;
 			}
+	if (opcode != OPCODE_NOTIFY) {
+		out->kind = SCAN_NOTIFY_NOTIMP;
+		return 0;
+	}
 	/* RFC 9859 §4 (N2): only CDS (which covers CDNSKEY) and CSYNC are
 	   ours; a NOTIFY(SOA) or another class is a misdirected one */
 	if (qclass != CLASS_IN ||

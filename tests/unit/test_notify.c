@@ -7,6 +7,7 @@
  * clock.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,12 +97,34 @@ static void notify_cds(struct pkt *p)
 	opt(p);
 }
 
-/* Parse from a heap copy of exactly p->len bytes. */
+/* With CDSCAN_SEED_DIR set, every whole packet parsed here is written
+   there, named by its FNV-1a hash: the fuzz target's seeds
+   (tests/fuzz/fuzz_notify.c). */
+static void seed_write(const struct pkt *p)
+{
+	const char *dir = getenv("CDSCAN_SEED_DIR");
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char path[4096];
+	FILE *fp;
+
+	if (!dir)
+		return;
+	for (size_t i = 0; i < p->len; i++)
+		h = (h ^ p->b[i]) * 0x100000001b3ULL;
+	snprintf(path, sizeof path, "%s/%016llx", dir, (unsigned long long)h);
+	ck_assert_ptr_nonnull(fp = fopen(path, "wb"));
+	ck_assert_uint_eq(fwrite(p->b, 1, p->len, fp), p->len);
+	fclose(fp);
+}
+
+/* Parse from a heap copy of exactly `len` bytes of p. */
 static int parse(const struct pkt *p, size_t len, struct scan_notify *n)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	int rc;
 
+	if (len == p->len)
+		seed_write(p);
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, p->b, len);
 	rc = scan_notify_parse(copy, len, n);
@@ -425,6 +448,18 @@ START_TEST(test_notify_answer_plain)
 	ck_assert_int_eq(len, sizeof ANSWER_Q);
 	ck_assert_uint_eq(buf[2], 0x85);
 	ck_assert_uint_eq(buf[3], 4);
+
+	/* NOTIMP for an UPDATE with EDNS: the answer has an OPT too */
+	header(&p, 5, 1, 0, 0, 1);
+	question(&p, 6, 1);
+	opt(&p);
+	parse(&p, p.len, &n);
+	ck_assert_int_eq(n.kind, SCAN_NOTIFY_NOTIMP);
+	ck_assert(n.has_edns);
+	len = scan_notify_answer(p.b, p.len, &n, 4, -1, NULL, buf, sizeof buf);
+	ck_assert_int_eq(len, (int)sizeof ANSWER_Q + 11);
+	ck_assert_uint_eq(buf[2], 0xac);
+	ck_assert_uint_eq(buf[11], 1);
 }
 END_TEST
 

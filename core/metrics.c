@@ -315,7 +315,8 @@ static int metric_print(const struct metric *mt, FILE *out)
 	for (size_t i = 0; i < n; i++)
 		order[i] = &mt->series[i];
 	n_labels_sorting = mt->n_labels;
-	qsort(order, n, sizeof *order, series_cmp);
+	if (n > 1) /* qsort's array must not be NULL, even for none */
+		qsort(order, n, sizeof *order, series_cmp);
 	for (size_t i = 0; i < n; i++) {
 		fputs(mt->name, out);
 		for (int k = 0; k < mt->n_labels; k++) {

@@ -15,9 +15,10 @@ BUILD=${BUILD:-build}
 . tests/lib.sh
 . tests/pg.sh
 . tests/pipeline/lib.sh
+. tests/epp/lib.sh
 
 need_root
-need_cmd psql nsd knotd unbound ldns-keygen ldns-key2ds curl
+need_cmd psql nsd knotd unbound ldns-keygen ldns-key2ds curl openssl
 [ -n "$(pg_bindir)" ] || { fail daemon "PostgreSQL is not installed"; finish; }
 NS=$BUILD/tests/tools/notify_send
 [ -x "$NS" ] || { fail daemon/setup "no $NS (make tests)"; finish; }
@@ -32,8 +33,9 @@ T=$(mktemp -d /tmp/cdscan-daemon.XXXXXX)
 chmod 755 "$T" # initdb runs as postgres
 W=$T/world
 PGD=$T/pg
+E=$T/epp
 DPID=
-on_exit "[ -n \"\$DPID\" ] && kill -9 \$DPID 2>/dev/null; tests/world/stop '$W'; pg_stop '$PGD'; rm -rf '$T'"
+on_exit "[ -n \"\$DPID\" ] && kill -9 \$DPID 2>/dev/null; epp_stop '$E'; tests/world/stop '$W'; pg_stop '$PGD'; rm -rf '$T'"
 
 # a free port for the listener and one for the metrics endpoint
 free_port() {
@@ -365,5 +367,68 @@ t_sigterm_scan() {
 }
 why=$(t_sigterm_scan)
 [ -z "$why" ] && pass daemon/sigterm-during-scan-keeps-decisions || fail daemon/sigterm-during-scan-keeps-decisions "$why"
+
+# ---- sink: epp: the outbox is worked between scans --------------------------
+# A change queued in the outbox (as a scan whose registry was down leaves
+# it), no scan at all: the daemon's outbox timer sends it.
+
+t_outbox() {
+	local out i
+	[ -x "$BUILD/tests/tools/eppserver" ] || { echo "no $BUILD/tests/tools/eppserver"; return; }
+	epp_certs "$E" || { echo "certificates"; return; }
+	printf 'domain %s\nds %s %s\n' $ROLL $ROLL "$(dsr ksk-rollover.test old)" >"$E/state"
+	epp_start "$E" >/dev/null || { echo "EPP server"; return; }
+	out=$(cds import "$T/orig.zone" --origin test. 2>&1) || { echo "import: $out"; return; }
+	conf "$T/base.yaml" daemon.schedule=off daemon.outbox-interval=1s
+	epp_config "$T/epp.yaml" "$E"
+	{ cat "$T/base.yaml"; grep -v '^database' "$T/epp.yaml"; } >"$CONF"
+	sql "INSERT INTO cdscan.epp_outbox (domain, kind, before_ds, after_ds)
+	     VALUES ('$ROLL', 'ds-update', ARRAY['$(dsr ksk-rollover.test old)'],
+	     ARRAY['$(dsr ksk-rollover.test old)', '$(dsr ksk-rollover.test new)'])" ||
+		{ echo "cannot queue"; return; }
+	start_daemon || { echo "daemon not listening: $(tail -n 3 "$LOG")"; return; }
+	wait_for 15 outbox_done $ROLL || echo "outbox row of $ROLL: $(sql "SELECT state FROM cdscan.epp_outbox WHERE domain = '$ROLL'")"
+	[ "$(grep -c "^update $ROLL 1000 applied" "$E/log")" = 1 ] || echo "the registry did not apply it once"
+	[ "$(reg_ds $ROLL)" = "$ROLL_AFTER" ] || echo "local DS $(reg_ds $ROLL), expected $ROLL_AFTER"
+	[ "$(scans_of $ROLL)" = "$ROLL_SCANS" ] || echo "a scan ran"
+	[ "$(metric 'cdscan_scans_started_total{kind="outbox"}')" -ge 1 ] || echo "no outbox child in the metrics"
+	stop_daemon TERM || echo "did not stop"
+}
+outbox_done() { [ "$(sql "SELECT state FROM cdscan.epp_outbox WHERE domain = '$1'")" = done ]; }
+ROLL_SCANS=$(scans_of $ROLL)
+why=$(t_outbox)
+[ -z "$why" ] && pass daemon/outbox-worked-between-scans || fail daemon/outbox-worked-between-scans "$why"
+
+# ---- Type=notify: READY=1, RELOADING=1, STOPPING=1 over $NOTIFY_SOCKET ----
+
+t_sd_notify() {
+	local rpid sock=$T/notify.sock got
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+with open(sys.argv[2], "a") as f:
+    for _ in range(4):
+        f.write(s.recv(256).decode() + "\n"); f.flush()
+' "$sock" "$T/sd.out" 2>/dev/null &
+	rpid=$!
+	wait_for 5 test -S "$sock" || { echo "no receiver"; return; }
+	conf "$CONF" daemon.schedule=off
+	NOTIFY_SOCKET=$sock start_daemon || { echo "daemon not listening"; return; }
+	wait_for 5 grep -q READY=1 "$T/sd.out" || echo "no READY=1"
+	kill -HUP "$DPID"
+	wait_for 5 grep -q RELOADING=1 "$T/sd.out" || echo "no RELOADING=1"
+	stop_daemon TERM
+	wait_for 5 grep -q STOPPING=1 "$T/sd.out" || echo "no STOPPING=1"
+	got=$(paste -sd, "$T/sd.out")
+	[ "$got" = "READY=1,RELOADING=1,READY=1,STOPPING=1" ] || echo "messages: $got"
+	reap "$rpid" 5
+}
+if command -v python3 >/dev/null; then
+	why=$(t_sd_notify)
+	[ -z "$why" ] && pass daemon/systemd-notify || fail daemon/systemd-notify "$why"
+else
+	skip daemon/systemd-notify "no python3 to receive the datagrams"
+fi
 
 finish

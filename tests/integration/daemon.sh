@@ -167,6 +167,42 @@ t_two_zones() {
 	[ "$(metric 'cdscan_notify_dropped_total{reason="several-zones"}')" = 1 ] ||
 		echo "metric dropped{several-zones} not 1"
 }
+# ---- N2: NOTIFY(CSYNC) is acted on like NOTIFY(CDS) ------------------------
+
+t_csync() {
+	local got before
+	before=$(scans_of $ROLL)
+	got=$(ns -s 127.0.0.2 -T csync -z $ROLL)
+	[[ $got == *noerror=1* ]] || { echo "answer: $got (expected NOERROR)"; return; }
+	wait_for 15 scans_above $ROLL "$before" || echo "no scan after NOTIFY(CSYNC)"
+}
+why=$(t_csync)
+[ -z "$why" ] && pass daemon/notify-csync-scans || fail daemon/notify-csync-scans "$why"
+
+# ---- TCP: at most 64 connections, idle ones closed after 10 s -------------
+
+t_tcp_bounds() {
+	local fds=() fd i got rc
+	for i in $(seq 64); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || { echo "connection $i refused"; break; }
+		fds+=("$fd")
+	done
+	sleep 0.3
+	got=$(ns -t -s 127.0.0.2 -w 500 -z nosuch.test.)
+	[[ $got == *noanswer=1* ]] || echo "a 65th connection was served: $got"
+	# the daemon closes idle connections: EOF, not a read timeout
+	read -r -t 15 -u "${fds[0]}" _
+	rc=$?
+	[ $rc = 1 ] || echo "an idle connection still open after 15 s (read status $rc)"
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	got=$(ns -t -s 127.0.0.2 -z nosuch.test.)
+	[[ $got == *refused=1* ]] || echo "TCP not served after the idle ones closed: $got"
+	[ "$(metric 'cdscan_notify_dropped_total{reason="tcp-connections"}')" -ge 1 ] ||
+		echo "metric dropped{tcp-connections} below 1"
+}
+why=$(t_tcp_bounds)
+[ -z "$why" ] && pass daemon/tcp-connections-bounded-and-idle-closed || fail daemon/tcp-connections-bounded-and-idle-closed "$why"
+
 why=$(t_two_zones)
 [ -z "$why" ] && pass daemon/notify-two-zones-dropped || fail daemon/notify-two-zones-dropped "$why"
 

@@ -112,6 +112,7 @@ DIS_DS=$(reg_ds $DIS)
 LOG=$T/daemon.log
 # start_daemon: in the background, listening (bounded wait)
 start_daemon() {
+	[ -f "$LOG" ] && cat "$LOG" >>"$T/all.log"
 	: >"$LOG"
 	"$CDSCAN" -c "$CONF" -v daemon >>"$LOG" 2>&1 &
 	DPID=$!
@@ -465,6 +466,14 @@ if command -v python3 >/dev/null; then
 	[ -z "$why" ] && pass daemon/systemd-notify || fail daemon/systemd-notify "$why"
 else
 	skip daemon/systemd-notify "no python3 to receive the datagrams"
+fi
+
+# a sanitizer build (SANITIZE=1) reports into the daemon's log
+cat "$LOG" >>"$T/all.log"
+if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$T/all.log"; then
+	fail daemon/no-sanitizer-reports "$(grep -m 3 -E 'runtime error|Sanitizer' "$T/all.log" | tr '\n' ' ')"
+else
+	pass daemon/no-sanitizer-reports
 fi
 
 finish

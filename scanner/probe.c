@@ -551,84 +551,75 @@ static bool proposed_ds(struct probe *p, struct server *s,
 	return ok && *n_prop > 0;
 }
 
-/*
- * The most verifications validate.c can make for this server's answers:
- * per RRset, its first COST_SIGS_PER_RRSET RRSIGs, each with the DNSKEYs
- * of the server's set that share its key tag and algorithm (at most
- * COST_KEYS_PER_SIG). Counted from the records, not from what the
- * verification did, so that the charge does not depend on the cache or
- * on which server answered first; a DNSKEY RRset over CDS_RRSET_MAX is
- * never verified (validate.c) and costs nothing.
- */
-/* The CSYNC part of sig_cost: every RRSIG over CSYNC, NS, A/AAAA and
-   the denial records, at most COST_SIGS_PER_RRSET a list, each tried
-   with up to COST_KEYS_PER_SIG keys (charged in full: simpler, and only
-   delegations that publish CSYNC pay it). */
-static unsigned list_cost(const ldns_rr_list *l)
+/* The keys of a server's DNSKEY RRset by tag and algorithm, for the
+   charge (sig_cost). */
+struct keytags {
+	size_t n;
+	uint16_t tag[CDS_RRSET_MAX];
+	uint8_t alg[CDS_RRSET_MAX];
+};
+
+/* What the RRSIGs in `sigs` (other records ignored) can cost: its first
+   COST_SIGS_PER_RRSET RRSIGs, each with the keys sharing its key tag and
+   algorithm, at most COST_KEYS_PER_SIG of them. */
+static unsigned list_cost(const ldns_rr_list *sigs, const struct keytags *kt)
 {
-	size_t n = 0;
+	size_t n = sigs ? ldns_rr_list_rr_count(sigs) : 0, seen = 0;
+	unsigned cost = 0;
 
-	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++)
-		n += ldns_rr_get_type(ldns_rr_list_rr(l, i)) ==
-		     LDNS_RR_TYPE_RRSIG;
-	return (unsigned)(n > COST_SIGS_PER_RRSET ? COST_SIGS_PER_RRSET : n) *
-	       COST_KEYS_PER_SIG;
-}
+	for (size_t j = 0; j < n && seen < COST_SIGS_PER_RRSET; j++) {
+		const ldns_rr *sig = ldns_rr_list_rr(sigs, j);
+		const ldns_rdf *st, *sa;
+		unsigned m = 0;
 
-static unsigned csync_cost(const struct server *s, size_t n_keys)
-{
-	unsigned cost;
-
-	if (n_keys == 0 || n_keys > CDS_RRSET_MAX)
-		return 0;
-	cost = list_cost(s->sets[Q_CSYNC].sigs) + list_cost(s->sets[Q_NS].sigs) +
-	       list_cost(s->auth_ns);
-	for (size_t h = 0; h < s->n_hosts; h++)
-		for (int t = 0; t < 2; t++)
-			cost += list_cost(s->hosts[h].set[t].sigs) +
-				list_cost(s->hosts[h].auth[t]);
+		if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG)
+			continue;
+		seen++;
+		st = ldns_rr_rrsig_keytag(sig);
+		sa = ldns_rr_rrsig_algorithm(sig);
+		if (!st || !sa)
+			continue;
+		for (size_t k = 0; k < kt->n; k++)
+			m += kt->tag[k] == ldns_rdf2native_int16(st) &&
+			     kt->alg[k] == ldns_rdf2native_int8(sa);
+		cost += m < COST_KEYS_PER_SIG ? m : COST_KEYS_PER_SIG;
+	}
 	return cost;
 }
 
+/*
+ * The most verifications validate.c can make for this server's answers:
+ * per RRset (and per CSYNC denial), what list_cost says. Counted from
+ * the records, not from what the verification did, so that the charge
+ * does not depend on the cache or on which server answered first; a
+ * DNSKEY RRset over CDS_RRSET_MAX is never verified (validate.c) and
+ * costs nothing.
+ */
 static unsigned sig_cost(const struct server *s)
 {
-	static const int typed[] = {Q_DNSKEY, Q_CDS, Q_CDNSKEY};
+	static const int typed[] = {Q_DNSKEY, Q_CDS, Q_CDNSKEY, Q_CSYNC, Q_NS};
 	const ldns_rr_list *keys = s->sets[Q_DNSKEY].rrs;
-	size_t n_keys = keys ? ldns_rr_list_rr_count(keys) : 0;
-	uint16_t tag[CDS_RRSET_MAX];
-	uint8_t alg[CDS_RRSET_MAX];
+	struct keytags kt;
 	unsigned cost = 0;
 
-	if (n_keys == 0 || n_keys > CDS_RRSET_MAX)
+	kt.n = keys ? ldns_rr_list_rr_count(keys) : 0;
+	if (kt.n == 0 || kt.n > CDS_RRSET_MAX)
 		return 0;
-	for (size_t k = 0; k < n_keys; k++) {
+	for (size_t k = 0; k < kt.n; k++) {
 		const ldns_rr *rr = ldns_rr_list_rr(keys, k);
 		const ldns_rdf *a = ldns_rr_dnskey_algorithm(rr);
 
-		tag[k] = ldns_calc_keytag(rr);
-		alg[k] = a ? ldns_rdf2native_int8(a) : 0;
+		kt.tag[k] = ldns_calc_keytag(rr);
+		kt.alg[k] = a ? ldns_rdf2native_int8(a) : 0;
 	}
-	for (size_t t = 0; t < sizeof typed / sizeof typed[0]; t++) {
-		const ldns_rr_list *sigs = s->sets[typed[t]].sigs;
-		size_t n = sigs ? ldns_rr_list_rr_count(sigs) : 0;
-
-		if (n > COST_SIGS_PER_RRSET)
-			n = COST_SIGS_PER_RRSET;
-		for (size_t j = 0; j < n; j++) {
-			const ldns_rr *sig = ldns_rr_list_rr(sigs, j);
-			const ldns_rdf *st = ldns_rr_rrsig_keytag(sig);
-			const ldns_rdf *sa = ldns_rr_rrsig_algorithm(sig);
-			unsigned m = 0;
-
-			if (!st || !sa)
-				continue;
-			for (size_t k = 0; k < n_keys; k++)
-				m += tag[k] == ldns_rdf2native_int16(st) &&
-				     alg[k] == ldns_rdf2native_int8(sa);
-			cost += m < COST_KEYS_PER_SIG ? m : COST_KEYS_PER_SIG;
-		}
-	}
-	return cost + csync_cost(s, n_keys);
+	for (size_t t = 0; t < sizeof typed / sizeof typed[0]; t++)
+		cost += list_cost(s->sets[typed[t]].sigs, &kt);
+	cost += list_cost(s->auth_ns, &kt);
+	for (size_t h = 0; h < s->n_hosts; h++)
+		for (int t = 0; t < 2; t++)
+			cost += list_cost(s->hosts[h].set[t].sigs, &kt) +
+				list_cost(s->hosts[h].auth[t], &kt);
+	return cost;
 }
 
 static int csync_validate(struct server *s, const struct cds_ds *ds,

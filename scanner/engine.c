@@ -8,7 +8,11 @@
  * keep the window full. On the wire a UDP attempt takes a socket from a
  * pool at random: each pooled socket is bound to port 0 (a kernel-chosen
  * random source port) and is reopened, so on a new port, after a fixed
- * number of attempts or on an error. Every attempt gets a fresh random
+ * number of attempts or on an error. Attempts that start in one event
+ * leave in batches of up to SEND_BATCH, each batch from one socket with
+ * one sendmmsg(2), and answers are read with recvmmsg(2): a system call
+ * per datagram was the engine's largest cost (with batches, 6.9 -> 3.9
+ * us of CPU a query, docs/BENCH.md). Every attempt gets a fresh random
  * ID; an answer counts only from the exact address and port asked, on
  * the socket the attempt used, with that ID and that question (a table
  * keyed by socket, address and ID finds the attempt). Sockets and events
@@ -45,6 +49,11 @@
 /* Largest query we build: header, longest name, type+class, OPT RR. */
 #define QUERY_MAX (DNS_HDR_LEN + LDNS_MAX_DOMAINLEN + 1 + 4 + OPT_RR_LEN)
 #define RECV_MAX 65536
+/* Datagrams sent with one sendmmsg(2), all from one pooled socket, and
+   read with one recvmmsg(2). Small enough that a burst still spreads
+   over several random ports. */
+#define SEND_BATCH 16
+#define RECV_BATCH 16
 #define RAND_POOL 64
 #define TABLE_MIN 1024
 #define TIMEOUT_CAP_MS 600000.0
@@ -175,11 +184,23 @@ struct scan_engine {
 	struct scan_engine_stats st;
 	uint16_t rnd[RAND_POOL];
 	unsigned nrnd;
+	/* UDP attempts waiting for the next sendmmsg, and the socket each
+	   family's attempts take until then */
+	struct scan_wire *sq[SEND_BATCH];
+	unsigned nsq;
+	struct udp_sock *cur[2];
+	struct mmsghdr smsg[SEND_BATCH];
+	struct iovec siov[SEND_BATCH];
+	/* recvmmsg: RECV_BATCH buffers of RECV_MAX bytes */
+	struct mmsghdr rmsg[RECV_BATCH];
+	struct iovec riov[RECV_BATCH];
+	union scan_sa rfrom[RECV_BATCH];
 	uint8_t *rbuf;
 };
 
 static void pump(struct scan_engine *eng);
 static void attempt_start(struct scan_query *q);
+static void send_flush(struct scan_engine *eng);
 
 static double now_s(void)
 {
@@ -511,6 +532,7 @@ static void pump(struct scan_engine *eng)
 		eng->st.queued--;
 		attempt_start(q);
 	}
+	send_flush(eng);
 }
 
 /* ---- the UDP socket pool ---- */
@@ -571,6 +593,8 @@ static void sock_retire(struct udp_sock *us)
 	if (us->retired)
 		return;
 	us->retired = true;
+	if (eng->cur[us->fam] == us)
+		eng->cur[us->fam] = NULL;
 	if (eng->pool[us->fam][us->slot] == us)
 		eng->pool[us->fam][us->slot] = NULL;
 	if (us->waiting == 0) {
@@ -599,20 +623,29 @@ static void sock_release(struct udp_sock *us)
 	sock_close(us);
 }
 
-/* A socket of the pool for an attempt to `s`, chosen at random. */
+/*
+ * A socket of the pool for an attempt to `s`: chosen at random for each
+ * batch of sends, so that one sendmmsg(2) carries the batch; within its
+ * quota of uses like any other choice.
+ */
 static struct udp_sock *sock_pick(struct scan_engine *eng,
                                   const struct scan_server *s)
 {
 	int fam = s->addr.sa.sa_family == AF_INET6;
-	unsigned slot = random16(eng) % eng->o.udp_sockets;
-	struct udp_sock *us = eng->pool[fam][slot];
+	unsigned slot;
+	struct udp_sock *us = eng->cur[fam];
 
+	if (us)
+		return us;
+	slot = random16(eng) % eng->o.udp_sockets;
+	us = eng->pool[fam][slot];
 	if (!us) {
 		us = sock_open(eng, fam, slot);
 		if (!us)
 			return NULL;
 		eng->pool[fam][slot] = us;
 	}
+	eng->cur[fam] = us;
 	return us;
 }
 
@@ -993,8 +1026,10 @@ static void attempt_failed(struct scan_query *q, int err)
 static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct scan_query *q = arg;
+	struct scan_engine *eng = q->eng;
 
 	attempt_failed(q, q->w->err);
+	send_flush(eng);
 }
 
 /*
@@ -1024,11 +1059,10 @@ static int io_watch(struct scan_query *q, short what, event_callback_fn cb)
 /* ---- UDP ---- */
 
 /* One datagram on a pooled socket: find its attempt, check, deliver. */
-static void udp_datagram(struct udp_sock *us, size_t n,
+static void udp_datagram(struct udp_sock *us, const uint8_t *p, size_t n,
                          const union scan_sa *from)
 {
 	struct scan_engine *eng = us->eng;
-	const uint8_t *p = eng->rbuf;
 	struct scan_wire *w;
 	struct scan_query *q;
 	ldns_pkt *pkt = NULL;
@@ -1062,28 +1096,41 @@ drop:
 	eng->st.dropped++;
 }
 
+/* Datagrams read in batches of RECV_BATCH, up to UDP_READS_PER_EVENT. */
 static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_sock *us = arg;
+	struct scan_engine *eng = us->eng;
 
 	/* Hold the socket: an answer may release the last attempt on a
 	   retired socket, which must not close under our feet. */
 	us->waiting++;
-	for (int i = 0; i < UDP_READS_PER_EVENT; i++) {
-		union scan_sa from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, us->eng->rbuf, RECV_MAX, 0, &from.sa,
-		                     &flen);
+	for (int got = 0; got < UDP_READS_PER_EVENT;) {
+		int n;
 
+		for (int i = 0; i < RECV_BATCH; i++) {
+			eng->rmsg[i].msg_hdr.msg_name = &eng->rfrom[i];
+			eng->rmsg[i].msg_hdr.msg_namelen = sizeof(eng->rfrom[i]);
+			eng->rmsg[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(fd, eng->rmsg, RECV_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
 				sock_retire(us);
 			break;
 		}
-		if (flen > sizeof(from))
-			from.sa.sa_family = AF_UNSPEC;
-		udp_datagram(us, (size_t)n, &from);
+		for (int i = 0; i < n; i++) {
+			union scan_sa *from = &eng->rfrom[i];
+
+			if (eng->rmsg[i].msg_hdr.msg_namelen > sizeof(*from))
+				from->sa.sa_family = AF_UNSPEC;
+			udp_datagram(us, eng->rbuf + (size_t)i * RECV_MAX,
+			             eng->rmsg[i].msg_len, from);
+		}
+		got += n;
+		if (n < RECV_BATCH)
+			break; /* drained: spare the call that says EAGAIN */
 	}
 	sock_release(us);
 }
@@ -1110,14 +1157,60 @@ static int udp_start(struct scan_query *q, int old_id)
 	if (++us->uses >= eng->o.udp_socket_uses)
 		sock_retire(us);
 	w->state = W_UDP;
-	if (sendto(us->fd, w->buf + 2, w->len, 0, &q->srv->addr.sa,
-	           q->srv->alen) < 0) {
-		sock_retire(us);
-		attempt_net_error(q);
-		return 0;
-	}
-	eng->st.sent_udp++;
+	/* Sent with the batch: at the end of this pump or timer event. */
+	eng->sq[eng->nsq++] = w;
+	if (eng->nsq == SEND_BATCH)
+		send_flush(eng);
 	return 0;
+}
+
+/*
+ * Send the waiting attempts, one sendmmsg(2) per run of attempts on the
+ * same socket. A datagram the kernel refuses fails its attempt like a
+ * refused sendto(2) did (the socket is retired, the attempt retries
+ * after its timeout) and the rest of the run goes on.
+ */
+static void send_flush(struct scan_engine *eng)
+{
+	unsigned i = 0, n = eng->nsq;
+
+	eng->nsq = 0;
+	eng->cur[0] = eng->cur[1] = NULL;
+	while (i < n) {
+		struct udp_sock *us = eng->sq[i]->us;
+		unsigned j = i;
+		int sent;
+
+		if (!us) {
+			i++; /* left the wire since: nothing to send */
+			continue;
+		}
+		for (; j < n && eng->sq[j]->us == us; j++) {
+			struct scan_wire *w = eng->sq[j];
+			struct msghdr *h = &eng->smsg[j - i].msg_hdr;
+
+			eng->siov[j - i].iov_base = w->buf + 2;
+			eng->siov[j - i].iov_len = w->len;
+			memset(h, 0, sizeof(*h));
+			h->msg_name = &w->q->srv->addr.sa;
+			h->msg_namelen = w->q->srv->alen;
+			h->msg_iov = &eng->siov[j - i];
+			h->msg_iovlen = 1;
+		}
+		do
+			sent = sendmmsg(us->fd, eng->smsg, j - i, 0);
+		while (sent < 0 && errno == EINTR);
+		if (sent < 0)
+			sent = 0;
+		eng->st.sent_udp += (unsigned)sent;
+		i += (unsigned)sent;
+		if (i < j) {
+			struct scan_wire *w = eng->sq[i++];
+
+			sock_retire(us);
+			attempt_net_error(w->q);
+		}
+	}
 }
 
 /* ---- TCP ---- */
@@ -1389,7 +1482,13 @@ int scan_engine_new(struct event_base *base,
 	eng->gburst = burst_for(opts->rate_global);
 	eng->global.tokens = eng->gburst;
 	eng->global.stamp = now_s();
-	eng->rbuf = malloc(RECV_MAX);
+	eng->rbuf = malloc((size_t)RECV_BATCH * RECV_MAX);
+	for (int i = 0; eng->rbuf && i < RECV_BATCH; i++) {
+		eng->riov[i].iov_base = eng->rbuf + (size_t)i * RECV_MAX;
+		eng->riov[i].iov_len = RECV_MAX;
+		eng->rmsg[i].msg_hdr.msg_iov = &eng->riov[i];
+		eng->rmsg[i].msg_hdr.msg_iovlen = 1;
+	}
 	eng->kick = event_new(base, -1, 0, kick_cb, eng);
 	eng->gwake = evtimer_new(base, global_wake_cb, eng);
 	eng->pool[0] = calloc(opts->udp_sockets, sizeof(*eng->pool[0]));

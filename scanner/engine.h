@@ -4,8 +4,10 @@
  * RD=0, DO=1, EDNS0 with a 1232-byte buffer and a random ID, and goes out
  * on a UDP socket picked at random from a pool of sockets bound to random
  * source ports, each reopened (on a new port) after a number of uses or
- * an error. An answer counts only when it arrives on that socket and its
- * source address and port, ID and question (name, type, class) all match;
+ * an error; queries that start together leave in batches of up to 16,
+ * one socket and one sendmmsg(2) per batch. An answer counts only when it
+ * arrives on that socket and its source address and port, ID and
+ * question (name, type, class) all match;
  * anything else is dropped and counted, and the query keeps waiting. TC=1
  * over UDP retries the query over TCP; tcp_only skips UDP. Timeouts are
  * retried with exponential back-off. A token bucket per server address

@@ -683,10 +683,10 @@ START_TEST(test_ids_random_and_source_ports_from_pool)
 	struct scan_engine_stats st;
 	struct fx fx;
 	struct run *r;
-	unsigned n = 64, ids = 0, seq = 0, ports;
+	unsigned n = 256, ids = 0, seq = 0, ports;
 
 	fast_opts(&o);
-	o.udp_sockets = 8;
+	o.udp_sockets = 64;
 	r = run_new(&o);
 	fx_start(&fx, r->base, "127.0.0.1", FX_DELAY, true);
 	fx.delay_ms = 50; /* all in flight at once */
@@ -703,16 +703,51 @@ START_TEST(test_ids_random_and_source_ports_from_pool)
 		if (i && fx.seen[i].id == (uint16_t)(fx.seen[i - 1].id + 1))
 			seq++;
 	}
-	/* 64 random 16-bit IDs collide with probability ~3%: allow two. */
-	ck_assert_uint_ge(ids, n - 2);
+	/* 256 random 16-bit IDs: ~0.5 collisions expected; allow eight. */
+	ck_assert_uint_ge(ids, n - 8);
 	ck_assert_uint_le(seq, 2);
-	/* The queries share the 8 pooled sockets, picked at random: fewer
-	   than 4 of them for 64 picks has a probability below 1e-25. */
+	/* The queries leave in batches of at most 16 (one sendmmsg each),
+	   each batch from one of the 64 pooled sockets picked at random:
+	   at least 16 picks, ~14 distinct sockets expected; fewer than 8
+	   has a probability below 1e-6. No socket exceeds its quota. */
 	ports = distinct_ports(&fx, n);
-	ck_assert_uint_le(ports, 8);
-	ck_assert_uint_ge(ports, 4);
+	ck_assert_uint_ge(ports, 8);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned same = 0;
+
+		for (unsigned j = 0; j < n; j++)
+			same += fx.seen[j].sport == fx.seen[i].sport;
+		ck_assert_uint_le(same, o.udp_socket_uses);
+	}
 	scan_engine_get_stats(r->eng, &st);
 	ck_assert_uint_eq(st.udp_sockets, ports);
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	run_free(r);
+	fx_stop(&fx);
+}
+END_TEST
+
+/* A burst goes out in batches of 16 datagrams, each batch from one
+   socket (one sendmmsg): 16 queries leave from one port, 17 from at
+   most two, even with 64 sockets to pick from. */
+START_TEST(test_pool_burst_sent_in_batches)
+{
+	struct scan_engine_opts o;
+	struct fx fx;
+	struct run *r;
+	unsigned n = (unsigned)_i;
+
+	fast_opts(&o);
+	o.udp_sockets = 64;
+	r = run_new(&o);
+	fx_start(&fx, r->base, "127.0.0.1", FX_DELAY, true);
+	fx.delay_ms = 50;
+	for (unsigned i = 0; i < n; i++)
+		ask(r, i, &fx.addr, fx.alen, "batch.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_uint_eq(fx.nudp, n);
+	ck_assert_uint_le(distinct_ports(&fx, n), (n + 15) / 16);
 	for (unsigned i = 0; i < n; i++)
 		ck_assert_int_eq(r->res[i].status, CDS_OK);
 	run_free(r);
@@ -1702,6 +1737,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_pool_socket_reopened_after_uses);
 	tcase_add_test(tc, test_pool_crossed_answer_dropped);
 	tcase_add_test(tc, test_pool_socket_replaced_after_error);
+	tcase_add_loop_test(tc, test_pool_burst_sent_in_batches, 16, 18);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mismatch");

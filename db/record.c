@@ -106,29 +106,49 @@ static int count_worker(struct db *db, int64_t run_id, const char *worker,
 
 /* ---- COPY text format ---------------------------------------------------- */
 
-/* One field of COPY's text format: backslash, tab and line ends escaped;
-   NULL is \N. */
+/*
+ * One field of COPY's text format: backslash, tab and line ends escaped;
+ * NULL is \N. Written in runs between the characters to escape, with
+ * the unlocked stdio calls (each stream is one record_staged()'s own): a
+ * locked fputc() per byte was a tenth of a rescan's CPU (docs/BENCH.md).
+ */
 static void copy_field(FILE *f, const char *s, bool last)
 {
 	if (!s) {
-		fputs("\\N", f);
+		fputs_unlocked("\\N", f);
 	} else {
-		for (; *s; s++) {
-			switch (*s) {
-			case '\\': fputs("\\\\", f); break;
-			case '\t': fputs("\\t", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			default: fputc(*s, f);
-			}
+		for (;;) {
+			size_t n = strcspn(s, "\\\t\n\r");
+
+			fwrite_unlocked(s, 1, n, f);
+			s += n;
+			if (!*s)
+				break;
+			putc_unlocked('\\', f);
+			putc_unlocked(*s == '\t'   ? 't'
+				      : *s == '\n' ? 'n'
+				      : *s == '\r' ? 'r'
+						   : '\\',
+				      f);
+			s++;
 		}
 	}
-	fputc(last ? '\n' : '\t', f);
+	putc_unlocked(last ? '\n' : '\t', f);
 }
 
 static void copy_int(FILE *f, long long v, bool last)
 {
-	fprintf(f, "%lld%c", v, last ? '\n' : '\t');
+	char b[24], *p = b + sizeof b;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
+				     : (unsigned long long)v;
+
+	*--p = last ? '\n' : '\t';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	fwrite_unlocked(p, 1, (size_t)(b + sizeof b - p), f);
 }
 
 /* An array field from n strings; false when out of memory. */

@@ -2,7 +2,10 @@
 # make bench: cdscan's full pipeline against a world of N delegations served
 # by one Knot, with dnsperf against the same Knot as the ceiling; then the
 # same at 30 ms RTT / 1% loss inside a network namespace; then peak RSS at
-# a second size for the slope. See docs/BENCH.md.
+# a second size for the slope. Next to dnsperf, the scanner's query engine
+# alone (tests/bench/enginebench.c) against the same Knot. Where datagrams
+# are lost is counted per socket (the drops column of /proc/net/udp):
+# Knot's, the scanner's, the relay's. See docs/BENCH.md.
 #
 # Environment (all optional):
 #   N=100000          delegations of the loopback run
@@ -25,7 +28,7 @@ N=${N:-100000}
 N_LAT=${N_LAT:-$N}
 N_RSS=${N_RSS:-300000}
 OUT=${OUT:-/tmp/cdscan-bench}
-BUILD=${BUILD:-build}
+BUILD=$(realpath "${BUILD:-build}")
 CDSCAN=$(realpath "${CDSCAN:-./cdscan}")
 BENCHWORLD=$(realpath "$BUILD/tests/tools/benchworld")
 RELAY=$(realpath "$BUILD/tests/tools/delayrelay")
@@ -51,6 +54,14 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 RES=$OUT/results.tsv
+# The engine-alone ceiling, built against this build's library.
+ENGINEBENCH=$OUT/enginebench
+PKGS="ldns getdns libevent yaml-0.1 libcrypto libssl libxml-2.0 libpq"
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$SRC" $(pkg-config --cflags $PKGS) \
+	-o "$ENGINEBENCH" "$SRC/tests/bench/enginebench.c" "$BUILD/libcdscan.a" \
+	-l:libgetdns_ex_event.a $(pkg-config --libs $PKGS) -lm ||
+	{ echo "bench: cannot build enginebench" >&2; exit 1; }
+KNOT_PORT=$PORT
 : >"$RES"
 RELAY_PID=""
 
@@ -85,6 +96,40 @@ rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 # UDP datagrams the kernel dropped for want of receive buffer ([WRAP]:
 # in that namespace): losses the bench did not ask for.
 rcvbuf_errors() { $1 nstat -saz UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }'; }
+
+# udp_drops WRAP PORT PID STOPFILE: until STOPFILE exists, sample every
+# 0.1 s the drops column of /proc/net/udp{,6} (in WRAP's namespace) and
+# the sockets PID holds; then print "server=N pid=N other=N", datagrams
+# dropped meanwhile by the sockets bound to PORT, by PID's sockets and by
+# the rest (each socket's last count less its first; a socket first seen
+# after the start counts from 0). Sockets that close between two samples
+# (the scanner replaces pooled ones) may lose their last 0.1 s.
+udp_drops() {
+	local wrap=$1 port=$2 pid=$3 stop=$4 first=1
+	while [ ! -e "$stop" ]; do
+		if [ -n "$pid" ]; then
+			ls -l "/proc/$pid/fd" 2>/dev/null |
+				sed -n 's/.*socket:\[\([0-9]*\)\]$/P \1/p'
+		fi
+		$wrap cat /proc/net/udp /proc/net/udp6 | sed "s/^/$first /"
+		echo "E"
+		first=0
+		sleep 0.1
+	done | awk -v ph="$(printf '%04X' "$port")" '
+		$1 == "P" { mine[$2] = 1; next }
+		$1 == "E" || $2 == "sl" { next }
+		{ split($3, a, ":"); k = $11; port[k] = a[2]
+		  if (!(k in f)) f[k] = $1 ? $14 : 0
+		  last[k] = $14 }
+		END { for (k in last) { d = last[k] - f[k]
+			if (port[k] == ph) s += d; else if (k in mine) m += d; else o += d }
+		      printf "server=%d pid=%d other=%d\n", s, m, o }'
+}
+# cpu_ticks PID: CPU of a process and of its children it has reaped (user,
+# system, children's user and system), in clock ticks: for the
+# postmaster, that counts the backends of a scan once they have exited.
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+ticks_s() { echo "scale=2; $1 / $(getconf CLK_TCK)" | bc; }
 knot_queries() { # every request Knot counted, over all protocols
 	$2 knotc -c "$1/knot.conf" stats mod-stats 2>/dev/null |
 		awk -F' = ' '/request-protocol/ { s += $2 } END { print s + 0 }'
@@ -141,15 +186,48 @@ scan() {
 	e0=$(rcvbuf_errors "")
 	[ -n "$wrap" ] && f0=$(rcvbuf_errors "$wrap")
 	q0=$(knot_queries "$w" "$wrap")
+	pgpid=$(head -1 "$OUT/pg/data/postmaster.pid")
+	knotpid=$(cat "$w/knot/knot.pid")
+	pg0=$(cpu_ticks "$pgpid")
+	kn0=$(cpu_ticks "$knotpid")
 	say "$tag: cdscan scan --all"
 	t=$(now)
 	timeout 1200 /usr/bin/time -f '%U %S %M %e' -o "$w/scan-$tag.time" \
 		"$CDSCAN" -c "$w/cdscan.yaml" scan --all --no-progress \
-		>"$w/scan-$tag.out" 2>"$w/scan-$tag.err" || {
-		say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
+		>"$w/scan-$tag.out" 2>"$w/scan-$tag.err" &
+	sp=$!
+	# cdscan is time's child, time timeout's
+	for _ in $(seq 50); do
+		pid=$(pgrep -P "$(pgrep -P "$sp" | head -1)" 2>/dev/null | head -1) || true
+		[ -n "$pid" ] && break
+		sleep 0.02
+	done
+	rm -f "$w/drops.stop"
+	udp_drops "" "$PORT" "${pid:-}" "$w/drops.stop" >"$w/drops-$tag" &
+	dp=$!
+	if [ -n "$wrap" ]; then
+		udp_drops "$wrap" "$KNOT_PORT" "" "$w/drops.stop" >"$w/drops-ns-$tag" &
+		dpn=$!
+	fi
+	rc=0
+	wait "$sp" || rc=$?
+	touch "$w/drops.stop"
+	wait "$dp"
+	[ -n "$wrap" ] && wait "$dpn"
+	[ "$rc" = 0 ] || { say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
 	q1=$(knot_queries "$w" "$wrap")
+	sleep 0.5 # the postmaster reaps the scan's backends
+	result "$tag.pg_cpu_s" "$(ticks_s $(( $(cpu_ticks "$pgpid") - pg0 )))"
+	result "$tag.knot_cpu_s" "$(ticks_s $(( $(cpu_ticks "$knotpid") - kn0 )))"
 	result "$tag.udp_rcvbuf_drops" "$(( $(rcvbuf_errors "") - e0 ))"
 	[ -n "$wrap" ] && result "$tag.udp_rcvbuf_drops_ns" "$(( $(rcvbuf_errors "$wrap") - f0 ))"
+	if [ -n "$wrap" ]; then
+		result "$tag.drops_knot" "$(sed -n 's/.*server=\([0-9]*\).*/\1/p' "$w/drops-ns-$tag")"
+		result "$tag.drops_relay" "$(sed -n 's/.*other=\([0-9]*\).*/\1/p' "$w/drops-ns-$tag")"
+	else
+		result "$tag.drops_knot" "$(sed -n 's/.*server=\([0-9]*\).*/\1/p' "$w/drops-$tag")"
+	fi
+	result "$tag.drops_scanner" "$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$w/drops-$tag")"
 	read -r user sys rss wall <"$w/scan-$tag.time"
 	result "$tag.delegations" "$n"
 	result "$tag.scan_wall_s" "$wall"
@@ -160,6 +238,7 @@ scan() {
 	result "$tag.outcome" "$(grep -E '^  [a-z]' "$w/scan-$tag.out" | awk '{printf "%s=%s ", $1, $2}')"
 	result "$tag.deleg_per_s" "$(echo "scale=0; $n / $wall" | bc)"
 	result "$tag.queries_per_s" "$(echo "scale=0; ($q1 - $q0) / $wall" | bc)"
+	result "$tag.cpu_us_per_query" "$(echo "scale=1; ($user + $sys) * 1000000 / ($q1 - $q0)" | bc)"
 	"$CDSCAN" -c "$w/cdscan.yaml" runs >"$w/runs.out" 2>&1 || true
 }
 
@@ -168,16 +247,28 @@ ceiling() {
 	local tag=$1 w=$2 best=0 args="" qps c
 	for c in "1 20 500" "1 50 2000"; do
 		set -- $c
-		timeout $((DNSPERF_SECS + 30)) dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
+		timeout $((DNSPERF_SECS + 30)) /usr/bin/time -f '%U %S' -o "$w/dnsperf-$2.time" \
+			dnsperf -s 127.1.0.1 -p "$PORT" -d "$w/queries.txt" -D \
 			-T "$1" -c "$2" -q "$3" -l "$DNSPERF_SECS" >"$w/dnsperf-$2.out" 2>&1
 		qps=$(awk '/Queries per second/ { printf "%d", $4 }' "$w/dnsperf-$2.out")
 		if [ "${qps:-0}" -gt "$best" ]; then
 			best=$qps
 			args="-T $1 -c $2 -q $3 -D -l $DNSPERF_SECS"
+			# dnsperf's own CPU per query completed
+			cpu=$(echo "scale=1; ($(sed 's/ / + /' "$w/dnsperf-$2.time")) * 1000000 / \
+				$(awk '/Queries completed/ { print $3 }' "$w/dnsperf-$2.out")" | bc)
 		fi
 	done
 	result "$tag.dnsperf_qps" "$best"
 	result "$tag.dnsperf_args" "$args"
+	result "$tag.dnsperf_cpu_us_per_query" "${cpu:-}"
+	# The scanner's query engine alone, same Knot, same window as the
+	# bench's scans: what the scanner could do without probes, policy
+	# and database.
+	timeout 120 "$ENGINEBENCH" -s "127.1.0.1@$PORT" -d "$w/queries.txt" \
+		-n $((DNSPERF_SECS * 20000)) -w "${INFLIGHT:-2000}" >"$w/enginebench.out" 2>&1 || true
+	result "$tag.engine_qps" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "qps") print $(i + 1) }' "$w/enginebench.out")"
+	result "$tag.engine_cpu_us_per_query" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "cpu_us_per_query") print $(i + 1) }' "$w/enginebench.out")"
 }
 
 # ---- 1. loopback, N delegations ----
@@ -221,6 +312,7 @@ if [ "$N_LAT" -gt 0 ]; then
 		say "latency: netem is not available here; delayrelay adds the delay"
 		result lat.delay_by "delayrelay (netem unavailable)"
 		bench_knot_conf "$WL" "127.0.0.1@$((PORT + 1))"
+		KNOT_PORT=$((PORT + 1))
 		ip netns exec "$NS" "$RELAY" -l "$PORT" -u "127.0.0.1:$((PORT + 1))" \
 			-d 15 -p 5 >"$WL/relay.out" 2>"$WL/relay.err" &
 		RELAY_PID=$!

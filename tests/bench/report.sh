@@ -19,7 +19,8 @@ printf '%-20s' ""
 for c in $cols; do printf ' %10s' "$c"; done
 echo
 for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s \
-	scan_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops udp_rcvbuf_drops_ns deleg_per_s queries_per_s; do
+	scan_cpu_s cpu_us_per_query pg_cpu_s knot_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops \
+	udp_rcvbuf_drops_ns drops_knot drops_scanner drops_relay deleg_per_s queries_per_s; do
 	printf '%-20s' "$k"
 	for c in $cols; do
 		v=$(get "$c.$k")
@@ -29,7 +30,9 @@ for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s 
 	echo
 done
 echo
-echo "dnsperf ceiling: $(get lo.dnsperf_qps) q/s ($(get lo.dnsperf_args))"
+echo "dnsperf ceiling: $(get lo.dnsperf_qps) q/s ($(get lo.dnsperf_args)), $(get lo.dnsperf_cpu_us_per_query) us CPU/query"
+[ -n "$(get lo.engine_qps)" ] && echo "engine alone (enginebench): $(get lo.engine_qps) q/s," \
+	"$(ratio "$(get lo.engine_qps)" "$(get lo.dnsperf_qps)")% of dnsperf, $(get lo.engine_cpu_us_per_query) us CPU/query"
 echo "latency by: $(get lat.delay_by)"
 [ -n "$(get lat.relay)" ] && echo "relay: $(get lat.relay)"
 echo

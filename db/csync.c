@@ -309,6 +309,12 @@ static const char SQL_SUPERSEDE[] =
 	" decided = to_timestamp($2::bigint), decided_by = $3, why = $4"
 	" WHERE domain = $1 AND state = 'held'";
 
+static const char SQL_SAME_HELD[] =
+	"SELECT 1 FROM cdscan.csync_change WHERE domain = $1 AND state = 'held'"
+	" AND serial = $2::bigint AND before_ns = $3::text[]"
+	" AND after_ns = $4::text[] AND before_glue = $5::text[]"
+	" AND after_glue = $6::text[]";
+
 static const char SQL_CHANGE_ROW[] =
 	"INSERT INTO cdscan.csync_change (domain, serial, flags, before_ns,"
 	" after_ns, before_glue, after_glue, evidence, run_id, scan_id, state,"
@@ -361,6 +367,22 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 	snprintf(flags, sizeof flags, "%u", c->flags);
 	snprintf(t, sizeof t, "%lld", (long long)r->time);
 	snprintf(why, sizeof why, "replaced by scan %s", scan_id);
+	if (strcmp(state, "held") == 0) {
+		/* the same change held already: it stays, with its "since" */
+		const char *p[6] = {dom, serial, s.before_ns, s.after_ns,
+				    s.before_glue, s.after_glue};
+		PGresult *q = db_exec(db, SQL_SAME_HELD, 6, p);
+		bool same;
+
+		if (!q) {
+			ret = CDS_EDB;
+			goto out;
+		}
+		same = PQntuples(q) > 0;
+		PQclear(q);
+		if (same)
+			goto out;
+	}
 	{
 		const char *p[4] = {dom, t, "scan", why};
 

@@ -208,6 +208,19 @@ t_held() {
 }
 result pipeline/t6-flags-0-held-for-approval "$(t_held y-held.test.)"
 
+# the next scan finds the same change: it stays held as it was (one row,
+# the same "since"), not queued again
+t_held_again() {
+	local z=y-held.test. since out
+	since=$(sql "SELECT created FROM cdscan.csync_change WHERE domain = '$z' AND state = 'held'")
+	[ -n "$since" ] || { echo "nothing held"; return; }
+	out=$(cds scan $z --no-progress 2>&1) || { echo "scan: $out"; return; }
+	[ "$(cs_of $z)" = pending/csync-held ] || { echo "rescan: $(cs_of $z)"; return; }
+	[ "$(sql "SELECT count(*) || ' ' || max(created) FROM cdscan.csync_change WHERE domain = '$z'")" = "1 $since" ] ||
+		echo "held rows now: $(sql "SELECT state, created FROM cdscan.csync_change WHERE domain = '$z'" | tr '\n' ';')"
+}
+result pipeline/t6-held-kept-across-scans "$(t_held_again)"
+
 t_approve() {
 	local z=y-held.test. out
 	out=$(USER=tester cds approve $z 2>&1) || { echo "approve: exit $?: $out"; return; }

@@ -108,10 +108,12 @@ udp_drops() {
 	local wrap=$1 port=$2 pid=$3 stop=$4 first=1
 	while [ ! -e "$stop" ]; do
 		if [ -n "$pid" ]; then
+			# (the process may be gone by now: set -e must not end
+			# the sampler)
 			ls -l "/proc/$pid/fd" 2>/dev/null |
-				sed -n 's/.*socket:\[\([0-9]*\)\]$/P \1/p'
+				sed -n 's/.*socket:\[\([0-9]*\)\]$/P \1/p' || true
 		fi
-		$wrap cat /proc/net/udp /proc/net/udp6 | sed "s/^/$first /"
+		$wrap cat /proc/net/udp /proc/net/udp6 | sed "s/^/$first /" || true
 		echo "E"
 		first=0
 		sleep 0.1
@@ -190,6 +192,7 @@ scan() {
 	knotpid=$(cat "$w/knot/knot.pid")
 	pg0=$(cpu_ticks "$pgpid")
 	kn0=$(cpu_ticks "$knotpid")
+	rl0=$([ -z "$RELAY_PID" ] || cpu_ticks "$RELAY_PID")
 	say "$tag: cdscan scan --all"
 	t=$(now)
 	timeout 1200 /usr/bin/time -f '%U %S %M %e' -o "$w/scan-$tag.time" \
@@ -212,13 +215,15 @@ scan() {
 	rc=0
 	wait "$sp" || rc=$?
 	touch "$w/drops.stop"
-	wait "$dp"
-	[ -n "$wrap" ] && wait "$dpn"
+	wait "$dp" || true
+	[ -z "$wrap" ] || wait "$dpn" || true
 	[ "$rc" = 0 ] || { say "$tag: cdscan scan failed"; tail -5 "$w/scan-$tag.err" >&2; return 1; }
 	q1=$(knot_queries "$w" "$wrap")
 	sleep 0.5 # the postmaster reaps the scan's backends
 	result "$tag.pg_cpu_s" "$(ticks_s $(( $(cpu_ticks "$pgpid") - pg0 )))"
 	result "$tag.knot_cpu_s" "$(ticks_s $(( $(cpu_ticks "$knotpid") - kn0 )))"
+	[ -z "$RELAY_PID" ] ||
+		result "$tag.relay_cpu_s" "$(ticks_s $(( $(cpu_ticks "$RELAY_PID") - rl0 )))"
 	result "$tag.udp_rcvbuf_drops" "$(( $(rcvbuf_errors "") - e0 ))"
 	[ -n "$wrap" ] && result "$tag.udp_rcvbuf_drops_ns" "$(( $(rcvbuf_errors "$wrap") - f0 ))"
 	if [ -n "$wrap" ]; then

@@ -19,7 +19,7 @@ printf '%-20s' ""
 for c in $cols; do printf ' %10s' "$c"; done
 echo
 for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s \
-	scan_cpu_s cpu_us_per_query pg_cpu_s knot_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops \
+	scan_cpu_s cpu_us_per_query pg_cpu_s knot_cpu_s relay_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops \
 	udp_rcvbuf_drops_ns drops_knot drops_scanner drops_relay deleg_per_s queries_per_s; do
 	printf '%-20s' "$k"
 	for c in $cols; do

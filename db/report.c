@@ -268,10 +268,14 @@ static const char SQL_CLAIMS[] =
 
 enum { A_ID, A_TIME, A_ACTOR, A_KIND, A_RUN, A_SCAN, A_BEFORE, A_AFTER,
        A_EVIDENCE };
+/* Newest first in the order the changes were made (id), not by time: a
+   scan's audit time is its policy time in whole seconds, an import's is
+   now() with microseconds, so an import and a scan in the same second
+   would otherwise swap places. */
 #define SQL_AUDIT \
 	"SELECT id, " TS("time") ", actor, kind, run_id, scan_id, before_ds, " \
 	"after_ds, evidence::text " \
-	"FROM cdscan.audit WHERE domain = $1 ORDER BY time DESC, id DESC"
+	"FROM cdscan.audit WHERE domain = $1 ORDER BY id DESC"
 
 /* history's extra columns (SQL_HISTORY) */
 enum { H_VERDICT = A_EVIDENCE + 1, H_REASON, H_DETAIL, H_BNS, H_ANS,
@@ -786,7 +790,7 @@ static const char SQL_HISTORY[] =
 	"coalesce(a.evidence->>'detail', s.detail), "
 	"a.before_ns, a.after_ns, a.before_glue, a.after_glue "
 	"FROM cdscan.audit a LEFT JOIN cdscan.scan s ON s.id = a.scan_id "
-	"WHERE a.domain = $1 ORDER BY a.time DESC, a.id DESC";
+	"WHERE a.domain = $1 ORDER BY a.id DESC";
 
 /* "CDS      present, 2 records, signature valid (key 2371)", as status
    prints it. Columns: state, signature, key tag, count. */

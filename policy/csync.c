@@ -16,25 +16,12 @@
 
 #include "core/errors.h"
 #include "policy/policy.h"
+#include "policy/policy_int.h"
 
 #define T_A 1
 #define T_NS 2
 #define T_AAAA 28
 
-/* Append to a NUL-terminated buffer, never past `size`. */
-static void add(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void add(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t len = strnlen(buf, size);
-	va_list ap;
-
-	if (len + 1 >= size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, size - len, fmt, ap);
-	va_end(ap);
-}
 
 static void set(struct cds_csync_decision *out, enum cds_verdict v,
 		enum cds_reason r, const char *fmt, ...)
@@ -101,10 +88,10 @@ static void types_text(const struct cds_csync_obs *c, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < c->n_types; i++)
-		add(buf, len, "%s%s", i ? " " : "",
+		policy_text_add(buf, len, "%s%s", i ? " " : "",
 		    type_name(c->types[i], tb, sizeof tb));
 	if (c->n_types == 0)
-		add(buf, len, "(none)");
+		policy_text_add(buf, len, "(none)");
 }
 
 /* Canonical comparison form of an address text: AAAA through

@@ -23,6 +23,7 @@
 
 #include "core/errors.h"
 #include "policy/policy.h"
+#include "policy/policy_int.h"
 
 /* Records listed per set in a detail line before "+N more". */
 #define SHOW_MAX 4
@@ -94,10 +95,7 @@ void policy_config_default(struct policy_config *cfg)
 
 /* ---- text for people -------------------------------------------------- */
 
-/* Append to a NUL-terminated buffer, never past `size`. */
-static void sb_add(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sb_add(char *buf, size_t size, const char *fmt, ...)
+void policy_text_add(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t len = strnlen(buf, size);
 	va_list ap;
@@ -142,7 +140,7 @@ static void fmt_ds(const struct cds_ds *d, char *buf, size_t size)
 	head = strlen(full) - (d->digest_len > 0 ? 2u * d->digest_len : 1u);
 	if (strlen(full) > head + SHOW_CHARS) {
 		copy_str(buf, size, full, head + SHOW_CHARS);
-		sb_add(buf, size, "...");
+		policy_text_add(buf, size, "...");
 	} else {
 		copy_str(buf, size, full, strlen(full));
 	}
@@ -161,7 +159,7 @@ static void fmt_key(const struct cds_dnskey *k, char *buf, size_t size)
 	}
 	head = strlen(full) - (k->key_len > 0 ? (k->key_len + 2u) / 3 * 4 : 1u);
 	copy_str(buf, size, full, head + SHOW_CHARS);
-	sb_add(buf, size, "... (tag %u)", cds_keytag(k));
+	policy_text_add(buf, size, "... (tag %u)", cds_keytag(k));
 }
 
 static void fmt_ds_list(const struct cds_ds *d, size_t n, char *buf,
@@ -173,11 +171,11 @@ static void fmt_ds_list(const struct cds_ds *d, size_t n, char *buf,
 	snprintf(buf, size, "{");
 	for (i = 0; i < n && i < SHOW_MAX; i++) {
 		fmt_ds(&d[i], one, sizeof one);
-		sb_add(buf, size, "%s%s", i > 0 ? ", " : "", one);
+		policy_text_add(buf, size, "%s%s", i > 0 ? ", " : "", one);
 	}
 	if (n > SHOW_MAX)
-		sb_add(buf, size, ", +%zu more", n - SHOW_MAX);
-	sb_add(buf, size, "}");
+		policy_text_add(buf, size, ", +%zu more", n - SHOW_MAX);
+	policy_text_add(buf, size, "}");
 }
 
 static void fmt_key_list(const struct cds_dnskey *k, size_t n, char *buf,
@@ -189,11 +187,11 @@ static void fmt_key_list(const struct cds_dnskey *k, size_t n, char *buf,
 	snprintf(buf, size, "{");
 	for (i = 0; i < n && i < SHOW_MAX; i++) {
 		fmt_key(&k[i], one, sizeof one);
-		sb_add(buf, size, "%s%s", i > 0 ? ", " : "", one);
+		policy_text_add(buf, size, "%s%s", i > 0 ? ", " : "", one);
 	}
 	if (n > SHOW_MAX)
-		sb_add(buf, size, ", +%zu more", n - SHOW_MAX);
-	sb_add(buf, size, "}");
+		policy_text_add(buf, size, ", +%zu more", n - SHOW_MAX);
+	policy_text_add(buf, size, "}");
 }
 
 /* What one server said for one type, as a short phrase. */
@@ -215,7 +213,7 @@ static void fmt_said(const struct cds_server_obs *o, enum ptype t, char *buf,
 	else
 		fmt_key_list(o->cdnskey, o->n_cdnskey, set, sizeof set);
 	snprintf(buf, size, "%s ", tname(t));
-	sb_add(buf, size, "%s", set);
+	policy_text_add(buf, size, "%s", set);
 }
 
 /* Fill the decision; the Q4 note on left-out servers goes last. */
@@ -232,7 +230,7 @@ static bool decide(struct pctx *c, enum cds_verdict v, enum cds_reason r,
 	vsnprintf(c->out->detail, sizeof c->out->detail, fmt, ap);
 	va_end(ap);
 	if (c->note[0] != '\0')
-		sb_add(c->out->detail, sizeof c->out->detail, " [%s]", c->note);
+		policy_text_add(c->out->detail, sizeof c->out->detail, " [%s]", c->note);
 	return true;
 }
 
@@ -313,7 +311,7 @@ static bool step_servers(struct pctx *c)
 		if (answering(o)) {
 			c->n_answering++;
 		} else if (excludable(c, o)) {
-			sb_add(c->note, sizeof c->note,
+			policy_text_add(c->note, sizeof c->note,
 			       "%sleft out %s/%s: silent for %lld s (%s), "
 			       "policy excludes after %u s, STANDARDS Q4",
 			       c->note[0] ? "; " : "", o->name, o->addr,
@@ -746,7 +744,7 @@ static void list_accepted_digests(const struct policy_config *cfg, char *buf,
 	buf[0] = '\0';
 	for (dt = 0; dt < 32; dt++)
 		if (digest_accepted(cfg, dt))
-			sb_add(buf, size, "%s%u", buf[0] ? ", " : "", dt);
+			policy_text_add(buf, size, "%s%u", buf[0] ? ", " : "", dt);
 	if (buf[0] == '\0')
 		snprintf(buf, size, "none");
 }
@@ -939,7 +937,7 @@ static void list_signers(const struct cds_server_obs *o, char *buf,
 	buf[0] = '\0';
 	for (j = 0; j < o->n_dnskey; j++)
 		if (o->dnskey_signs != NULL && o->dnskey_signs[j])
-			sb_add(buf, size, "%s%u/%u", buf[0] ? ", " : "",
+			policy_text_add(buf, size, "%s%u/%u", buf[0] ? ", " : "",
 			       cds_keytag(&o->dnskey[j]), o->dnskey[j].alg);
 	if (buf[0] == '\0')
 		snprintf(buf, size, "none");
@@ -1006,7 +1004,7 @@ static bool step_update(struct pctx *c)
 		policy_bootstrap_decide(c->deleg, c->obs, c->n, c->cfg, c->prop,
 					c->n_prop, c->out);
 		if (c->note[0] != '\0')
-			sb_add(c->out->detail, sizeof c->out->detail, " [%s]",
+			policy_text_add(c->out->detail, sizeof c->out->detail, " [%s]",
 			       c->note);
 		return true;
 	}

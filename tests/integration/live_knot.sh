@@ -22,6 +22,9 @@
 #   live/t7-second-signer-confirms-its-ds  gets both, then the NS set; both
 #   live/t7-both-signers-agree-no-change   agree, nothing left to change, and
 #   live/t7-ad-at-every-step            the resolver validates throughout
+#   live/t5-rfc9615-no-signal-no-ds     livesig.test. (NS ns.live-ops.test.):
+#   live/t5-rfc9615-bootstraps-knot-ksk no DS without the signal; with the
+#                                       signal in live-ops.test., Knot's KSK
 #
 # Knot runs on the real clock with timers of seconds; cdscan's clock is
 # moved by --now for the bootstrap delay only, and stays 73 h ahead
@@ -66,8 +69,8 @@ diag() {
 
 cds() { timeout -k 5 60 "$CDSCAN" -c "$CONF" "$@"; }
 _canon() { tr 'A-F' 'a-f' | tr -s ' \t' ' ' | sed 's/^ //; s/ $//' | grep -v '^$' | sort; }
-reg_ds() { sql "SELECT unnest(ds) FROM cdscan.delegation WHERE name = '$Z.'" | _canon; }
-scan_of() { sql "SELECT verdict || '/' || reason FROM cdscan.scan WHERE domain = '$Z.' ORDER BY time DESC, id DESC LIMIT 1"; }
+reg_ds() { sql "SELECT unnest(ds) FROM cdscan.delegation WHERE name = '${1:-$Z}.'" | _canon; }
+scan_of() { sql "SELECT verdict || '/' || reason FROM cdscan.scan WHERE domain = '${1:-$Z}.' ORDER BY time DESC, id DESC LIMIT 1"; }
 # DS rdata of live.test. in a zone file / at the TLD server
 zone_ds() { awk -v z="$Z." 'tolower($1) == z && $0 ~ /[ \t]DS[ \t]/ { sub(/.*[ \t]DS[ \t]+/, ""); print }' "$1" | _canon; }
 tld_ds() { kdig +norec +retry=0 +timeout=2 @"$(world_addr tld)" $Z. DS +short 2>/dev/null | _canon; }
@@ -77,7 +80,8 @@ dnskey_signers() {
 	kdig +dnssec +norec +retry=0 +timeout=2 @"$(live_addr "$1")" $Z. DNSKEY 2>/dev/null |
 		awk '$4 == "RRSIG" && $5 == "DNSKEY" { print $11 }' | sort -u
 }
-knot_log() { grep -c "$2" "$W/srv/$1/knot.log" 2>/dev/null; }
+# how often INST logged MESSAGE for ZONE
+knot_log() { grep -cF "[${3:-$Z}.] $2" "$W/srv/$1/knot.log" 2>/dev/null; }
 
 # publish: export the registry, rebuild and reload test. when it changed
 PUBLISHED=$T/published.zone
@@ -92,18 +96,44 @@ publish() {
 }
 
 # ---- setup: the world (steady.test. for its readiness probe), live1 ----
-
+#
+# live1 serves three zones: live.test. and livesig.test. (the RFC 9615
+# child, whose only NS is ns.live-ops.test.), both signed by Knot, and
+# the operator's zone live-ops.test. that holds the RFC 9615 signals,
+# signed with world keys (its DS is in test. from the start).
+Z9=livesig.test
+OPS=live-ops.test
 SPEC1="ns1=live1"
+SPEC9="ns.$OPS.=live1"
+ops_zone() {
+	{
+		echo "\$TTL $WORLD_TTL"
+		echo "$OPS. IN SOA ns.$OPS. hostmaster.$OPS. $1 60 60 3600 60"
+		live_deleg $OPS "ns=live1"
+		cat
+	} >"$W/srv/live1/$OPS.in"
+	live_presign live1 $OPS
+}
 tests/world/build "$W" steady >"$T/build.log" 2>&1 ||
 	{ fail live/setup "world build: $(tail -n 3 "$T/build.log")"; finish; }
-# the delegation to live.test., without DS
-{ cat "$W/tld/test.in"; live_deleg $Z "$SPEC1"; } >"$T/parent0.zone"
+key $OPS ksk 13 ksk 2>"$T/key.err" && key $OPS zsk 13 2>>"$T/key.err" ||
+	{ fail live/setup "keys of $OPS: $(cat "$T/key.err")"; finish; }
+# the delegations: live.test. and livesig.test. without DS
+{
+	cat "$W/tld/test.in"
+	live_deleg $Z "$SPEC1"
+	live_deleg $Z9 "$SPEC9"
+	live_deleg $OPS "ns=live1"
+	echo "$OPS. IN DS $(ds_rdata $OPS ksk)"
+} >"$T/parent0.zone"
 tests/world/reparent "$W" "$T/parent0.zone" >"$T/reparent.log" 2>&1 ||
 	{ fail live/setup "reparent: $(tail -n 3 "$T/reparent.log")"; finish; }
 tests/world/start "$W" >"$T/start.log" 2>&1 ||
 	{ fail live/setup "world start: $(tail -n 3 "$T/start.log")"; finish; }
-live_knot_conf live1 $Z
+live_knot_conf live1 "$Z $Z9" "$OPS"
 live_zone live1 $Z 1 "$SPEC1" </dev/null
+live_zone live1 $Z9 1 "$SPEC9" </dev/null
+ops_zone 1 </dev/null || { fail live/setup "cannot sign $OPS"; finish; }
 live_knot_start live1 2>"$T/knot.err" ||
 	{ fail live/setup "Knot live1: $(cat "$T/knot.err")"; diag; finish; }
 # served and signed: the DNSKEY RRset carries the KSK's signature
@@ -168,7 +198,7 @@ else
 fi
 
 why=$(publish) || { fail live/knot-confirms-bootstrap-ds "$why"; finish; }
-if live_wait 30 eval '[ "$(knot_log live1 "KSK submission, confirmed")" -ge 1 ]'; then
+if live_wait 30 eval '[ "$(knot_log live1 "DNSSEC, KSK submission, confirmed")" -ge 1 ]'; then
 	pass live/knot-confirms-bootstrap-ds
 else
 	fail live/knot-confirms-bootstrap-ds "no 'KSK submission, confirmed' within 30 s"
@@ -361,7 +391,7 @@ t_ns_both() {
 	publish || return
 	kdig +norec @"$(world_addr tld)" $Z. NS 2>/dev/null | grep -qiE "[[:space:]]NS[[:space:]]+ns2\.$Z\.$" ||
 		echo "the TLD server does not delegate to ns2.$Z.;"
-	live_wait 30 eval '[ "$(knot_log live2 "KSK submission, confirmed")" -ge 1 ]' ||
+	live_wait 30 eval '[ "$(knot_log live2 "DNSSEC, KSK submission, confirmed")" -ge 1 ]' ||
 		echo "live2 did not see its DS at the parent within 30 s;"
 }
 why=$(t_ns_both)
@@ -403,5 +433,47 @@ for n in "$Z. SOA" "$Z. DNSKEY" "www.$Z. A" "ns1.$Z. A" "ns2.$Z. A" "ns1.$Z. AAA
 done
 [ -z "$MS_BAD" ] && pass live/t7-ad-at-every-step ||
 	fail live/t7-ad-at-every-step "no AD:$MS_BAD"
+
+
+# ---- RFC 9615 (STANDARDS §5 B2, B3): livesig.test. ----------------------
+#
+# Its only NS, ns.live-ops.test., lies outside it; the signal records
+# _dsboot.livesig.test._signal.ns.live-ops.test. (CDS and CDNSKEY equal to
+# what Knot publishes at the apex) go into the secure operator zone.
+SIG=_dsboot.$Z9._signal.ns.$OPS.
+B9="policy.bootstrap=[rfc9615]"
+t_9615_missing() {
+	cds --now "$(clk)" scan --set "$B9" $Z9. >"$T/scan.out" 2>&1 ||
+		{ echo "scan: $(tail -n 2 "$T/scan.out")"; return; }
+	[ "$(scan_of $Z9)" = rejected/bootstrap-signal-missing ] || echo "scan: $(scan_of $Z9);"
+	[ -z "$(reg_ds $Z9)" ] || echo "a DS was installed;"
+}
+why=$(t_9615_missing)
+[ -z "$why" ] && pass live/t5-rfc9615-no-signal-no-ds ||
+	fail live/t5-rfc9615-no-signal-no-ds "$why"
+
+t_9615() {
+	local ksk want
+	ksk=$(live_keys live1 $Z9 | awk '$2 == "ksk" { print $1 }')
+	want=$(live_ksk_ds live1 $Z9 "$ksk")
+	[ -n "$want" ] || { echo "no KSK for $Z9 in Knot's key database"; return; }
+	live_cds live1 $Z9 "$ksk" | awk -v s="$SIG" '{ $1 = s; print }' | ops_zone 2 ||
+		{ echo "cannot sign $OPS"; return; }
+	live_knotc live1 zone-reload $OPS. >"$T/knotc.out" 2>&1 ||
+		{ echo "knotc zone-reload: $(cat "$T/knotc.out")"; return; }
+	# the resolver's negative answer from the scan above lasts <= 5 s
+	live_wait 15 live_ad "$SIG" CDS || { echo "the signal does not validate at the resolver"; return; }
+	cds --now "$(clk)" scan --set "$B9" $Z9. >"$T/scan.out" 2>&1 ||
+		{ echo "scan: $(tail -n 2 "$T/scan.out")"; return; }
+	[ "$(scan_of $Z9)" = update/bootstrap-rfc9615 ] || { echo "scan: $(scan_of $Z9)"; return; }
+	[ "$(reg_ds $Z9)" = "$want" ] || echo "registry DS {$(reg_ds $Z9 | tr '\n' ';')}, Knot's KSK {$want};"
+	publish || return
+	live_wait 30 eval '[ "$(knot_log live1 "DNSSEC, KSK submission, confirmed" $Z9)" -ge 1 ]' ||
+		echo "Knot did not confirm the DS of $Z9 within 30 s;"
+	live_wait 20 live_ad $Z9. SOA || echo "no AD for $Z9. SOA;"
+}
+why=$(t_9615)
+[ -z "$why" ] && pass live/t5-rfc9615-bootstraps-knot-ksk ||
+	{ fail live/t5-rfc9615-bootstraps-knot-ksk "$why"; diag; }
 
 finish

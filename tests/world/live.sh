@@ -9,19 +9,27 @@
 # two signers of the multi-signer variant (RFC 8901 model 2).
 #
 #   live_addr INST                 its address
-#   live_deleg ZONE "NAME=INST..." the parent's NS and glue lines (in-zone
-#                                  NS names only: every NS gets glue)
+#   live_deleg ZONE "NAME=INST..." the parent's NS and glue lines (glue for
+#                                  in-zone NS names; NAME. is absolute)
 #   live_zone INST ZONE SERIAL "NAME=INST..."
 #                                  write the zone file INST serves: SOA,
 #                                  NS, glue, a www record, then any lines
 #                                  from stdin (foreign DNSKEY, CDS, ...)
-#   live_knot_conf INST ZONE       write INST's knot.conf (see below)
+#   live_knot_conf INST "ZONE..." ["ZONE..."]
+#                                  write INST's knot.conf (see below): zones
+#                                  Knot signs, then zones served as signed
+#                                  by live_presign
+#   live_presign INST ZONE         sign $W/srv/INST/ZONE.in with the world's
+#                                  keys of ZONE (key ZONE ksk|zsk) into the
+#                                  zone file INST serves
 #   live_knot_start INST / live_knot_stop INST
 #   live_knotc INST ARGS... / live_keymgr INST ZONE ARGS...
 #   live_keys INST ZONE            Knot's keys, one "TAG ksk|zsk STATE" a line
 #   live_ksk_ds INST ZONE [TAG...] SHA-256 DS rdata ("TAG 13 2 HEX") of the
 #                                  KSKs given, or of every KSK not removed
 #   live_dnskey INST ZONE TAG      the key's DNSKEY record, as a zone line
+#   live_cds INST ZONE TAG         the CDS and CDNSKEY records Knot publishes
+#                                  for its KSK TAG (TTL 0, as Knot does)
 #   live_foreign INST ZONE         what another signer adds to its zone file
 #                                  to serve INST's keys: the DNSKEY of each
 #                                  of INST's keys in the zone, and the CDS
@@ -56,7 +64,7 @@ live_deleg() {
 		inst=${item#*=}
 		fq=$(_fq "$name" "$zone")
 		echo "$zone. IN NS $fq"
-		echo "$fq IN A $(live_addr "$inst")"
+		case "$fq" in *".$zone.") echo "$fq IN A $(live_addr "$inst")" ;; esac
 	done
 }
 
@@ -85,9 +93,10 @@ live_zone() {
 #    3.2 signers (no dnskey-sync yet) publish each other's keys and one
 #    combined CDS/CDNSKEY set (RFC 8901 §2.1.2, STANDARDS §7 M1).
 live_knot_conf() {
-	local inst=$1 zone=${2%.} d=$W/srv/$1
+	local inst=$1 zones=$2 presigned=${3:-} d=$W/srv/$1 z
 	mkdir -p "$d/db"
-	cat >"$d/knot.conf" <<-EOF
+	{
+	cat <<-EOF
 	server:
 	    rundir: "$d"
 	    pidfile: "$d/knot.pid"
@@ -129,11 +138,25 @@ live_knot_conf() {
 	    journal-content: none
 	    semantic-checks: off
 	zone:
-	  - domain: $zone.
-	    file: "$d/$zone.zone"
-	    dnssec-signing: on
-	    dnssec-policy: live
 	EOF
+	for z in $zones; do
+		z=${z%.}
+		printf '  - domain: %s.\n    file: "%s"\n    dnssec-signing: on\n    dnssec-policy: live\n' \
+			"$z" "$d/$z.zone"
+	done
+	for z in $presigned; do
+		z=${z%.}
+		printf '  - domain: %s.\n    file: "%s"\n' "$z" "$d/$z.zone"
+	done
+	} >"$d/knot.conf"
+}
+
+live_presign() {
+	local inst=$1 zone=${2%.} d=$W/srv/$1
+	"$WORLD_TOOLS/zonesign" -t "$WORLD_TTL" -o "$zone." -f "$d/$zone.zone.new" \
+		"$d/$zone.in" "$(kp "$zone" ksk)" "$(kp "$zone" zsk)" ||
+		{ echo "live: zonesign failed for $zone" >&2; return 1; }
+	mv "$d/$zone.zone.new" "$d/$zone.zone"
 }
 
 # pid of INST if it runs from this world (as tests/world/stop decides)
@@ -160,10 +183,10 @@ live_knot_start() {
 }
 
 live_knot_stop() {
-	local p i
+	local p _
 	p=$(_live_pid "$1") || return 0
 	kill "$p" 2>/dev/null
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$p" 2>/dev/null || return 0
 		sleep 0.05
 	done
@@ -211,6 +234,11 @@ live_dnskey() {
 
 # States in which Knot publishes a key's DNSKEY, and its CDS/CDNSKEY
 # (cds-cdnskey-publish always: the ready, else the active KSK).
+live_cds() {
+	live_ksk_ds "$1" "$2" "$3" | sed "s/^/${2%.}. 0 IN CDS /"
+	live_dnskey "$1" "$2" "$3" | sed "s/ $LIVE_TTL IN DNSKEY / 0 IN CDNSKEY /"
+}
+
 live_foreign() {
 	local inst=$1 zone=${2%.} tag role st
 	live_keys "$inst" "$zone" | while read -r tag role st; do
@@ -218,8 +246,7 @@ live_foreign() {
 		live_dnskey "$inst" "$zone" "$tag"
 		[ "$role" = ksk ] || continue
 		case "$st" in ready|active) ;; *) continue ;; esac
-		live_ksk_ds "$inst" "$zone" "$tag" | sed "s/^/$zone. 0 IN CDS /"
-		live_dnskey "$inst" "$zone" "$tag" | sed "s/ $LIVE_TTL IN DNSKEY / 0 IN CDNSKEY /"
+		live_cds "$inst" "$zone" "$tag"
 	done
 }
 

@@ -233,6 +233,12 @@ struct cds_history {
 	/* Newest DS change cdscan applied (audit actor 'scan'): hold-down
 	   and replay protection (STANDARDS §14, RFC 9615 §5). */
 	int64_t last_change;
+	/* The oldest RRSIG inception over the CDS/CDNSKEY RRsets (at every
+	   server) that drove that change, from its audit evidence; 0 when
+	   unknown. Replay protection compares with this, not with the
+	   change's time: signers back-date inception (Knot by 90 minutes),
+	   so a fresh RRset can carry an inception before the change. */
+	int64_t last_change_inception;
 	/* Newest change of the delegation made by other means (import,
 	   the registry's own tools, EPP): resets bootstrap progress. */
 	int64_t last_change_other;

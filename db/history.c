@@ -237,11 +237,7 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 		const char *p[1] = {arr};
 
 		r = db_exec(db,
-			    "SELECT n.name,"
-			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
-			    "  FROM cdscan.audit a WHERE a.domain = n.name"
-			    "  AND a.actor = 'scan' AND a.kind NOT LIKE 'ns-%'"
-			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1), 0),"
+			    "SELECT n.name, coalesce(la.t, 0),"
 			    " coalesce((SELECT extract(epoch FROM a.time)::bigint"
 			    "  FROM cdscan.audit a WHERE a.domain = n.name"
 			    "  AND a.actor <> 'scan' AND a.kind NOT LIKE 'ns-%'"
@@ -251,7 +247,23 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 			    "  WHERE c.domain = n.name AND c.state IN"
 			    "  ('applied', 'approved', 'requested')"
 			    "  ORDER BY c.id DESC LIMIT 1)"
+			    ", la.inc"
 			    " FROM unnest($1::text[]) AS n(name)"
+			    /* the newest DS change a scan applied: its time, and
+			       the oldest CDS/CDNSKEY signature inception among
+			       the servers that drove it (replay protection) */
+			    " LEFT JOIN LATERAL (SELECT"
+			    "  extract(epoch FROM a.time)::bigint AS t,"
+			    "  (SELECT min(x.v::bigint) FROM jsonb_array_elements("
+			    "   CASE WHEN jsonb_typeof(a.evidence->'servers') ="
+			    "   'array' THEN a.evidence->'servers' ELSE '[]' END)"
+			    "   AS sv(s), LATERAL (VALUES"
+			    "   (sv.s->'cds_rrset'->>'inception'),"
+			    "   (sv.s->'cdnskey_rrset'->>'inception')) AS x(v)"
+			    "   WHERE x.v ~ '^[1-9][0-9]*$') AS inc"
+			    "  FROM cdscan.audit a WHERE a.domain = n.name"
+			    "  AND a.actor = 'scan' AND a.kind NOT LIKE 'ns-%'"
+			    "  ORDER BY a.time DESC, a.id DESC LIMIT 1) la ON true"
 			    " LEFT JOIN LATERAL (SELECT t.verdict, t.reason"
 			    "  FROM cdscan.scan t WHERE t.domain = n.name"
 			    "  AND NOT t.dry_run"
@@ -272,6 +284,9 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 			strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		rej[k] = strcmp(PQgetvalue(r, i, 3), "rejected") == 0;
 		boot[k] = strcmp(PQgetvalue(r, i, 4), "bootstrap-waiting") == 0;
+		if (!PQgetisnull(r, i, 6))
+			d[k].hist.last_change_inception = strtoll(
+				PQgetvalue(r, i, 6), NULL, 10);
 		/* Y5 with stored state: the newest CSYNC serial acted on */
 		if (!PQgetisnull(r, i, 5)) {
 			d[k].hist.has_csync_serial = true;

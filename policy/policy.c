@@ -1090,7 +1090,9 @@ static const char *iso_time(int64_t t, char *buf, size_t size)
 }
 
 /* The first RRset policy read (per policy.input) whose newest valid
-   RRSIG was made at or before the last change cdscan applied. An RRset
+   RRSIG was made at or before `last`: the oldest signature among those
+   that drove the last change cdscan applied (or, when the history does
+   not know them, that change's time). An RRset
    without a valid signature has nothing to replay and is not looked at
    (policy_decide_ds has judged its trust already). */
 static bool find_replayed(const struct cds_server_obs *obs, size_t n_obs,
@@ -1132,7 +1134,7 @@ static bool registry_rule(const struct policy_domain *dom,
 	const struct cds_history *h = dom->hist;
 	const struct cds_server_obs *o;
 	const char *status, *type;
-	char t1[32], t2[32];
+	char t1[32], t2[32], t3[32];
 	uint32_t inc;
 
 	*verdict = CDS_DEC_REJECTED;
@@ -1154,17 +1156,38 @@ static bool registry_rule(const struct policy_domain *dom,
 			 "requests (policy.allow-delete is off); remove the DS "
 			 "through the registrar");
 	} else if (cfg->replay_protection && h && h->last_change > 0 &&
-		   find_replayed(obs, n_obs, cfg, h->last_change, &o, &type,
-				 &inc)) {
+		   find_replayed(obs, n_obs, cfg,
+				 h->last_change_inception > 0
+					 ? h->last_change_inception
+					 : h->last_change,
+				 &o, &type, &inc)) {
 		/* RFC 7344 §6.2 (C6): an older CDS must never overwrite a
-		   newer one; an RRSIG made before the last change we applied
-		   may be a replay of what that change already acted on. */
+		   newer one. An RRSIG made no later than the signatures that
+		   drove the last change we applied is data that change
+		   already acted on, or older: a replay. (Compared with the
+		   change's
+		   own time, a signer that back-dates inception — Knot by 90
+		   minutes — would have its next change refused.) */
 		*reason = CDS_R_REPLAYED;
-		snprintf(why, size, "%s/%s serves a %s RRset signed at %s, not "
-			 "after the last DS change applied at %s: a replayed "
-			 "older RRset is ignored (RFC 7344 §6.2); re-sign it",
-			 o->name, o->addr, type, iso_time(inc, t1, sizeof t1),
-			 iso_time(h->last_change, t2, sizeof t2));
+		if (h->last_change_inception > 0)
+			snprintf(why, size, "%s/%s serves a %s RRset signed at "
+				 "%s, not after the RRsets the last DS change "
+				 "(applied at %s) acted on were signed (%s): a "
+				 "replayed older RRset is ignored (RFC 7344 "
+				 "§6.2); re-sign it",
+				 o->name, o->addr, type,
+				 iso_time(inc, t1, sizeof t1),
+				 iso_time(h->last_change, t2, sizeof t2),
+				 iso_time(h->last_change_inception, t3,
+					  sizeof t3));
+		else
+			snprintf(why, size, "%s/%s serves a %s RRset signed at "
+				 "%s, not after the last DS change applied at "
+				 "%s: a replayed older RRset is ignored (RFC "
+				 "7344 §6.2); re-sign it",
+				 o->name, o->addr, type,
+				 iso_time(inc, t1, sizeof t1),
+				 iso_time(h->last_change, t2, sizeof t2));
 	} else if (h && h->last_change > 0 && cfg->hold_down > 0 &&
 		   now < h->last_change + (int64_t)cfg->hold_down) {
 		/* RFC 7344 §6.1 [MAY]: hold a change for a period. */

@@ -142,16 +142,13 @@ live_wait 20 eval '[ -n "$(dnskey_signers live1)" ]' ||
 
 pg_start "$PGD" >"$T/pg.log" 2>&1 ||
 	{ fail live/setup "PostgreSQL: $(tail -n 3 "$T/pg.log")"; finish; }
-# replay-protection off: the C6 guard refuses a CDS whose RRSIG inception
-# is not after the last applied change. This test's cdscan clock runs
-# 73 h ahead after the bootstrap, so every real signature looks older
-# than that change. (On the real clock too, Knot back-dates inception by
-# 90 min — knot.conf(5), rrsig-lifetime — so a CDS change signed within
-# 90 min of an applied change, as in the multi-signer join below, would
-# be refused until Knot re-signs it.) The guard is tested in
-# registry_policy.sh and test_registry.
+# replay protection stays on (the default): the C6 guard compares a CDS
+# RRSIG's inception with the signatures that drove the last applied
+# change, so Knot's back-dated inceptions (90 min, knot.conf(5)) and this
+# test's cdscan clock running 73 h ahead after the bootstrap do not make
+# the rollover or the multi-signer join look like replays.
 pl_config "$CONF" scanner.timeout=400ms scanner.retries=1 \
-	'policy.bootstrap=[delay]' policy.replay-protection=false
+	'policy.bootstrap=[delay]'
 out=$(cds init 2>&1) && out=$(cds import "$W/tld/test.in" --origin test. 2>&1) ||
 	{ fail live/setup "init/import: $out"; finish; }
 cp "$W/tld/test.in" "$PUBLISHED"

@@ -32,6 +32,7 @@ struct row {
 	const char *status;
 	/* history */
 	int64_t last_change;
+	int64_t last_inc; /* hist.last_change_inception */
 	unsigned streak;
 	/* configuration */
 	uint32_t hold_down;
@@ -113,6 +114,26 @@ static const struct row rows[] = {
 	{"replay: protection off", .in = CDS_DEC_UPDATE, .no_replay = true,
 	 .last_change = NOW - DAY, .cds_inc = {NOW - 2 * DAY, NOW - 2 * DAY},
 	 .verdict = CDS_DEC_UPDATE, .reason = CDS_R_APPLY_UPDATE},
+	/* The history knows the signatures that drove the last change
+	   (audit evidence): compare with those, not the change's time. */
+	{"replay: Knot back-dates inception 90 min; a fresh RRset signed "
+	 "after the last change's RRsets is applied",
+	 .in = CDS_DEC_UPDATE, .last_change = NOW - HOUR,
+	 .last_inc = NOW - 2 * DAY, .cds_inc = {NOW - 90 * 60, NOW - 90 * 60},
+	 .verdict = CDS_DEC_UPDATE, .reason = CDS_R_APPLY_UPDATE},
+	{"replay: the RRsets the last change acted on → ignored",
+	 .in = CDS_DEC_UPDATE, .last_change = NOW - HOUR,
+	 .last_inc = NOW - 2 * DAY,
+	 .cds_inc = {NOW - 2 * DAY, NOW - 2 * DAY},
+	 .verdict = CDS_DEC_REJECTED, .reason = CDS_R_REPLAYED,
+	 .detail = {"CDS RRset signed at 2023-11-12T22:13:20Z",
+		    "applied at 2023-11-14T21:13:20Z",
+		    "were signed (2023-11-12T22:13:20Z)"}},
+	{"replay: older than the last change's RRsets → ignored",
+	 .in = CDS_DEC_UPDATE, .last_change = NOW - HOUR,
+	 .last_inc = NOW - 2 * DAY, .cds_inc = {NOW - 60, NOW - 3 * DAY},
+	 .verdict = CDS_DEC_REJECTED, .reason = CDS_R_REPLAYED,
+	 .detail = {"ns2.child.example./192.0.2.2"}},
 	{"replay wins over hold-down", .in = CDS_DEC_UPDATE,
 	 .last_change = NOW - HOUR, .hold_down = DAY,
 	 .cds_inc = {NOW - DAY, NOW - DAY},
@@ -205,6 +226,7 @@ START_TEST(test_rules)
 	const struct row *r = &rows[_i];
 	struct cds_server_obs obs[2];
 	struct cds_history hist = {.last_change = r->last_change,
+				   .last_change_inception = r->last_inc,
 				   .rejected_streak = r->streak};
 	const char *statuses[1] = {r->status};
 	struct policy_domain dom = {.optout = r->optout,

@@ -14,9 +14,16 @@
  * At most one scheduled scan, one NOTIFY scan and one outbox sender run
  * at a time. NOTIFYs that arrive while a NOTIFY scan runs wait in a
  * bounded queue (a zone queued once is not queued again) and go into the
- * next child together. A scheduled run and a NOTIFY scan may overlap:
+ * next child together (RFC 9859 §5, N4: a NOTIFY for a zone whose scan
+ * runs is not lost, the next child sees what the child publishes now).
+ * A NOTIFY child that fails puts its zones back with a back-off, a
+ * bounded number of times. A scheduled run and a NOTIFY scan may overlap:
  * their runs claim delegations in the database, and a change whose DS
  * moved under it is recorded stale, not applied twice.
+ *
+ * The parent's own database questions are bounded (daemon.db-timeout)
+ * and their answers cached (daemon.held-cache-ttl): a hung database
+ * costs a NOTIFY a SERVFAIL, never the loop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,14 +65,26 @@
 #define UDP_BURST 64           /* datagrams read per wake-up */
 #define RL_KEYS 65536          /* keys per rate-limit table */
 #define GAUGE_EVERY_MS 60000   /* database gauges at most this often */
-#define DB_RETRY_MS 1000       /* reconnect to the database at most this often */
+#define DB_RETRY_MS 1000       /* reconnect to the database at most this often, */
+#define DB_RETRY_MAX_MS 4000   /* doubling while it fails, up to this */
+#define HELD_CACHE 4096        /* zones whose "held?" answer is remembered */
 
 enum child_kind { CH_SCHEDULE, CH_NOTIFY, CH_OUTBOX, CH__N };
 static const char *const child_name[CH__N] = {"schedule", "notify", "outbox"};
 
 struct queued {
 	char zone[CDS_NAME_MAX];
-	int64_t at_ms; /* when its first NOTIFY arrived */
+	int64_t at_ms;         /* when its first NOTIFY arrived */
+	int64_t not_before_ms; /* a retry waits until then */
+	int attempts;          /* scans of it that failed */
+};
+
+/* One slot of the direct-mapped "is it held?" cache: a new zone simply
+   takes the slot of its hash, so the table never grows. */
+struct held_entry {
+	char zone[CDS_NAME_MAX];
+	bool held;
+	int64_t until_ms;
 };
 
 struct child {
@@ -105,7 +124,9 @@ struct daemon {
 	struct cds_ratelimit *rl_src, *rl_refuse, *rl_zone;
 	struct db *db;
 	int64_t db_failed_ms;
-	struct event *ev_sig, *ev_sched, *ev_outbox;
+	int db_fails; /* connection attempts failed in a row */
+	struct held_entry *held; /* HELD_CACHE slots */
+	struct event *ev_sig, *ev_sched, *ev_outbox, *ev_retry;
 	struct child ch[CH__N];
 	struct queued queue[QUEUE_MAX];
 	size_t n_queue;
@@ -114,6 +135,8 @@ struct daemon {
 };
 
 static int sig_pipe[2] = {-1, -1};
+
+static void arm_ms(struct event *ev, int64_t ms);
 
 static int64_t mono_ms(void)
 {
@@ -187,6 +210,10 @@ static const struct {
 	 "NOTIFYs answered with an error rcode"},
 	{"cdscan_notify_dropped_total", CDS_METRIC_COUNTER, "reason",
 	 "NOTIFYs not answered"},
+	{"cdscan_notify_held_lookups_total", CDS_METRIC_COUNTER, "kind",
+	 "is a NOTIFY's zone held: answered from the cache or the database"},
+	{"cdscan_notify_retries_total", CDS_METRIC_COUNTER, "kind",
+	 "zones of a failed NOTIFY scan queued again (retry) or given up"},
 	{"cdscan_notify_queue", CDS_METRIC_GAUGE, NULL,
 	 "zones waiting for the next NOTIFY scan"},
 	{"cdscan_bootstrap_waiting", CDS_METRIC_GAUGE, NULL,
@@ -214,22 +241,38 @@ static int metrics_setup(struct daemon *d)
 	return 0;
 }
 
-/* The database, connecting again when the last attempt is old enough. */
+static int64_t db_timeout(const struct daemon *d)
+{
+	return conf_duration_ms(d->conf, "daemon.db-timeout");
+}
+
+/*
+ * The database, connecting again when the last attempt is old enough.
+ * Each attempt may hold the loop for daemon.db-timeout, so while the
+ * database stays away they come less often (1, 2, 4 s).
+ */
 static struct db *daemon_db(struct daemon *d)
 {
 	char err[512];
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), wait = DB_RETRY_MS;
 
 	if (d->db)
 		return d->db;
-	if (d->db_failed_ms && now - d->db_failed_ms < DB_RETRY_MS)
+	for (int i = 1; i < d->db_fails && wait < DB_RETRY_MAX_MS; i++)
+		wait *= 2;
+	if (d->db_failed_ms && now - d->db_failed_ms < wait)
 		return NULL;
-	if (db_open(conf_str(d->conf, "database"), &d->db, err,
-		    sizeof err) != 0) {
+	if (db_daemon_open(conf_str(d->conf, "database"), db_timeout(d),
+			   &d->db, err, sizeof err) != 0) {
 		log_err("daemon: database: %s", err);
 		d->db = NULL;
-		d->db_failed_ms = now;
+		d->db_failed_ms = mono_ms();
+		d->db_fails++;
+		return NULL;
 	}
+	if (d->db_fails)
+		log_info("daemon: database: connected again");
+	d->db_fails = 0;
 	return d->db;
 }
 
@@ -239,6 +282,7 @@ static void db_lost(struct daemon *d)
 	db_close(d->db);
 	d->db = NULL;
 	d->db_failed_ms = mono_ms();
+	d->db_fails = 1;
 }
 
 static void refresh_gauges(struct daemon *d, bool force)
@@ -250,7 +294,7 @@ static void refresh_gauges(struct daemon *d, bool force)
 		return;
 	if (!daemon_db(d))
 		return;
-	if (db_daemon_gauges(d->db, &gg) != 0) {
+	if (db_daemon_gauges(d->db, db_timeout(d), &gg) != 0) {
 		db_lost(d);
 		return;
 	}
@@ -442,16 +486,33 @@ static int spawn(struct daemon *d, enum child_kind k, int argc, char **argv)
 	return 0;
 }
 
+/* Wake start_notify_scan when the earliest retry is due. */
+static void retry_arm(struct daemon *d, int64_t now)
+{
+	int64_t first = -1;
+
+	for (size_t i = 0; i < d->n_queue; i++)
+		if (d->queue[i].not_before_ms > now &&
+		    (first < 0 || d->queue[i].not_before_ms < first))
+			first = d->queue[i].not_before_ms;
+	event_del(d->ev_retry);
+	if (first >= 0)
+		arm_ms(d->ev_retry, first - now);
+}
+
+/* The next NOTIFY child: every queued zone that is not waiting for a
+   retry's back-off. */
 static void start_notify_scan(struct daemon *d)
 {
 	struct child *c = &d->ch[CH_NOTIFY];
+	int64_t now = mono_ms();
 	char **argv;
-	size_t n = d->n_queue;
+	size_t n = 0, left = 0;
 
-	if (c->pid || n == 0 || d->stop_signals)
+	if (c->pid || d->n_queue == 0 || d->stop_signals)
 		return;
-	argv = calloc(n + 2, sizeof *argv);
-	c->batch = malloc(n * sizeof *c->batch);
+	argv = calloc(d->n_queue + 2, sizeof *argv);
+	c->batch = malloc(d->n_queue * sizeof *c->batch);
 	if (!argv || !c->batch) {
 		log_err("daemon: NOTIFY scan: out of memory");
 		free(argv);
@@ -459,22 +520,29 @@ static void start_notify_scan(struct daemon *d)
 		c->batch = NULL;
 		return;
 	}
-	memcpy(c->batch, d->queue, n * sizeof *c->batch);
+	for (size_t i = 0; i < d->n_queue; i++) {
+		if (d->queue[i].not_before_ms > now)
+			d->queue[left++] = d->queue[i];
+		else
+			c->batch[n++] = d->queue[i];
+	}
+	d->n_queue = left;
 	c->n_batch = n;
 	argv[0] = "scan";
 	for (size_t i = 0; i < n; i++)
 		argv[i + 1] = c->batch[i].zone;
-	d->n_queue = 0;
-	if (spawn(d, CH_NOTIFY, (int)n + 1, argv) != 0) {
+	if (n == 0 || spawn(d, CH_NOTIFY, (int)n + 1, argv) != 0) {
 		/* keep them queued for the next attempt */
-		memcpy(d->queue, c->batch, n * sizeof *c->batch);
-		d->n_queue = n;
+		memcpy(d->queue + d->n_queue, c->batch, n * sizeof *c->batch);
+		d->n_queue += n;
 		free(c->batch);
 		c->batch = NULL;
 		c->n_batch = 0;
+		retry_arm(d, now);
 	} else {
 		log_info("daemon: NOTIFY scan of %zu zone%s started (pid %d)",
 			 n, n == 1 ? "" : "s", (int)c->pid);
+		retry_arm(d, now);
 	}
 	free(argv);
 }
@@ -531,6 +599,48 @@ static void account(struct daemon *d, const struct cli_scan_stats *st)
 	}
 }
 
+static bool enqueue(struct daemon *d, const char *zone);
+
+/*
+ * A zone whose NOTIFY child failed (a database that refused, a crash, a
+ * kill): queued again after daemon.notify-retry-delay, doubling, at most
+ * daemon.notify-retries times. A NOTIFY that queued it anew meanwhile
+ * wins: that scan goes ahead at once, as any NOTIFY's would.
+ */
+static void retry_later(struct daemon *d, const struct queued *q, int status,
+			int64_t now)
+{
+	int max = (int)conf_int(d->conf, "daemon.notify-retries");
+	int64_t delay = conf_duration_ms(d->conf, "daemon.notify-retry-delay");
+	int attempts = q->attempts + 1;
+
+	if (d->stop_signals)
+		return;
+	if (attempts > max) {
+		cds_metrics_add(d->m, "cdscan_notify_retries_total", "given-up", 1);
+		log_err("daemon: NOTIFY %s: scan failed %d time%s (status %d); "
+			"given up until the next NOTIFY or scheduled scan",
+			q->zone, attempts, attempts == 1 ? "" : "s", status);
+		return;
+	}
+	for (int i = 1; i < attempts && delay < 86400000; i++)
+		delay *= 2;
+	for (size_t i = 0; i < d->n_queue; i++)
+		if (strcmp(d->queue[i].zone, q->zone) == 0)
+			return; /* a new NOTIFY queued it meanwhile */
+	if (!enqueue(d, q->zone)) {
+		log_err("daemon: NOTIFY %s: queue full, no retry", q->zone);
+		return;
+	}
+	/* enqueue put it last */
+	d->queue[d->n_queue - 1].at_ms = q->at_ms;
+	d->queue[d->n_queue - 1].attempts = attempts;
+	d->queue[d->n_queue - 1].not_before_ms = now + delay;
+	cds_metrics_add(d->m, "cdscan_notify_retries_total", "retry", 1);
+	log_warn("daemon: NOTIFY %s: scan failed (status %d); retry %d of %d "
+		 "in %" PRId64 " ms", q->zone, status, attempts, max, delay);
+}
+
 /* A child has ended: its figures, the log line, what comes next. */
 static void child_done(struct daemon *d, enum child_kind k, int status)
 {
@@ -564,11 +674,14 @@ static void child_done(struct daemon *d, enum child_kind k, int status)
 			"(status %d)", child_name[k], (int)c->pid, status);
 	}
 	if (k == CH_NOTIFY) {
-		for (size_t i = 0; i < c->n_batch; i++)
+		for (size_t i = 0; i < c->n_batch; i++) {
 			log_info("daemon: NOTIFY %s: %s %" PRId64 " ms after "
 				 "it arrived", c->batch[i].zone,
 				 ok ? "scanned and recorded" : "scan failed",
 				 now - c->batch[i].at_ms);
+			if (!ok)
+				retry_later(d, &c->batch[i], status, now);
+		}
 		free(c->batch);
 		c->batch = NULL;
 		c->n_batch = 0;
@@ -627,10 +740,55 @@ static bool enqueue(struct daemon *d, const char *zone)
 			return true;
 	if (d->n_queue == QUEUE_MAX)
 		return false;
+	memset(&d->queue[d->n_queue], 0, sizeof d->queue[d->n_queue]);
 	snprintf(d->queue[d->n_queue].zone, CDS_NAME_MAX, "%s", zone);
 	d->queue[d->n_queue].at_ms = mono_ms();
 	d->n_queue++;
 	return true;
+}
+
+static struct held_entry *held_slot(struct daemon *d, const char *zone)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = zone; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return &d->held[h % HELD_CACHE];
+}
+
+/*
+ * Is `zone` one of our delegations: from the cache while its answer is
+ * younger than daemon.held-cache-ttl (so that a flood for one zone asks
+ * the database once), else from the database within daemon.db-timeout.
+ * 0, or CDS_EDB/CDS_ETIMEOUT (the connection is dropped then).
+ */
+static int zone_held(struct daemon *d, const char *zone, int64_t now,
+		     bool *held)
+{
+	int64_t ttl = conf_duration_ms(d->conf, "daemon.held-cache-ttl");
+	struct held_entry *e = d->held ? held_slot(d, zone) : NULL;
+	int rc;
+
+	if (e && ttl > 0 && now < e->until_ms && strcmp(e->zone, zone) == 0) {
+		cds_metrics_add(d->m, "cdscan_notify_held_lookups_total",
+				"cache", 1);
+		*held = e->held;
+		return 0;
+	}
+	if (!daemon_db(d))
+		return CDS_EDB;
+	cds_metrics_add(d->m, "cdscan_notify_held_lookups_total", "database",
+			1);
+	if ((rc = db_delegation_held(d->db, zone, db_timeout(d), held)) != 0) {
+		db_lost(d);
+		return rc;
+	}
+	if (e && ttl > 0) {
+		snprintf(e->zone, sizeof e->zone, "%s", zone);
+		e->held = *held;
+		e->until_ms = mono_ms() + ttl;
+	}
+	return 0;
 }
 
 enum { RC_NOERROR = 0, RC_FORMERR = 1, RC_SERVFAIL = 2, RC_NOTIMP = 4,
@@ -698,9 +856,7 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 		ede_text = "rate limit (source)";
 		goto encode;
 	}
-	if (!daemon_db(d) || db_delegation_held(d->db, n.zone, &held) != 0) {
-		if (d->db)
-			db_lost(d);
+	if (zone_held(d, n.zone, now, &held) != 0) {
 		rcode = RC_SERVFAIL;
 		why = "database";
 		goto answer;
@@ -1020,6 +1176,13 @@ static void on_outbox(evutil_socket_t fd, short what, void *arg)
 	outbox_arm(d);
 }
 
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_notify_scan(arg);
+}
+
 static int rate_tables(struct daemon *d, const struct conf *conf)
 {
 	double rs = conf_rate(conf, "daemon.notify-rate-source");
@@ -1125,8 +1288,24 @@ static void reload(struct daemon *d)
 		d->db = NULL;
 		d->db_failed_ms = 0;
 	}
-	if (strcmp(conf_enum(d->conf, "daemon.log"), conf_enum(nc, "daemon.log")))
-		log_warn("daemon: daemon.log takes effect at the next start");
+	if (strcmp(conf_enum(d->conf, "daemon.log"),
+		   conf_enum(nc, "daemon.log")) != 0) {
+		const char *to = conf_enum(nc, "daemon.log");
+
+		/* the last line where the old target still sees it */
+		log_info("daemon: logging to %s from now on", to);
+		if (strcmp(to, "syslog") == 0)
+			log_use_syslog("cdscan");
+		else
+			log_use_stderr();
+		log_info("daemon: logging to %s", to);
+	}
+	/* answers remembered under another database or TTL: forget them */
+	if (d->held && (strcmp(conf_str(d->conf, "database"),
+			       conf_str(nc, "database")) != 0 ||
+			conf_duration_ms(d->conf, "daemon.held-cache-ttl") !=
+				conf_duration_ms(nc, "daemon.held-cache-ttl")))
+		memset(d->held, 0, HELD_CACHE * sizeof *d->held);
 	conf_free(d->conf);
 	d->conf = nc;
 	nc = NULL;
@@ -1166,6 +1345,7 @@ static void stop(struct daemon *d, int sig)
 		d->http = NULL;
 		event_del(d->ev_sched);
 		event_del(d->ev_outbox);
+		event_del(d->ev_retry);
 	}
 	/* The scan's own handler: the first SIGTERM finishes what is in
 	   flight and commits, a second one leaves at once (claims lapse). */
@@ -1224,6 +1404,8 @@ static void daemon_free(struct daemon *d)
 		event_free(d->ev_sched);
 	if (d->ev_outbox)
 		event_free(d->ev_outbox);
+	if (d->ev_retry)
+		event_free(d->ev_retry);
 	if (d->base)
 		event_base_free(d->base);
 	cds_ratelimit_free(d->rl_src);
@@ -1233,6 +1415,7 @@ static void daemon_free(struct daemon *d)
 	db_close(d->db);
 	conf_free(d->conf);
 	free(d->ch[CH_NOTIFY].batch);
+	free(d->held);
 }
 
 static void daemon_usage(FILE *f)
@@ -1271,10 +1454,16 @@ int cmd_daemon(int argc, char **argv, const struct cli_global *g)
 	/* the schema must be ours before we answer for any zone */
 	if (!(d.db = cli_open_db(d.conf, "daemon", false)))
 		goto out;
-	if (!(d.base = event_base_new()) || metrics_setup(&d) != 0 ||
+	if (db_daemon_limit(d.db, db_timeout(&d)) != 0) {
+		log_err("daemon: database: %s", db_errmsg(d.db));
+		goto out;
+	}
+	if (!(d.held = calloc(HELD_CACHE, sizeof *d.held)) ||
+	    !(d.base = event_base_new()) || metrics_setup(&d) != 0 ||
 	    rate_tables(&d, d.conf) != 0 || signals_setup(&d) != 0 ||
 	    !(d.ev_sched = evtimer_new(d.base, on_schedule, &d)) ||
-	    !(d.ev_outbox = evtimer_new(d.base, on_outbox, &d))) {
+	    !(d.ev_outbox = evtimer_new(d.base, on_outbox, &d)) ||
+	    !(d.ev_retry = evtimer_new(d.base, on_retry, &d))) {
 		log_err("daemon: out of memory");
 		goto out;
 	}

@@ -25,6 +25,13 @@ void log_use_syslog(const char *ident)
 	to_syslog = 1;
 }
 
+void log_use_stderr(void)
+{
+	if (to_syslog)
+		closelog();
+	to_syslog = 0;
+}
+
 static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};

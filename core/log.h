@@ -14,6 +14,8 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Route messages to syslog(3) with this ident instead of stderr. */
 void log_use_syslog(const char *ident);
+/* Back to stderr (closes the syslog connection): a daemon's SIGHUP. */
+void log_use_stderr(void);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -518,9 +518,23 @@ int db_outbox_status(struct db *db, const char *domain, FILE *out);
 
 /* ---- the daemon's own questions (db/daemon.c) -------------------------- */
 
+/*
+ * The daemon's own connection (the NOTIFY loop's): like db_open, but the
+ * connection and every statement below end within `timeout_ms` (the
+ * server is told too: statement_timeout). CDS_ETIMEOUT when the time ran
+ * out, CDS_EDB when refused; err names why.
+ */
+int db_daemon_open(const char *conninfo, int64_t timeout_ms, struct db **out,
+		   char *err, size_t errlen);
+/* Put a connection of db_open under the same limit. 0, CDS_EDB or
+   CDS_ETIMEOUT. */
+int db_daemon_limit(struct db *db, int64_t timeout_ms);
+
 /* Whether `name` (lower case, trailing dot) is one of cdscan.delegation:
-   the NOTIFY listener's check before it queues a scan. */
-int db_delegation_held(struct db *db, const char *name, bool *held);
+   the NOTIFY listener's check before it queues a scan. CDS_ETIMEOUT
+   after `timeout_ms` (close the connection then), CDS_EDB on error. */
+int db_delegation_held(struct db *db, const char *name, int64_t timeout_ms,
+		       bool *held);
 
 /* Gauges for the metrics endpoint, read in one statement. */
 struct db_daemon_gauges {
@@ -528,6 +542,7 @@ struct db_daemon_gauges {
 	int64_t outbox_open;       /* EPP outbox rows queued/sending/pending */
 	int64_t outbox_oldest_s;   /* age of the oldest of those, seconds */
 };
-int db_daemon_gauges(struct db *db, struct db_daemon_gauges *out);
+int db_daemon_gauges(struct db *db, int64_t timeout_ms,
+		     struct db_daemon_gauges *out);
 
 #endif

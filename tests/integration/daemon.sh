@@ -468,6 +468,167 @@ else
 	skip daemon/systemd-notify "no python3 to receive the datagrams"
 fi
 
+# ---- a hung database: SERVFAIL within daemon.db-timeout, the loop goes on --
+# Every process of the cluster is stopped (SIGSTOP), so the parent's
+# connection is open but never answers: only a client-side bound helps.
+# A zone already known is answered from the cache meanwhile.
+
+pg_pids() {
+	local pm
+	pm=$(head -n 1 "$PGD/data/postmaster.pid" 2>/dev/null) || return 1
+	echo "$pm" $(ps -o pid= --ppid "$pm")
+}
+# the stopped pids in a file: the tests run in subshells
+freeze_pg() { pg_pids >"$T/frozen" && kill -STOP $(cat "$T/frozen"); }
+thaw_pg() { [ -s "$T/frozen" ] && kill -CONT $(cat "$T/frozen") 2>/dev/null; : >"$T/frozen"; }
+on_exit "[ -s '$T/frozen' ] && kill -CONT \$(cat '$T/frozen') 2>/dev/null"
+# noerror_from SRC ZONE: one NOTIFY answered NOERROR
+noerror_from() { [[ $(ns -s "$1" -w 1000 -z "$2") == *noerror=1* ]]; }
+
+t_db_hung() {
+	local got a c i
+	conf "$CONF" daemon.schedule=off daemon.db-timeout=300ms \
+		daemon.held-cache-ttl=1h
+	start_daemon || { echo "daemon not listening: $(tail -n 3 "$LOG")"; return; }
+	got=$(ns -s 127.0.0.20 -z $STEADY)
+	[[ $got == *noerror=1* ]] || { echo "before: $got"; return; }
+	wait_for 15 logged "NOTIFY $STEADY: scanned and recorded" || { echo "no scan of $STEADY"; return; }
+	# a flood for one zone asks the database once
+	a=$(metric 'cdscan_notify_held_lookups_total{kind="database"}')
+	c=$(metric 'cdscan_notify_held_lookups_total{kind="cache"}')
+	ns -s 127.0.0.21 -n 4 -w 300 -z $STEADY >/dev/null
+	[ "$(metric 'cdscan_notify_held_lookups_total{kind="database"}')" = "$a" ] ||
+		echo "the database was asked again for a cached zone"
+	[ "$(metric 'cdscan_notify_held_lookups_total{kind="cache"}')" -ge $((c + 4)) ] ||
+		echo "cache lookups did not move by 4"
+	freeze_pg || { echo "no postmaster"; return; }
+	# answered at all within ns's 2 s wait means answered within the bound
+	got=$(ns -s 127.0.0.22 -w 2000 -z $DIS)
+	[[ $got == *servfail=1* ]] || echo "hung database: $got (expected SERVFAIL)"
+	got=$(ns -s 127.0.0.23 -w 2000 -z $DIS)
+	[[ $got == *servfail=1* ]] || echo "hung database, again: $got (expected SERVFAIL)"
+	# meanwhile: a cached zone, a refusal, the metrics endpoint
+	got=$(ns -s 127.0.0.24 -w 2000 -z $STEADY)
+	[[ $got == *noerror=1* || $got == *ede15=1* ]] || echo "cached zone while hung: $got"
+	got=$(ns -s 127.0.0.24 -w 2000 -T soa -z $STEADY)
+	[[ $got == *refused=1* ]] || echo "NOTIFY(SOA) while hung: $got"
+	curl -sf --max-time 2 "http://127.0.0.1:$MPORT/metrics" >/dev/null ||
+		echo "metrics endpoint stalled"
+	alive || { thaw_pg; echo "the daemon died: $(tail -n 3 "$LOG")"; return; }
+	thaw_pg
+	logged "no answer within 300 ms" || echo "no 'no answer within 300 ms' log line"
+	# database back: acted on again (reconnects are at most 4 s apart)
+	got=
+	for i in $(seq 20); do
+		noerror_from "127.0.0.$((30 + i))" $DIS && { got=1; break; }
+		sleep 1
+	done
+	[ -n "$got" ] || { echo "not acted on after the database came back: $(tail -n 3 "$LOG")"; return; }
+	wait_for 15 logged "NOTIFY $DIS: scanned and recorded" || echo "no scan of $DIS after"
+	stop_daemon TERM || echo "did not stop"
+}
+why=$(t_db_hung)
+thaw_pg
+[ -z "$why" ] && pass daemon/db-hung-servfail-bounded || fail daemon/db-hung-servfail-bounded "$why"
+
+# ---- a NOTIFY child that failed: its zones queued again, bounded ----------
+# The database refuses new connections (the child's); the daemon's own
+# connection stays, so the NOTIFY itself is answered and queued.
+
+db_refuse() { psql -X -q -d postgres -c "ALTER DATABASE cdscan WITH ALLOW_CONNECTIONS $1" >/dev/null; }
+t_retry() {
+	local got before
+	conf "$CONF" daemon.schedule=off daemon.notify-retries=2 \
+		daemon.notify-retry-delay=1s
+	start_daemon || { echo "daemon not listening: $(tail -n 3 "$LOG")"; return; }
+	before=$(scans_of $STEADY)
+	db_refuse false || { echo "cannot refuse connections"; return; }
+	got=$(ns -s 127.0.0.60 -z $STEADY)
+	[[ $got == *noerror=1* ]] || { db_refuse true; echo "answer: $got"; return; }
+	wait_for 15 logged "NOTIFY $STEADY: scan failed (status [0-9]*); retry 1 of 2" ||
+		{ db_refuse true; echo "no retry logged: $(tail -n 3 "$LOG")"; return; }
+	db_refuse true
+	# the retry, without another NOTIFY, scans and records it
+	wait_for 15 logged "NOTIFY $STEADY: scanned and recorded" ||
+		{ echo "the retry did not scan: $(tail -n 3 "$LOG")"; return; }
+	wait_for 5 scans_above $STEADY "$before" || echo "no scan row after the retry"
+	# refused for good: two retries, then given up, and nothing more
+	db_refuse false
+	got=$(ns -s 127.0.0.61 -z $STEADY)
+	[[ $got == *noerror=1* ]] || { db_refuse true; echo "answer: $got"; return; }
+	wait_for 20 logged "NOTIFY $STEADY: scan failed 3 times .*given up" ||
+		echo "not given up after 2 retries: $(tail -n 3 "$LOG")"
+	db_refuse true
+	grep -q "retry 2 of 2" "$LOG" || echo "no second retry logged"
+	[ "$(metric 'cdscan_notify_retries_total{kind="retry"}')" = 3 ] ||
+		echo "retries metric $(metric 'cdscan_notify_retries_total{kind="retry"}'), expected 3"
+	[ "$(metric 'cdscan_notify_retries_total{kind="given-up"}')" = 1 ] ||
+		echo "given-up metric not 1"
+	stop_daemon TERM || echo "did not stop"
+}
+why=$(t_retry)
+db_refuse true
+[ -z "$why" ] && pass daemon/notify-scan-failed-retried-bounded || fail daemon/notify-scan-failed-retried-bounded "$why"
+
+# ---- SIGHUP switches daemon.log (stderr -> syslog -> stderr) --------------
+
+t_log_switch() {
+	conf "$CONF" daemon.schedule=off daemon.log=stderr
+	start_daemon || { echo "daemon not listening"; return; }
+	conf "$CONF" daemon.schedule=off daemon.log=syslog
+	kill -HUP "$DPID"
+	wait_for 5 logged "logging to syslog from now on" || { echo "no switch to syslog logged"; return; }
+	ns -s 127.0.0.70 -z nosuch.test. >/dev/null
+	conf "$CONF" daemon.schedule=off daemon.log=stderr
+	kill -HUP "$DPID"
+	wait_for 5 logged "daemon: logging to stderr" || { echo "not back on stderr"; return; }
+	ns -s 127.0.0.71 -z nosuch.test. >/dev/null
+	wait_for 5 logged "nosuch.test. from 127.0.0.71" || echo "no NOTIFY line on stderr after the switch back"
+	! logged "nosuch.test. from 127.0.0.70" || echo "a line went to stderr while logging to syslog"
+	! logged "logging to stderr from now on" || echo "the switch back was announced on stderr"
+	stop_daemon TERM || echo "did not stop"
+}
+why=$(t_log_switch)
+[ -z "$why" ] && pass daemon/sighup-switches-log || fail daemon/sighup-switches-log "$why"
+
+# ---- N4, RFC 9859 §5: two NOTIFYs in quick succession, the CDS changed ----
+# ---- in between: the second is queued behind the running scan and the ----
+# ---- registry ends at the final CDS -----------------------------------------
+# one-disagrees.test served uniformly: variant a ({ksk,new}) first, then b
+# ({ksk,other}). The first child is held at the scan table (a lock) so
+# that the second NOTIFY arrives while it runs.
+
+scan_locked() {
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'cdscan.scan'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ]
+}
+recorded_twice() { [ "$(grep -c "NOTIFY $1: scanned and recorded" "$LOG")" -ge 2 ]; }
+t_two_notifies() {
+	local got lpid want pa pb
+	want=$(ds_set one-disagrees.test ksk other)
+	tests/world/serve "$W" $DIS a >/dev/null 2>&1 || { echo "serve a"; return; }
+	conf "$CONF" daemon.schedule=off daemon.notify-rate-zone-burst=5
+	start_daemon || { echo "daemon not listening"; return; }
+	psql -X -q -c "BEGIN; LOCK TABLE cdscan.scan IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT" >/dev/null 2>&1 &
+	lpid=$!
+	wait_for 5 scan_locked || { echo "no lock"; return; }
+	got=$(ns -s 127.0.0.80 -z $DIS)
+	[[ $got == *noerror=1* ]] || { echo "first: $got"; return; }
+	wait_for 5 logged "NOTIFY scan of 1 zone started" || { echo "no first child"; return; }
+	tests/world/serve "$W" $DIS b >/dev/null 2>&1 || { echo "serve b"; return; }
+	got=$(ns -s 127.0.0.81 -z $DIS)
+	[[ $got == *noerror=1* ]] || echo "second: $got"
+	reap "$lpid" 15
+	wait_for 20 recorded_twice $DIS ||
+		{ echo "not two scans: $(grep "NOTIFY" "$LOG" | tail -n 4)"; return; }
+	pa=$(grep -n -m1 "NOTIFY $DIS: scanned and recorded" "$LOG" | cut -d: -f1)
+	pb=$(grep -n "NOTIFY scan of 1 zone started" "$LOG" | sed -n 2p | cut -d: -f1)
+	[ -n "$pb" ] && [ "$pb" -gt "$pa" ] || echo "the second scan did not wait for the first"
+	wait_for 5 ds_is $DIS "$want" || echo "registry DS $(reg_ds $DIS), expected the final $want"
+	stop_daemon TERM || echo "did not stop"
+}
+why=$(t_two_notifies)
+[ -z "$why" ] && pass daemon/notify-twice-cds-changed-final-state || fail daemon/notify-twice-cds-changed-final-state "$why"
+
 # a sanitizer build (SANITIZE=1) reports into the daemon's log
 cat "$LOG" >>"$T/all.log"
 if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$T/all.log"; then

@@ -6,6 +6,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC      ?= cc
@@ -142,6 +143,12 @@ install: cdscan
 	@for m in docs/*.[1-8]; do [ -f "$$m" ] || continue; \
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@# the unit names the binary and configuration where they were put
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|/usr/local/bin/cdscan|$(BINDIR)/cdscan|' \
+	    -e 's|/etc/cdscan/|$(SYSCONFDIR)/cdscan/|' etc/cdscan.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/cdscan.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/cdscan.service
 
 # The nightly job on a demo registry (tests/demo): only what it runs is
 # built, on every core, so that a fresh clone shows it in well under five
@@ -160,6 +167,13 @@ bench: cdscan $(TOOL_BIN)
 	$(Q)tests/deps bench
 	$(Q)N=$(N) BUILD=$(B) tests/bench/bench.sh
 
+# NOTIFY to commit through `cdscan daemon` (docs/BENCH.md, "NOTIFY"):
+# NOTIFY_N NOTIFYs on loopback against the DNS test world. Needs root.
+NOTIFY_N ?= 100
+bench-notify: cdscan $(TOOL_BIN)
+	$(Q)flock /tmp/cdscan-world.lock env N=$(NOTIFY_N) BUILD=$(B) \
+	  WORLD_TOOLS=$(abspath $(B))/tests/tools tests/bench/notify_bench.sh
+
 format:
 	clang-format -i $(wildcard */*.[ch] tests/*/*.[ch])
 
@@ -167,6 +181,6 @@ clean:
 	rm -rf $(B) cdscan
 
 .SECONDARY: $(FUZZ_NAME:%=$(B)/tests/fuzz/fuzz_%.o) $(B)/tests/fuzz/replay.o
-.PHONY: all tests check unit depcheck install demo bench fuzz format clean
+.PHONY: all tests check unit depcheck install demo bench bench-notify fuzz format clean
 -include $(LIB_OBJ:.o=.d) $(B)/cli/main.d $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
   $(FUZZ_NAME:%=$(B)/tests/fuzz/fuzz_%.d)

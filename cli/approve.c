@@ -10,8 +10,10 @@
  * the change leaves must pass the same sanity check as a scan's
  * (policy_csync_sanity: every new server answers for the child, and
  * proves the DNSKEY set with the current DS). Then the change is applied
- * (sink db) or requested (sink requests) in one transaction with an
- * audit row naming the operator. Rejection marks the row, audited.
+ * (sink db), requested (sink requests) or queued in the EPP outbox and
+ * sent at once (sink epp) in one transaction with an audit row naming
+ * the operator. Rejection marks the row, audited. Both audit rows are
+ * events for the registrar's hook (db/sql/006_outbox_ns.sql).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -193,21 +195,8 @@ static char *check_json(const struct scan_result *res,
 	json_str(&j, "verdict", cds_verdict_name(dec->verdict));
 	json_str(&j, "detail", dec->detail);
 	json_array_begin(&j, "servers");
-	for (size_t i = 0; res && i < res->n_obs; i++) {
-		const struct cds_server_obs *o = &res->obs[i];
-
-		json_object_begin(&j, NULL);
-		json_str(&j, "name", o->name);
-		json_str(&j, "address", o->addr);
-		if (o->error)
-			json_str(&j, "error", o->error_text[0]
-						      ? o->error_text
-						      : cds_strerror(o->error));
-		if (o->soa.state == CDS_RR_PRESENT)
-			json_int(&j, "soa_serial", o->soa_serial);
-		json_bool(&j, "dnskey_proven", o->dnskey_proven);
-		json_object_end(&j);
-	}
+	if (res)
+		db_csync_check_servers(&j, res->obs, res->n_obs);
 	json_array_end(&j);
 	json_object_end(&j);
 	json_finish(&j);
@@ -298,12 +287,6 @@ static int do_approve(struct approve *a)
 	bool ok = false;
 	int ret = CLI_EXIT_FAIL;
 
-	if (sink == DB_SINK_EPP) {
-		fprintf(stderr, "cdscan approve: %s: sink epp: NS changes via "
-			"EPP are not automated yet (send them with `cdscan epp "
-			"ns`, then reject the held change)\n", a->domain);
-		return CLI_EXIT_FAIL;
-	}
 	/* stale before anything else: a probe of an obsolete change is
 	   wasted, and the row must say why it went */
 	if (!db_csync_held_current(&a->held)) {
@@ -329,8 +312,16 @@ static int do_approve(struct approve *a)
 		goto out;
 	}
 	printf("%s: CSYNC change %s by %s: ", a->domain,
-	       out == DB_OUT_APPLIED ? "applied" : "requested", a->actor);
+	       out == DB_OUT_APPLIED ? "applied"
+	       : sink == DB_SINK_EPP ? "queued in the EPP outbox"
+				     : "requested",
+	       a->actor);
 	print_change(&a->held);
+	fflush(stdout);
+	/* sink epp: one pass over the outbox now, as a scan does; what the
+	   registry cannot take now waits there (`cdscan epp send`) */
+	if (sink == DB_SINK_EPP)
+		cli_epp_kick(a->conf);
 	ret = CLI_EXIT_OK;
 	goto out;
 dberr:

@@ -9,10 +9,16 @@
  * domain:info first, so a change that reached the registry diffs to
  * nothing and is marked done without another update.
  *
+ * NS changes (CSYNC, kind ns-update) go the same way: domain:info
+ * first, then for a registry with host objects host:check/create/update
+ * of the in-bailiwick names' glue (E5, E6), then one domain:update that
+ * adds and removes NS names; a registry without host-1.0 gets host
+ * attributes with the glue in them. The local tables (cdscan.apply_ns)
+ * follow only the registry's confirmation.
+ *
  * Also `cdscan epp info DOMAIN` (what the registry holds) and
  * `cdscan epp ns DOMAIN --add NAME[=ADDR,...] --rem NAME` (an NS change
- * by hand, with host objects or host attributes as the greeting says;
- * CSYNC will produce these).
+ * by hand, with host objects or host attributes as the greeting says).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -231,6 +237,317 @@ static bool left_by_earlier(struct sender *sd, const struct db_outbox_item *it,
 	return found;
 }
 
+/* ---- NS changes (CSYNC) ---------------------------------------------- */
+
+static bool addr_in(const char *a, const char (*set)[CDS_ADDR_STR_MAX],
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a, set[i]) == 0)
+			return true;
+	return false;
+}
+
+static const struct cds_ns *ns_find(const struct cds_ns *set, size_t n,
+				    const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(set[i].name, name) == 0)
+			return &set[i];
+	return NULL;
+}
+
+static const struct epp_ns *cur_find(const struct epp_domain *cur,
+				     const char *name)
+{
+	for (size_t i = 0; i < cur->n_ns; i++)
+		if (strcmp(cur->ns[i].name, name) == 0)
+			return &cur->ns[i];
+	return NULL;
+}
+
+/* The addresses of the registry's host attribute equal the glue? */
+static bool same_addrs(const struct epp_ns *h, const struct cds_ns *n)
+{
+	if (h->n_addr != n->n_glue)
+		return false;
+	for (size_t i = 0; i < h->n_addr; i++)
+		if (!addr_in(h->addr[i], n->glue, n->n_glue))
+			return false;
+	return true;
+}
+
+/* Does the registry hold exactly the NS names of set (and, with host
+   attributes, their glue)? */
+static bool ns_at(const struct epp_domain *cur, const struct cds_ns *set,
+		  size_t n, bool attr)
+{
+	if (cur->n_ns != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct epp_ns *h = cur_find(cur, set[i].name);
+
+		if (!h || (attr && !same_addrs(h, &set[i])))
+			return false;
+	}
+	return true;
+}
+
+/* Whether the glue of some name moves (a change of host objects). */
+static bool glue_moves(const struct db_outbox_item *it)
+{
+	for (size_t i = 0; i < it->n_after_ns; i++) {
+		const struct cds_ns *a = &it->after_ns[i];
+		const struct cds_ns *b =
+			ns_find(it->before_ns, it->n_before_ns, a->name);
+		size_t nb = b ? b->n_glue : 0;
+
+		if (a->n_glue != nb)
+			return true;
+		for (size_t k = 0; k < a->n_glue; k++)
+			if (!addr_in(a->glue[k], b->glue, b->n_glue))
+				return true;
+	}
+	return false;
+}
+
+/* The registry's answer to a command that is not a plain 1000: lost
+   session, try later (2400), or a final refusal. */
+static enum attempt not_done(struct sender *sd, const struct db_outbox_item *it,
+			     const struct epp_response *r, int sent,
+			     const char *what, int *rc)
+{
+	char err[600];
+
+	if (sent != 0 || (r->code >= 2500 && r->code <= 2502)) {
+		snprintf(err, sizeof err, "%s: %.500s", what,
+			 sent != 0 ? epp_session_err(sd->s) : r->msg);
+		log_warn("%s: epp: %s", it->domain, err);
+		snprintf(sd->last_err, sizeof sd->last_err, "%s", err);
+		return A_RECONNECT;
+	}
+	snprintf(err, sizeof err, "%s: %d %.500s", what, r->code, r->msg);
+	if (r->code == EPP_FAILED) {
+		snprintf(sd->last_err, sizeof sd->last_err, "%s", err);
+		*rc = db_outbox_retry(sd->db, it->id, r->code, err,
+				      backoff(sd, it->attempts));
+		sd->retried++;
+		log_warn("%s: epp: %s; retry later", it->domain, err);
+		return A_RETRY;
+	}
+	*rc = db_outbox_refuse(sd->db, it->id, r->code, err);
+	sd->refused++;
+	log_warn("%s: epp: refused: %s", it->domain, err);
+	return A_FINAL;
+}
+
+/*
+ * E5/E6 with host objects: every NS name the change adds must exist as a
+ * host object, and the in-bailiwick ones carry the glue. Missing hosts
+ * are created (addresses only in bailiwick); an existing in-bailiwick
+ * host whose glue moves gets a host:update that adds and removes just
+ * the difference, so that sending it again changes nothing. *ok false
+ * when a command did not succeed (its outcome is recorded, or the
+ * return value says reconnect).
+ */
+static enum attempt ns_hosts(struct sender *sd, const struct db_outbox_item *it,
+			     const struct epp_domain *cur,
+			     struct epp_response *r, bool *ok, int *rc)
+{
+	char what[CDS_NAME_MAX + 32];
+	int sent;
+
+	*ok = false;
+	for (size_t i = 0; i < it->n_after_ns; i++) {
+		const struct cds_ns *a = &it->after_ns[i];
+		const struct cds_ns *b =
+			ns_find(it->before_ns, it->n_before_ns, a->name);
+		bool inside = cds_name_is_subdomain(a->name, it->domain);
+		struct epp_ns h = {0}, add = {0}, rem = {0};
+
+		if (!inside && cur_find(cur, a->name))
+			continue;
+		snprintf(what, sizeof what, "host:check %s", a->name);
+		pace(sd);
+		if ((sent = epp_host_check(sd->s, a->name, r)) != 0 ||
+		    r->code != EPP_OK)
+			return not_done(sd, it, r, sent, what, rc);
+		snprintf(h.name, sizeof h.name, "%s", a->name);
+		if (r->host_avail == 1) {
+			for (size_t k = 0; inside && k < a->n_glue &&
+					   h.n_addr < EPP_ADDR_MAX; k++)
+				snprintf(h.addr[h.n_addr++], EPP_ADDR_LEN,
+					 "%s", a->glue[k]);
+			snprintf(what, sizeof what, "host:create %s", a->name);
+			pace(sd);
+			if ((sent = epp_host_create(sd->s, &h, r)) != 0 ||
+			    r->code != EPP_OK)
+				return not_done(sd, it, r, sent, what, rc);
+			log_info("%s: epp: host:create %s (%zu addresses)",
+				 it->domain, a->name, h.n_addr);
+			continue;
+		}
+		if (!inside)
+			continue;
+		for (size_t k = 0; k < a->n_glue && add.n_addr < EPP_ADDR_MAX;
+		     k++)
+			if (!b || !addr_in(a->glue[k], b->glue, b->n_glue))
+				snprintf(add.addr[add.n_addr++], EPP_ADDR_LEN,
+					 "%s", a->glue[k]);
+		for (size_t k = 0; b && k < b->n_glue &&
+				   rem.n_addr < EPP_ADDR_MAX; k++)
+			if (!addr_in(b->glue[k], a->glue, a->n_glue))
+				snprintf(rem.addr[rem.n_addr++], EPP_ADDR_LEN,
+					 "%s", b->glue[k]);
+		if (!add.n_addr && !rem.n_addr)
+			continue;
+		snprintf(what, sizeof what, "host:update %s", a->name);
+		pace(sd);
+		if ((sent = epp_host_update(sd->s, a->name,
+					    add.n_addr ? &add : NULL,
+					    rem.n_addr ? &rem : NULL, r)) != 0 ||
+		    r->code != EPP_OK)
+			return not_done(sd, it, r, sent, what, rc);
+		log_info("%s: epp: host:update %s (add %zu, rem %zu)",
+			 it->domain, a->name, add.n_addr, rem.n_addr);
+	}
+	*ok = true;
+	return A_FINAL;
+}
+
+/* Whether the registry's NS names are those an earlier NS change of
+   ours, tried and then superseded, left there. */
+static bool ns_left_by_earlier(struct sender *sd,
+			       const struct db_outbox_item *it,
+			       const struct epp_domain *cur, int *rc)
+{
+	struct cds_ns (*sets)[CDS_CSYNC_NS_MAX] =
+		calloc(EARLIER_MAX, sizeof *sets);
+	size_t lens[EARLIER_MAX], n = 0;
+	bool found = false;
+
+	if (!sets) {
+		*rc = CDS_ENOMEM;
+		return false;
+	}
+	*rc = db_outbox_earlier_ns(sd->db, it, sets, lens, EARLIER_MAX, &n);
+	for (size_t i = 0; *rc == 0 && i < n && !found; i++)
+		found = ns_at(cur, sets[i], lens[i], false);
+	free(sets);
+	if (found)
+		log_info("%s: epp: the registry holds the NS set an earlier "
+			 "change left; going on from there", it->domain);
+	return found;
+}
+
+/*
+ * One attempt at an NS change, the registry's domain:info in r (E8:
+ * read first, every time): nothing when the registry holds the new NS
+ * set already, stale when it holds neither the old nor the new one, else
+ * the hosts and then one domain:update with what is missing.
+ */
+static enum attempt attempt_ns(struct sender *sd,
+			       const struct db_outbox_item *it,
+			       struct epp_response *r, int *rc)
+{
+	struct epp_domain *cur = malloc(sizeof *cur);
+	struct epp_ns_update *u = calloc(1, sizeof *u);
+	bool attr = !epp_session_greeting(sd->s)->host, ok = false;
+	char err[600], trid[EPP_TRID_MAX];
+	enum attempt a = A_FINAL;
+	int sent;
+
+	if (!cur || !u) {
+		*rc = CDS_ENOMEM;
+		goto out;
+	}
+	*cur = r->info;
+	if (ns_at(cur, it->after_ns, it->n_after_ns, attr) &&
+	    (attr || !glue_moves(it) || it->attempts > 1 || it->taken_over)) {
+		/* sent before, by us or a sender that died: never again */
+		*rc = db_outbox_done(sd->db, it->id, EPP_OK,
+				     it->taken_over || it->attempts > 1
+					     ? "the registry already holds "
+					       "the new NS set"
+					     : "nothing to change");
+		sd->already++;
+		sd->done++;
+		log_info("%s: epp: NS set already at the registry", it->domain);
+		goto out;
+	}
+	if (!ns_at(cur, it->after_ns, it->n_after_ns, false) &&
+	    !ns_at(cur, it->before_ns, it->n_before_ns, attr) &&
+	    !ns_left_by_earlier(sd, it, cur, rc)) {
+		if (*rc != 0)
+			goto out;
+		/* changed by other means: the next scan decides again */
+		snprintf(err, sizeof err, "stale: the registry's NS set is not "
+			 "the one the CSYNC change started from");
+		*rc = db_outbox_refuse(sd->db, it->id, 0, err);
+		sd->refused++;
+		log_warn("%s: epp: %s", it->domain, err);
+		goto out;
+	}
+	/* E5: hostObj when the greeting offers host-1.0, else hostAttr */
+	u->host_attr = attr;
+	for (size_t i = 0; i < cur->n_ns; i++) {
+		const struct cds_ns *n = ns_find(it->after_ns, it->n_after_ns,
+						 cur->ns[i].name);
+
+		if ((!n || (attr && !same_addrs(&cur->ns[i], n))) &&
+		    u->n_rem < EPP_NS_MAX)
+			u->rem[u->n_rem++] = cur->ns[i];
+	}
+	for (size_t i = 0; i < it->n_after_ns && u->n_add < EPP_NS_MAX; i++) {
+		const struct cds_ns *n = &it->after_ns[i];
+		const struct epp_ns *h = cur_find(cur, n->name);
+		struct epp_ns *x;
+
+		if (h && (!attr || same_addrs(h, n)))
+			continue;
+		x = &u->add[u->n_add++];
+		memset(x, 0, sizeof *x);
+		snprintf(x->name, sizeof x->name, "%s", n->name);
+		/* E6: addresses only for names inside the domain */
+		for (size_t k = 0; attr && k < n->n_glue &&
+				   x->n_addr < EPP_ADDR_MAX; k++)
+			snprintf(x->addr[x->n_addr++], EPP_ADDR_LEN, "%s",
+				 n->glue[k]);
+	}
+	if (!attr) {
+		a = ns_hosts(sd, it, cur, r, &ok, rc);
+		if (!ok)
+			goto out;
+	}
+	if (!u->n_add && !u->n_rem) {
+		/* glue only: the host objects carried it */
+		*rc = db_outbox_done(sd->db, it->id, EPP_OK, "glue updated");
+		sd->done++;
+		log_info("%s: epp: done (glue of host objects)", it->domain);
+		goto out;
+	}
+	pace(sd);
+	if ((sent = epp_domain_update(sd->s, it->domain, NULL, u, trid, r)) != 0 ||
+	    (r->code != EPP_OK && r->code != EPP_OK_PENDING)) {
+		a = not_done(sd, it, r, sent, "domain:update", rc);
+		goto out;
+	}
+	if (r->code == EPP_OK_PENDING) {
+		*rc = db_outbox_pending(sd->db, it->id, r->code, r->msg, trid);
+		sd->pending++;
+		log_info("%s: epp: pending (%s)", it->domain, trid);
+		goto out;
+	}
+	*rc = db_outbox_done(sd->db, it->id, r->code, r->msg);
+	sd->done++;
+	log_info("%s: epp: NS done (rem %zu, add %zu, %s)", it->domain,
+		 u->n_rem, u->n_add, attr ? "hostAttr" : "hostObj");
+out:
+	free(cur);
+	free(u);
+	return a;
+}
+
 /*
  * One attempt at one change. Reads domain:info, decides what is still
  * missing, sends it. Records the outcome in the outbox (except
@@ -281,6 +598,10 @@ static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
 		*rc = db_outbox_refuse(sd->db, it->id, r->code, err);
 		sd->refused++;
 		log_warn("%s: epp: refused: %d %s", it->domain, r->code, err);
+		goto out;
+	}
+	if (it->is_ns) {
+		a = attempt_ns(sd, it, r, rc);
 		goto out;
 	}
 	cur = &r->info;

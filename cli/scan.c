@@ -65,6 +65,9 @@ struct job {
 	struct cds_ns *csync_after;
 	size_t n_csync_after;
 	enum db_outcome csync_out;
+	/* the sanity probe of the delegation the change leaves, kept for
+	   the change's audit evidence */
+	struct scan_result *csync_check;
 };
 
 /* Delegations claimed together, freed once the last one is recorded. */
@@ -358,6 +361,8 @@ static void job_release(struct job *j)
 
 	scan_result_free(j->res);
 	j->res = NULL;
+	scan_result_free(j->csync_check);
+	j->csync_check = NULL;
 	free(j->csync);
 	free(j->csync_after);
 	j->csync = NULL;
@@ -410,6 +415,8 @@ static struct db_result job_result(struct job *j)
 		.csync_after = j->csync_after,
 		.n_csync_after = j->n_csync_after,
 		.csync_outcome = &j->csync_out,
+		.csync_check = j->csync_check ? j->csync_check->obs : NULL,
+		.n_csync_check = j->csync_check ? j->csync_check->n_obs : 0,
 	};
 }
 
@@ -540,9 +547,10 @@ static void log_csync(struct scan_worker *w, const struct job *j)
 	case DB_OUT_APPLIED:
 	case DB_OUT_REQUESTED:
 		w->changes++;
-		log_info("%s: CSYNC NS/glue change applied (%s)",
-			 j->deleg->name, j->csync_out == DB_OUT_APPLIED
-						 ? "registry" : "change request");
+		log_info("%s: CSYNC NS/glue change %s", j->deleg->name,
+			 j->csync_out == DB_OUT_APPLIED ? "applied (registry)"
+			 : w->sink == DB_SINK_EPP ? "queued in the EPP outbox"
+						  : "applied (change request)");
 		break;
 	case DB_OUT_STALE:
 		w->stale++;
@@ -725,7 +733,7 @@ static void sanity_probed(struct scan_result *res, void *arg)
 	deleg.n_ds = j->deleg->n_ds;
 	policy_csync_sanity(&deleg, res->obs, res->n_obs, j->csync);
 	j->res->queries += res->queries;
-	scan_result_free(res);
+	j->csync_check = res;
 	decided(w, j);
 }
 
@@ -748,14 +756,6 @@ static bool csync_decide(struct scan_worker *w, struct job *j)
 	}
 	cli_decide_csync(j->deleg, j->res->obs, j->res->n_obs, &w->pol,
 			 j->csync);
-	/* sink epp: the outbox carries DS changes only so far (`cdscan epp
-	   ns` can send NS and host commands by hand) */
-	if (w->sink == DB_SINK_EPP && j->csync->verdict == CDS_DEC_UPDATE) {
-		j->csync->verdict = CDS_DEC_PENDING;
-		j->csync->reason = CDS_R_CSYNC_HELD;
-		prefix_detail(j->csync->detail, sizeof j->csync->detail,
-			      "sink epp: NS changes via EPP not automated yet");
-	}
 	one_change_per_scan(w, j);
 	if (!csync_update(j))
 		return false;

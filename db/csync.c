@@ -6,7 +6,11 @@
  * scan, with an audit row holding the evidence; a change the child did
  * not flag `immediate` (Y3) waits in cdscan.csync_change as 'held' until
  * an operator approves or rejects it (`cdscan approve`, `cdscan reject`),
- * and those decisions are audited too.
+ * and those decisions are audited too (and, by the trigger of
+ * cdscan.audit, become events). With `sink: epp` an accepted change is
+ * queued in the EPP outbox instead ('queued'), and the local tables
+ * follow when the registry confirms (db/outbox.c). A held change the
+ * child takes back is superseded by the scan that sees it go.
  *
  * Glue is compared and stored as "NAME ADDRESS" strings of the NS names
  * inside the domain only: RFC 7477 §3.2.2 and Y7 never let a child touch
@@ -150,12 +154,16 @@ int db_csync_carry(struct db *db, enum db_sink sink, const struct db_result *r,
 	int ret;
 
 	*out = DB_OUT_NONE;
-	/* held (Y3), and sink epp, which cannot carry NS changes yet: the
-	   scan's caller turned those into held ones */
-	if (r->csync->verdict != CDS_DEC_UPDATE || sink == DB_SINK_EPP)
+	/* held (Y3): nothing to carry out yet */
+	if (r->csync->verdict != CDS_DEC_UPDATE)
 		return CDS_OK;
 	if (sink == DB_SINK_REQUESTS) {
 		*out = DB_OUT_REQUESTED;
+		return CDS_OK;
+	}
+	/* sink epp: db_csync_write queues it once its row exists */
+	if (sink == DB_SINK_EPP) {
+		*out = DB_OUT_QUEUED;
 		return CDS_OK;
 	}
 	if ((ret = sets_of(db, r, &s)) != 0)
@@ -256,7 +264,29 @@ static const char *out_name(const struct db_result *r, enum db_outcome out)
 	case DB_OUT_APPLIED: return "applied";
 	case DB_OUT_REQUESTED: return "requested";
 	case DB_OUT_STALE: return "stale";
-	default: return "held";
+	default: return out == DB_OUT_QUEUED ? "queued" : "held";
+	}
+}
+
+void db_csync_check_servers(struct json *j, const struct cds_server_obs *obs,
+			    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cds_server_obs *o = &obs[i];
+
+		json_object_begin(j, NULL);
+		json_str(j, "name", o->name);
+		json_str(j, "address", o->addr);
+		if (o->error)
+			json_str(j, "error", o->error_text[0]
+						     ? o->error_text
+						     : cds_strerror(o->error));
+		if (o->soa.state == CDS_RR_PRESENT)
+			json_int(j, "soa_serial", o->soa_serial);
+		/* CDS_OK: every answer was authoritative (CDS_ELAME not) */
+		json_bool(j, "authoritative", o->error == CDS_OK);
+		json_bool(j, "dnskey_proven", o->dnskey_proven);
+		json_object_end(j);
 	}
 }
 
@@ -283,6 +313,17 @@ static char *evidence(const struct db_result *r, enum db_outcome out)
 	for (size_t i = 0; i < r->n_obs; i++)
 		ev_server(&j, &r->obs[i]);
 	json_array_end(&j);
+	if (r->csync_check) {
+		/* the probe of the new delegation (Y8 [S]): what made the
+		   scan trust it, as an approval records its own */
+		json_object_begin(&j, "check");
+		json_str(&j, "verdict", cds_verdict_name(c->verdict));
+		json_str(&j, "detail", c->detail);
+		json_array_begin(&j, "servers");
+		db_csync_check_servers(&j, r->csync_check, r->n_csync_check);
+		json_array_end(&j);
+		json_object_end(&j);
+	}
 	json_object_end(&j);
 	json_finish(&j);
 	if (fclose(f) != 0) {
@@ -321,8 +362,10 @@ static const char SQL_CHANGE_ROW[] =
 	" created, decided, decided_by)"
 	" VALUES ($1, $2::bigint, $3::integer, $4, $5, $6, $7, $8::jsonb,"
 	" $9::bigint, $10::bigint, $11, to_timestamp($12::bigint),"
-	" CASE WHEN $11 = 'held' THEN NULL ELSE to_timestamp($12::bigint) END,"
-	" CASE WHEN $11 = 'held' THEN NULL ELSE 'scan' END)";
+	" CASE WHEN $11 IN ('held', 'queued') THEN NULL"
+	"  ELSE to_timestamp($12::bigint) END,"
+	" CASE WHEN $11 IN ('held', 'queued') THEN NULL ELSE 'scan' END)"
+	" RETURNING id";
 
 /* The audit row of an NS change (kind ns-update) or decision about one;
    the DS columns hold the DS set, which does not change. */
@@ -344,7 +387,7 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 {
 	const struct cds_csync_decision *c = r->csync;
 	const char *dom = r->deleg->name, *state;
-	char serial[16], flags[8], t[24], why[96];
+	char serial[16], flags[8], t[24], why[96], cid[24];
 	struct sets s = {0};
 	char *ev = NULL;
 	int ret;
@@ -353,9 +396,8 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 	if (out == DB_OUT_STALE)
 		return CDS_OK;
 	state = c->verdict == CDS_DEC_PENDING ? "held"
-		: out == DB_OUT_APPLIED ? "applied" : "requested";
-	if (c->verdict == CDS_DEC_UPDATE && out == DB_OUT_NONE)
-		state = "held"; /* sink epp: see cli/scan.c */
+		: out == DB_OUT_APPLIED ? "applied"
+		: out == DB_OUT_QUEUED ? "queued" : "requested";
 	if ((ret = sets_of(db, r, &s)) != 0)
 		return ret;
 	if (!(ev = evidence(r, out))) {
@@ -393,10 +435,22 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 		const char *p[12] = {dom, serial, flags, s.before_ns,
 				     s.after_ns, s.before_glue, s.after_glue,
 				     ev, run_id, scan_id, state, t};
+		PGresult *q = db_exec(db, SQL_CHANGE_ROW, 12, p);
 
-		if ((ret = exec_ok(db, SQL_CHANGE_ROW, 12, p)) != 0)
+		if (!q) {
+			ret = CDS_EDB;
 			goto out;
+		}
+		snprintf(cid, sizeof cid, "%s", PQgetvalue(q, 0, 0));
+		PQclear(q);
 	}
+	/* sink epp: into the outbox in this transaction, so that the change
+	   is neither lost nor sent without its decision */
+	if (out == DB_OUT_QUEUED &&
+	    (ret = db_outbox_queue_ns(db, dom, r->deleg->ds_text, s.before_ns,
+				      s.after_ns, s.before_glue, s.after_glue,
+				      cid, run_id, scan_id)) != 0)
+		goto out;
 	if (out == DB_OUT_REQUESTED) {
 		const char *p[8] = {dom, r->deleg->ds_text, s.before_ns,
 				    s.after_ns, s.before_glue, s.after_glue,
@@ -405,7 +459,8 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 		if ((ret = exec_ok(db, SQL_REQUEST_NS, 8, p)) != 0)
 			goto out;
 	}
-	if (out == DB_OUT_APPLIED || out == DB_OUT_REQUESTED) {
+	if (out == DB_OUT_APPLIED || out == DB_OUT_REQUESTED ||
+	    out == DB_OUT_QUEUED) {
 		/* actor 'scan': the trigger of cdscan.audit makes the
 		   ns-update event in this transaction */
 		const char *p[12] = {dom, "scan", "ns-update",
@@ -418,6 +473,93 @@ int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 out:
 	free(ev);
 	sets_free(&s);
+	return ret;
+}
+
+/* Does this scan show the child no longer asking for a held change? Only
+   what the child itself publishes counts: no CSYNC any more, CSYNC data
+   equal to the delegation, or a request policy refuses whatever the
+   registry does. A server that did not answer, disagreeing servers or a
+   moving serial say nothing about it (the held change stays). */
+static bool withdrawn(const struct db_result *r)
+{
+	if (!r->csync || db_csync_wants_change(r))
+		return false;
+	switch (r->csync->reason) {
+	case CDS_R_CSYNC_NONE:
+	case CDS_R_CSYNC_NO_CHANGE:
+	case CDS_R_CSYNC_UNSUPPORTED:
+	case CDS_R_CSYNC_NO_NS:
+	case CDS_R_CSYNC_NS_COUNT:
+	case CDS_R_CSYNC_GLUE_EMPTY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char SQL_WITHDRAWN[] =
+	"WITH w AS (SELECT * FROM unnest($1::text[], $2::bigint[])"
+	"  AS x(domain, t)),"
+	" s AS (UPDATE cdscan.csync_change c SET state = 'superseded',"
+	"  decided = to_timestamp(w.t), decided_by = 'scan',"
+	"  why = 'withdrawn: the child no longer asks for it (run ' || $3"
+	"  || ')' FROM w WHERE c.domain = w.domain AND c.state = 'held'"
+	"  RETURNING c.*)"
+	" INSERT INTO cdscan.audit (domain, actor, kind, before_ds, after_ds,"
+	" before_ns, after_ns, before_glue, after_glue, run_id, evidence, time)"
+	" SELECT s.domain, 'scan', 'ns-superseded', d.ds, d.ds, s.before_ns,"
+	" s.before_ns, s.before_glue, s.before_glue, $3::bigint,"
+	" coalesce(s.evidence, '{}'::jsonb) || jsonb_build_object('held', s.id,"
+	"  'held_since', s.created, 'asked_ns', s.after_ns, 'asked_glue',"
+	"  s.after_glue, 'decided_by', 'scan', 'why', s.why),"
+	" s.decided FROM s JOIN cdscan.delegation d ON d.name = s.domain";
+
+int db_csync_withdrawn(struct db *db, int64_t run_id,
+		       const struct db_result *r, size_t n)
+{
+	const char **doms = NULL, **times = NULL;
+	char (*tbuf)[24] = NULL, run[24], *dl = NULL, *tl = NULL;
+	size_t k = 0;
+	int ret = CDS_OK;
+
+	for (size_t i = 0; i < n; i++)
+		k += withdrawn(&r[i]);
+	if (k == 0)
+		return CDS_OK;
+	doms = calloc(k, sizeof *doms);
+	times = calloc(k, sizeof *times);
+	tbuf = calloc(k, sizeof *tbuf);
+	if (!doms || !times || !tbuf)
+		goto nomem;
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!withdrawn(&r[i]))
+			continue;
+		doms[k] = r[i].deleg->name;
+		snprintf(tbuf[k], sizeof tbuf[k], "%lld", (long long)r[i].time);
+		times[k] = tbuf[k];
+		k++;
+	}
+	if (!(dl = db_array_literal(doms, k)) ||
+	    !(tl = db_array_literal(times, k)))
+		goto nomem;
+	snprintf(run, sizeof run, "%lld", (long long)run_id);
+	{
+		const char *p[3] = {dl, tl, run};
+
+		ret = exec_ok(db, SQL_WITHDRAWN, 3, p);
+	}
+	goto out;
+nomem:
+	snprintf(db->err, sizeof db->err, "out of memory");
+	ret = CDS_ENOMEM;
+out:
+	free(doms);
+	free(times);
+	free(tbuf);
+	free(dl);
+	free(tl);
 	return ret;
 }
 
@@ -651,6 +793,20 @@ int db_csync_approve(struct db *db, const struct db_csync_held *h,
 		ret = set_state(db, h, "superseded", actor,
 				"stale: the registry's NS set or glue changed "
 				"since it was held", t);
+	} else if (sink == DB_SINK_EPP) {
+		/* into the outbox with the decision; 'applied' when the
+		   registry confirms (db_outbox_done) */
+		char id[24];
+
+		snprintf(id, sizeof id, "%lld", (long long)h->id);
+		*outcome = DB_OUT_REQUESTED;
+		if ((ret = set_state(db, h, "queued", actor, "approved",
+				     t)) == 0)
+			ret = db_outbox_queue_ns(db, h->domain, h->ds_text, bns,
+						 ans, bg, ag, id, NULL, NULL);
+		if (ret == 0)
+			ret = audit_held(db, h, actor, "ns-update", true, check,
+					 "approved", t);
 	} else if (sink == DB_SINK_TABLES) {
 		*outcome = DB_OUT_APPLIED;
 		if ((ret = set_state(db, h, "applied", actor, "approved",

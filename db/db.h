@@ -197,6 +197,10 @@ struct db_result {
 	const struct cds_ns *csync_after;
 	size_t n_csync_after;
 	enum db_outcome *csync_outcome;
+	/* what the sanity probe of the delegation a CSYNC change leaves saw
+	   (issue 5 item 2), for the change's audit evidence; may be NULL */
+	const struct cds_server_obs *csync_check;
+	size_t n_csync_check;
 };
 
 /*
@@ -290,6 +294,17 @@ int db_csync_close(struct db *db, const struct db_csync_held *h,
 
 /* `cdscan status`: the held CSYNC change of `domain`, if any (text). */
 int db_csync_status(struct db *db, const char *domain, FILE *out);
+
+/*
+ * What a probe of the delegation a CSYNC change leaves saw, as the
+ * members of an open JSON array: per server its name, address, error,
+ * SOA serial, whether it answered authoritatively, and whether it proved
+ * the DNSKEY set with the current DS. The audit evidence of a change
+ * (scan or approval) carries it under "check".
+ */
+struct json;
+void db_csync_check_servers(struct json *j, const struct cds_server_obs *obs,
+			    size_t n);
 
 /* ---- off the caller's thread (db/async.c) ----------------------------- */
 
@@ -435,6 +450,12 @@ struct db_outbox_item {
 	int64_t id;
 	char domain[CDS_NAME_MAX];
 	bool is_delete;
+	/* an NS change (kind 'ns-update', from CSYNC): the NS sets before
+	   and after, each name with its glue when it lies inside the
+	   domain; the DS fields below are then unused */
+	bool is_ns;
+	size_t n_before_ns, n_after_ns;
+	struct cds_ns before_ns[CDS_CSYNC_NS_MAX], after_ns[CDS_CSYNC_NS_MAX];
 	int attempts;                /* including this one */
 	bool taken_over;             /* it was 'sending' under a dead sender */
 	size_t n_before, n_after, n_keys;
@@ -474,6 +495,13 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 int db_outbox_earlier_sets(struct db *db, const struct db_outbox_item *it,
 			   struct cds_ds (*sets)[CDS_DS_MAX], size_t *lens,
 			   size_t max, size_t *n);
+
+/* The same for an NS change: the NS name sets (after_ns, names only)
+   of the earlier tried and superseded NS changes of its domain, newest
+   first. */
+int db_outbox_earlier_ns(struct db *db, const struct db_outbox_item *it,
+			 struct cds_ns (*sets)[CDS_CSYNC_NS_MAX], size_t *lens,
+			 size_t max, size_t *n);
 
 /* Senders holding rows in 'sending' (for the caller to see which are
    dead); *out: db_strv_free. */

@@ -82,6 +82,32 @@ int db_csync_carry(struct db *db, enum db_sink sink, const struct db_result *r,
 int db_csync_write(struct db *db, const char *run_id, const char *scan_id,
 		   const struct db_result *r, enum db_outcome out);
 
+/* Inside db/: a change that went to the EPP outbox (sink epp). Callers
+   outside db/ see DB_OUT_REQUESTED. */
+#define DB_OUT_QUEUED ((enum db_outcome)(DB_OUT_LOST + 100))
+
+/*
+ * Held CSYNC changes of the results that say the child no longer asks
+ * for them (its CSYNC gone, or naming what the registry holds, or a
+ * request policy refuses) become 'superseded', with an audit row (kind
+ * ns-superseded), inside the caller's transaction (db/csync.c).
+ */
+int db_csync_withdrawn(struct db *db, int64_t run_id,
+		       const struct db_result *r, size_t n);
+
+/*
+ * Queue an NS change in the EPP outbox (db/outbox.c), inside the
+ * caller's transaction: the sets as array literals, the DS set it leaves
+ * alone, the cdscan.csync_change row it carries (csync_id), run and scan
+ * (may be NULL). Queued NS changes of the domain are superseded by it
+ * (and their csync_change rows with them); DS changes are not.
+ */
+int db_outbox_queue_ns(struct db *db, const char *domain, const char *ds_text,
+		       const char *before_ns, const char *after_ns,
+		       const char *before_glue, const char *after_glue,
+		       const char *csync_id, const char *run_id,
+		       const char *scan_id);
+
 /* The migrations, compiled in from db/sql/NNN_*.sql (db/sql/embed.sh). */
 struct db_migration {
 	int version;      /* NNN */

@@ -7,6 +7,13 @@
  * over (and the sender re-reads domain:info before sending anything),
  * 'pending' waits for its poll message, 'done' is final and came with the
  * local tables' update in the same statement.
+ *
+ * Two kinds of change travel here: DS changes (kinds ds-update and
+ * ds-delete, from CDS/CDNSKEY) and NS changes (kind ns-update, from
+ * CSYNC: the NS set and in-bailiwick glue, db/sql/006_outbox_ns.sql). A
+ * newer change supersedes the queued ones of its own kind only, and the
+ * changes of one domain go out in the order they were decided, whatever
+ * their kind: that order is the one RFC 8901 §8 asks for (cli/scan.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +113,8 @@ int db_outbox_queue(struct db *db, int64_t run_id, int64_t scan_id,
 			      " || CASE WHEN attempts > 0 THEN ' (after '"
 			      " || attempts || ' attempt(s): ' ||"
 			      " coalesce(last_message, '-') || ')' ELSE ''"
-			      " END WHERE domain = $1 AND state = 'queued'",
+			      " END WHERE domain = $1 AND state = 'queued'"
+			      " AND kind IN ('ds-update', 'ds-delete')",
 			      2, p);
 	}
 	ret = CDS_EDB;
@@ -134,6 +142,46 @@ out:
 	return ret;
 }
 
+int db_outbox_queue_ns(struct db *db, const char *domain, const char *ds_text,
+		       const char *before_ns, const char *after_ns,
+		       const char *before_glue, const char *after_glue,
+		       const char *csync_id, const char *run_id,
+		       const char *scan_id)
+{
+	const char *p[9] = {domain, ds_text, before_ns, after_ns, before_glue,
+			    after_glue, csync_id, run_id, scan_id};
+	PGresult *r;
+
+	/* as for DS: every NS change still waiting is replaced, and the
+	   cdscan.csync_change row it carried says so */
+	r = db_exec(db,
+		    "WITH s AS (UPDATE cdscan.epp_outbox SET state ="
+		    " 'superseded', updated = now(), last_message ="
+		    " 'replaced by a newer NS change' || CASE WHEN attempts > 0"
+		    " THEN ' (after ' || attempts || ' attempt(s): ' ||"
+		    " coalesce(last_message, '-') || ')' ELSE '' END"
+		    " WHERE domain = $1 AND state = 'queued'"
+		    " AND kind = 'ns-update' RETURNING csync_id)"
+		    " UPDATE cdscan.csync_change c SET state = 'superseded',"
+		    " decided = coalesce(c.decided, now()), why ="
+		    " 'replaced in the EPP outbox by a newer NS change'"
+		    " FROM s WHERE c.id = s.csync_id AND c.state = 'queued'",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	r = db_exec(db,
+		    "INSERT INTO cdscan.epp_outbox (domain, kind, before_ds,"
+		    " after_ds, before_ns, after_ns, before_glue, after_glue,"
+		    " csync_id, run_id, scan_id) VALUES ($1, 'ns-update', $2,"
+		    " $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9::bigint)",
+		    9, p);
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	return CDS_OK;
+}
+
 /* An array literal of DS (or DNSKEY) presentation strings into values. */
 static int parse_set(struct db *db, const char *lit, bool keys,
 		     struct cds_ds *ds, struct cds_dnskey *k, size_t *n)
@@ -156,6 +204,49 @@ static int parse_set(struct db *db, const char *lit, bool keys,
 		(*n)++;
 	}
 	db_strv_free(v, nv);
+	return ret;
+}
+
+/* An NS set and its glue ("NAME ADDRESS") into cds_ns values, each
+   name with the addresses the glue gives it. */
+static int parse_ns(struct db *db, const char *ns_lit, const char *glue_lit,
+		    struct cds_ns *ns, size_t *n)
+{
+	char **v = NULL, **g = NULL;
+	size_t nv = 0, ng = 0;
+	int ret;
+
+	*n = 0;
+	if ((ret = db_parse_array(ns_lit, &v, &nv)) != 0 ||
+	    (ret = db_parse_array(glue_lit, &g, &ng)) != 0)
+		goto out;
+	for (size_t i = 0; i < nv && ret == 0; i++) {
+		struct cds_ns *x = &ns[*n];
+		size_t l = strlen(v[i]);
+
+		if (*n == CDS_CSYNC_NS_MAX || l >= CDS_NAME_MAX)
+			goto bad;
+		memset(x, 0, sizeof *x);
+		memcpy(x->name, v[i], l + 1);
+		for (size_t k = 0; k < ng; k++) {
+			if (strncmp(g[k], v[i], l) != 0 || g[k][l] != ' ')
+				continue;
+			if (x->n_glue == CDS_GLUE_MAX ||
+			    strlen(g[k] + l + 1) >= CDS_ADDR_STR_MAX)
+				goto bad;
+			snprintf(x->glue[x->n_glue++], CDS_ADDR_STR_MAX, "%s",
+				 g[k] + l + 1);
+		}
+		(*n)++;
+	}
+	goto out;
+bad:
+	snprintf(db->err, sizeof db->err, "epp_outbox: NS set or glue "
+		 "too large: '%.100s'", ns_lit);
+	ret = CDS_EINVAL;
+out:
+	db_strv_free(v, nv);
+	db_strv_free(g, ng);
 	return ret;
 }
 
@@ -185,7 +276,8 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 		    " lease_until = now() + $3::bigint * interval '1 ms'"
 		    " FROM c WHERE o.id = c.id"
 		    " RETURNING o.id, o.domain, o.kind, o.before_ds,"
-		    " o.after_ds, o.after_keys, o.attempts, c.was",
+		    " o.after_ds, o.after_keys, o.attempts, c.was,"
+		    " o.before_ns, o.after_ns, o.before_glue, o.after_glue",
 		    3, p);
 	if (!r)
 		return CDS_EDB;
@@ -197,9 +289,17 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 	it->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	snprintf(it->domain, sizeof it->domain, "%s", PQgetvalue(r, 0, 1));
 	it->is_delete = strcmp(PQgetvalue(r, 0, 2), "ds-delete") == 0;
+	it->is_ns = strcmp(PQgetvalue(r, 0, 2), "ns-update") == 0;
 	it->attempts = atoi(PQgetvalue(r, 0, 6));
 	it->taken_over = strcmp(PQgetvalue(r, 0, 7), "sending") == 0;
-	if ((ret = parse_set(db, PQgetvalue(r, 0, 3), false, it->before, NULL,
+	if (it->is_ns) {
+		if ((ret = parse_ns(db, PQgetvalue(r, 0, 8),
+				    PQgetvalue(r, 0, 10), it->before_ns,
+				    &it->n_before_ns)) == 0)
+			ret = parse_ns(db, PQgetvalue(r, 0, 9),
+				       PQgetvalue(r, 0, 11), it->after_ns,
+				       &it->n_after_ns);
+	} else if ((ret = parse_set(db, PQgetvalue(r, 0, 3), false, it->before, NULL,
 			     &it->n_before)) == 0 &&
 	    (ret = parse_set(db, PQgetvalue(r, 0, 4), false, it->after, NULL,
 			     &it->n_after)) == 0)
@@ -228,9 +328,11 @@ int db_outbox_earlier_sets(struct db *db, const struct db_outbox_item *it,
 		    "SELECT after_ds FROM cdscan.epp_outbox o"
 		    " WHERE o.domain = $1 AND o.id < $2::bigint"
 		    " AND o.state = 'superseded' AND o.attempts > 0"
+		    " AND o.kind IN ('ds-update', 'ds-delete')"
 		    " AND o.id > coalesce((SELECT max(d.id) FROM"
 		    "  cdscan.epp_outbox d WHERE d.domain = $1"
-		    "  AND d.id < $2::bigint AND d.state = 'done'), 0)"
+		    "  AND d.id < $2::bigint AND d.state = 'done'"
+		    "  AND d.kind IN ('ds-update', 'ds-delete')), 0)"
 		    " ORDER BY o.id DESC",
 		    2, p);
 	if (!r)
@@ -238,6 +340,40 @@ int db_outbox_earlier_sets(struct db *db, const struct db_outbox_item *it,
 	for (int i = 0; i < PQntuples(r) && *n < max && ret == 0; i++) {
 		ret = parse_set(db, PQgetvalue(r, i, 0), false, sets[*n], NULL,
 				&lens[*n]);
+		if (ret == 0)
+			(*n)++;
+	}
+	PQclear(r);
+	return ret;
+}
+
+int db_outbox_earlier_ns(struct db *db, const struct db_outbox_item *it,
+			 struct cds_ns (*sets)[CDS_CSYNC_NS_MAX], size_t *lens,
+			 size_t max, size_t *n)
+{
+	char sid[24];
+	const char *p[2] = {it->domain, sid};
+	PGresult *r;
+	int ret = CDS_OK;
+
+	*n = 0;
+	snprintf(sid, sizeof sid, "%lld", (long long)it->id);
+	r = db_exec(db,
+		    "SELECT after_ns FROM cdscan.epp_outbox o"
+		    " WHERE o.domain = $1 AND o.id < $2::bigint"
+		    " AND o.state = 'superseded' AND o.attempts > 0"
+		    " AND o.kind = 'ns-update'"
+		    " AND o.id > coalesce((SELECT max(d.id) FROM"
+		    "  cdscan.epp_outbox d WHERE d.domain = $1"
+		    "  AND d.id < $2::bigint AND d.state = 'done'"
+		    "  AND d.kind = 'ns-update'), 0)"
+		    " ORDER BY o.id DESC",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
+	for (int i = 0; i < PQntuples(r) && *n < max && ret == 0; i++) {
+		ret = parse_ns(db, PQgetvalue(r, i, 0), "{}", sets[*n],
+			       &lens[*n]);
 		if (ret == 0)
 			(*n)++;
 	}
@@ -315,13 +451,24 @@ int db_outbox_done(struct db *db, int64_t id, int code, const char *msg)
 	/* one statement: the registry's confirmation and the local
 	   tables' update are kept together or not at all */
 	return set_state(db,
-			 "UPDATE cdscan.epp_outbox SET state = 'done',"
+			 "WITH o AS (UPDATE cdscan.epp_outbox SET state = 'done',"
 			 " last_code = $2::integer, last_message = $3,"
 			 " done_at = now(), updated = now(), lease_until = NULL,"
-			 " local_applied = cdscan.apply_ds(domain, before_ds,"
-			 "  after_ds)"
+			 " local_applied = CASE WHEN kind = 'ns-update' THEN"
+			 "  cdscan.apply_ns(domain, before_ns, after_ns,"
+			 "  before_glue, after_glue)"
+			 "  ELSE cdscan.apply_ds(domain, before_ds, after_ds) END"
 			 " WHERE id = $1::bigint AND state IN ('sending',"
-			 " 'pending') AND $4::text IS NULL",
+			 " 'pending') AND $4::text IS NULL"
+			 " RETURNING csync_id),"
+			 /* the CSYNC change it carried is carried out */
+			 " c AS (UPDATE cdscan.csync_change c SET state ="
+			 "  'applied', decided = coalesce(c.decided, now()),"
+			 "  decided_by = coalesce(c.decided_by, 'scan'),"
+			 "  why = coalesce(c.why || '; ', '') ||"
+			 "  'the registry confirmed'"
+			 "  FROM o WHERE c.id = o.csync_id AND c.state = 'queued')"
+			 " SELECT 1 FROM o",
 			 id, code, msg, NULL);
 }
 
@@ -354,11 +501,17 @@ int db_outbox_retry(struct db *db, int64_t id, int code, const char *msg,
 int db_outbox_refuse(struct db *db, int64_t id, int code, const char *msg)
 {
 	return set_state(db,
-			 "UPDATE cdscan.epp_outbox SET state = 'refused',"
-			 " last_code = $2::integer, last_message = $3,"
+			 "WITH o AS (UPDATE cdscan.epp_outbox SET state ="
+			 " 'refused', last_code = $2::integer, last_message = $3,"
 			 " updated = now(), lease_until = NULL"
 			 " WHERE id = $1::bigint AND state IN ('sending',"
-			 " 'pending') AND $4::text IS NULL",
+			 " 'pending') AND $4::text IS NULL RETURNING csync_id),"
+			 " c AS (UPDATE cdscan.csync_change c SET state ="
+			 "  'refused', decided = coalesce(c.decided, now()),"
+			 "  why = 'the registry refused: ' || coalesce($2::integer::text || ' ',"
+			 "  '') || coalesce($3, '')"
+			 "  FROM o WHERE c.id = o.csync_id AND c.state = 'queued')"
+			 " SELECT 1 FROM o",
 			 id, code, msg, NULL);
 }
 
@@ -415,7 +568,9 @@ enum { C_ID, C_DOMAIN, C_KIND, C_STATE, C_ATTEMPTS, C_WHEN, C_CODE, C_MSG,
 	" to_char(CASE state WHEN 'queued' THEN next_attempt"                \
 	"  ELSE updated END AT TIME ZONE 'UTC',"                             \
 	"  'YYYY-MM-DD HH24:MI:SS'),"                                        \
-	" last_code, coalesce(last_message, ''), before_ds, after_ds,"       \
+	" last_code, coalesce(last_message, ''),"                             \
+	" CASE WHEN kind = 'ns-update' THEN before_ns ELSE before_ds END,"   \
+	" CASE WHEN kind = 'ns-update' THEN after_ns ELSE after_ds END,"     \
 	" to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"      \
 	" FROM cdscan.epp_outbox "
 

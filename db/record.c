@@ -211,14 +211,12 @@ static bool copy_cds(FILE *f, const struct cds_ds *ds, size_t n, bool last)
 	return ok;
 }
 
-/* Sink epp: recorded as 'queued' (scan row and evidence); callers are
-   told DB_OUT_REQUESTED, "handed on, not applied here". Local to this
-   file so that callers' switches over enum db_outcome stay whole. */
-#define OUT_QUEUED ((enum db_outcome)(DB_OUT_LOST + 100))
-
+/* Sink epp: recorded as 'queued' (DB_OUT_QUEUED, scan row and
+   evidence); callers are told DB_OUT_REQUESTED, "handed on, not applied
+   here". */
 static const char *outcome_name(enum db_outcome o)
 {
-	if (o == OUT_QUEUED)
+	if (o == DB_OUT_QUEUED)
 		return "queued";
 	switch (o) {
 	case DB_OUT_APPLIED: return "applied";
@@ -241,6 +239,8 @@ static void stage_csync(FILE *fs, const struct db_result *r)
 			out = "applied";
 		else if (*r->csync_outcome == DB_OUT_REQUESTED)
 			out = "requested";
+		else if (*r->csync_outcome == DB_OUT_QUEUED)
+			out = "queued";
 		else if (*r->csync_outcome == DB_OUT_STALE)
 			out = "stale";
 	}
@@ -484,6 +484,10 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 	/* notifications in the transaction of the scans they report */
 	if (ret == 0 && !dry_run)
 		ret = db_events_rejected(db, run_id, r, n);
+	/* a held CSYNC change the child took back goes with the scan that
+	   saw it go (issue 5) */
+	if (ret == 0 && !dry_run)
+		ret = db_csync_withdrawn(db, run_id, r, n);
 	if (ret == 0)
 		ret = count_worker(db, run_id, worker, *n_recorded);
 	if (ret == 0)
@@ -747,7 +751,7 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 			goto fail;
 		*outcome = applied ? DB_OUT_APPLIED : DB_OUT_STALE;
 	} else if (ds_change) {
-		*outcome = sink == DB_SINK_EPP ? OUT_QUEUED : DB_OUT_REQUESTED;
+		*outcome = sink == DB_SINK_EPP ? DB_OUT_QUEUED : DB_OUT_REQUESTED;
 	}
 	/* NS and glue (CSYNC) before the scan row, which says what became
 	   of them */
@@ -771,17 +775,21 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		goto fail;
 	/* sink epp: the change waits in the outbox, written with its
 	   decision so that it can be neither lost nor sent without one */
-	if (*outcome == OUT_QUEUED &&
+	if (*outcome == DB_OUT_QUEUED &&
 	    (ret = db_outbox_queue(db, run_id, scan_id, r)) != 0)
 		goto fail;
 	if (ns_change &&
 	    (ret = db_csync_write(db, id, scan, r, ns_out)) != 0)
 		goto fail;
+	if (!ns_change && (ret = db_csync_withdrawn(db, run_id, r, 1)) != 0)
+		goto fail;
 	if ((ret = count_worker(db, run_id, worker, n)) != 0 ||
 	    (ret = db_cmd(db, "COMMIT")) != 0)
 		goto fail;
-	if (*outcome == OUT_QUEUED)
+	if (*outcome == DB_OUT_QUEUED)
 		*outcome = DB_OUT_REQUESTED;
+	if (r->csync_outcome && *r->csync_outcome == DB_OUT_QUEUED)
+		*r->csync_outcome = DB_OUT_REQUESTED;
 	goto out;
 fail:
 	db_rollback(db);

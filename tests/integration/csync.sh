@@ -153,6 +153,29 @@ t_replaced() {
 }
 result pipeline/t6-ns-rrset-replaced "$(t_replaced)"
 
+# Y8 [S]: the scan's audit row carries the sanity probe of the new
+# delegation, one entry per address of each new NS name: its address, SOA
+# serial, authoritative, DNSKEY proven with the current DS (as an
+# approval's does)
+t_sanity_evidence() {
+	local z=y-ns-replace.test. out ev n want got
+	out=$(cds history $z --json) || { echo "history --json failed"; return; }
+	ev=$(jq -c '[.[] | select(.kind == "ns-update")][0].evidence.check' <<<"$out")
+	[ -n "$ev" ] && [ "$ev" != null ] || { echo "no check in the scan's evidence"; return; }
+	[ "$(jq -r .verdict <<<"$ev")" = update ] || { echo "check verdict $(jq -r .verdict <<<"$ev")"; return; }
+	want=$(child_ns $z)
+	got=$(jq -r '[.servers[].name] | unique | join(" ")' <<<"$ev")
+	[ "$got" = "$want" ] || { echo "check probed {$got}, the new NS set is {$want}"; return; }
+	# every in-bailiwick address of the new set was asked
+	for n in $(tr ',' '\n' <<<"$(child_glue $z)" | awk '{ print $2 }'); do
+		jq -e --arg a "$n" 'any(.servers[]; .address == $a)' <<<"$ev" >/dev/null ||
+			{ echo "address $n not in the check"; return; }
+	done
+	jq -e 'all(.servers[]; .authoritative == true and .dnskey_proven == true and (.soa_serial | type) == "number")' <<<"$ev" >/dev/null ||
+		echo "a server not authoritative, without SOA, or DNSKEY not proven: $ev"
+}
+result pipeline/t6-scan-audit-has-sanity-check "$(t_sanity_evidence)"
+
 # T: one server answers NODATA for CSYNC → no change (Y8). With early
 # stop (the default) a scan that asks that server first stops there:
 # without CSYNC at one server no change can agree (STANDARDS Q6)
@@ -234,6 +257,18 @@ t_approve() {
 }
 result pipeline/t6-held-then-approved "$(t_approve)"
 
+# the approval is an event like a scan's change: the registrar's hook
+# hears of it (kind ns-update, who decided, the NS sets)
+t_approve_event() {
+	local z=y-held.test.
+	[ "$(sql "SELECT count(*) FROM cdscan.event e JOIN cdscan.audit a ON a.id = e.audit_id
+	          WHERE e.domain = '$z' AND e.kind = 'ns-update' AND a.actor = 'approve:tester'
+	          AND e.payload ->> 'actor' = 'approve:tester' AND e.payload ->> 'outcome' = 'approved'
+	          AND e.payload -> 'after' = to_jsonb(a.after_ns)")" = 1 ] ||
+		echo "events of $z: $(sql "SELECT kind, payload FROM cdscan.event WHERE domain = '$z'" | tr '\n' ';')"
+}
+result pipeline/csync-approval-is-an-event "$(t_approve_event)"
+
 t_reject() {
 	local z=y-rejected.test. out why
 	why=$(t_held $z)
@@ -248,6 +283,46 @@ t_reject() {
 	grep -q "no CSYNC change is held" <<<"$out" || echo "approve with nothing held says: $out"
 }
 result pipeline/t6-held-then-rejected "$(t_reject)"
+
+t_reject_event() {
+	local z=y-rejected.test.
+	[ "$(sql "SELECT count(*) FROM cdscan.event WHERE domain = '$z' AND kind = 'csync-rejected'
+	          AND payload ->> 'actor' = 'reject:tester' AND payload ->> 'detail' = 'not this week'")" = 1 ] ||
+		echo "events of $z: $(sql "SELECT kind, payload FROM cdscan.event WHERE domain = '$z'" | tr '\n' ';')"
+}
+result pipeline/csync-rejection-is-an-event "$(t_reject_event)"
+
+# A held change the child no longer asks for goes with the scan that sees
+# it go: y-rejected is held again by a rescan, then the registry takes
+# the child's NS set by other means, so the child's CSYNC names what the
+# registry holds; the next scan supersedes the held change, status stops
+# showing it and approve finds nothing held
+t_withdrawn() {
+	local z=y-rejected.test. out n a
+	out=$(cds scan $z --no-progress 2>&1) || { echo "rescan: $out"; return; }
+	[ "$(sql "SELECT count(*) FROM cdscan.csync_change WHERE domain = '$z' AND state = 'held'")" = 1 ] ||
+		{ echo "not held again: $(cs_of $z)"; return; }
+	for n in $(child_ns $z); do
+		sql "INSERT INTO registry.domain_ns (domain_id, ns_name) SELECT id, '$n' FROM registry.domain
+		     WHERE name = '$z' ON CONFLICT DO NOTHING" >/dev/null
+	done
+	tr ',' '\n' <<<"$(child_glue $z)" | while read -r n a; do
+		sql "INSERT INTO registry.host (name, addr) VALUES ('$n', '$a') ON CONFLICT DO NOTHING" >/dev/null
+	done
+	[ "$(reg_ns $z)" = "$(child_ns $z)" ] && [ "$(reg_glue $z)" = "$(child_glue $z)" ] ||
+		{ echo "set-up: registry {$(reg_ns $z)} {$(reg_glue $z)}"; return; }
+	out=$(cds scan $z --no-progress 2>&1) || { echo "scan: $out"; return; }
+	[ "$(cs_of $z)" = unchanged/csync-no-change ] || { echo "scan: $(cs_of $z): $(cs_detail $z)"; return; }
+	[ "$(sql "SELECT state || ' ' || decided_by FROM cdscan.csync_change WHERE domain = '$z' ORDER BY id DESC LIMIT 1")" = "superseded scan" ] ||
+		{ echo "held row: $(sql "SELECT state, decided_by, why FROM cdscan.csync_change WHERE domain = '$z' ORDER BY id DESC LIMIT 1")"; return; }
+	[ "$(sql "SELECT count(*) FROM cdscan.audit WHERE domain = '$z' AND kind = 'ns-superseded' AND actor = 'scan'")" = 1 ] ||
+		{ echo "no audit row for the superseded change"; return; }
+	out=$(cds status $z 2>&1) || { echo "status: $out"; return; }
+	grep -q "held for approval" <<<"$out" && { echo "status still shows it: $(grep -i held <<<"$out")"; return; }
+	out=$(cds approve $z 2>&1) && { echo "approve succeeded: $out"; return; }
+	grep -q "no CSYNC change is held" <<<"$out" || echo "approve says: $out"
+}
+result pipeline/csync-held-withdrawn-superseded "$(t_withdrawn)"
 
 # approving a held change after the registry's NS set moved (a change by
 # other means): refused as stale, the held row superseded, nothing applied

@@ -117,13 +117,7 @@ int db_pool_new(const struct db *db, size_t n, struct db_pool **out,
 		if ((ret = db_open(db->conninfo, &p->dbs[i], err, errlen)) != 0)
 			goto fail;
 		p->dbs[i]->lease_ms = db->lease_ms;
-		/* No JIT: every statement here is short, but the planner's
-		   estimates for a batch (the history read with each claim:
-		   cost ~570k, jit_above_cost is 100k) made PostgreSQL compile
-		   it at every batch, 165-185 ms for a query that runs in 5
-		   ms: a third of its CPU in a first scan (docs/BENCH.md).
-		   Best effort: a server that refuses it just runs slower. */
-		(void)db_cmd(p->dbs[i], "SET jit = off");
+		/* db_open turned JIT off (db/db.c) */
 	}
 	for (; p->n < n; p->n++) {
 		struct worker_arg *a = malloc(sizeof *a);

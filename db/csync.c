@@ -178,30 +178,19 @@ int db_csync_carry(struct db *db, enum db_sink sink, const struct db_result *r,
 
 /* ---- evidence ------------------------------------------------------------ */
 
-static void ev_rrset(struct json *j, const char *key,
-		     const struct cds_rrset_obs *rr)
-{
-	json_object_begin(j, key);
-	json_str(j, "state", cds_rrstate_name(rr->state));
-	json_str(j, "signature", cds_sigstate_name(rr->sig));
-	if (rr->sig_keytag)
-		json_int(j, "key_tag", rr->sig_keytag);
-	json_object_end(j);
-}
-
 static void ev_host(struct json *j, const struct cds_csync_host *h)
 {
 	json_object_begin(j, NULL);
 	json_str(j, "name", h->name);
 	if (h->a_rr.state != CDS_RR_NOT_QUERIED) {
-		ev_rrset(j, "a_rrset", &h->a_rr);
+		db_evidence_rrset(j, "a_rrset", &h->a_rr);
 		json_array_begin(j, "a");
 		for (size_t i = 0; i < h->n_a; i++)
 			json_str(j, NULL, h->a[i]);
 		json_array_end(j);
 	}
 	if (h->aaaa_rr.state != CDS_RR_NOT_QUERIED) {
-		ev_rrset(j, "aaaa_rrset", &h->aaaa_rr);
+		db_evidence_rrset(j, "aaaa_rrset", &h->aaaa_rr);
 		json_array_begin(j, "aaaa");
 		for (size_t i = 0; i < h->n_aaaa; i++)
 			json_str(j, NULL, h->aaaa[i]);
@@ -241,7 +230,7 @@ static void ev_server(struct json *j, const struct cds_server_obs *o)
 	}
 	json_object_end(j);
 	if (c->ns_rr.state != CDS_RR_NOT_QUERIED) {
-		ev_rrset(j, "ns_rrset", &c->ns_rr);
+		db_evidence_rrset(j, "ns_rrset", &c->ns_rr);
 		json_array_begin(j, "ns");
 		for (size_t i = 0; i < c->n_ns; i++)
 			json_str(j, NULL, c->ns[i]);

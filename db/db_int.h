@@ -108,6 +108,13 @@ int db_outbox_queue_ns(struct db *db, const char *domain, const char *ds_text,
 		       const char *csync_id, const char *run_id,
 		       const char *scan_id);
 
+/* One RRset of a server in a change's audit evidence: state, signature
+   check, and the signing key with its validity (db/record.c). */
+struct json;
+struct cds_rrset_obs;
+void db_evidence_rrset(struct json *j, const char *key,
+		       const struct cds_rrset_obs *rr);
+
 /* The migrations, compiled in from db/sql/NNN_*.sql (db/sql/embed.sh). */
 struct db_migration {
 	int version;      /* NNN */

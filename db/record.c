@@ -501,8 +501,8 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 
 /* ---- accepted changes ---------------------------------------------------- */
 
-static void evidence_rrset(struct json *j, const char *key,
-			   const struct cds_rrset_obs *rr)
+void db_evidence_rrset(struct json *j, const char *key,
+		       const struct cds_rrset_obs *rr)
 {
 	json_object_begin(j, key);
 	json_str(j, "state", cds_rrstate_name(rr->state));
@@ -575,13 +575,13 @@ static char *evidence(const struct db_result *r, enum db_outcome outcome)
 						      ? o->error_text
 						      : cds_strerror(o->error));
 		json_bool(&j, "dnskey_proven", o->dnskey_proven);
-		evidence_rrset(&j, "cds_rrset", &o->cds_rr);
+		db_evidence_rrset(&j, "cds_rrset", &o->cds_rr);
 		json_array_begin(&j, "cds");
 		for (size_t n = 0; n < o->n_cds; n++)
 			json_str(&j, NULL,
 				 db_ds_format(&o->cds[n], s, sizeof s));
 		json_array_end(&j);
-		evidence_rrset(&j, "cdnskey_rrset", &o->cdnskey_rr);
+		db_evidence_rrset(&j, "cdnskey_rrset", &o->cdnskey_rr);
 		json_array_begin(&j, "cdnskey");
 		for (size_t n = 0; n < o->n_cdnskey; n++) {
 			size_t kl = cds_dnskey_str_size(&o->cdnskey[n]);

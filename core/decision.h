@@ -111,6 +111,14 @@ struct cds_decision {
 	   policy.notify-rejected-after: the streak length. The recorder
 	   then writes one event; 0 (every other scan) writes none. */
 	unsigned rejected_event;
+	/* Accept-after-delay progress (RFC 8078 §3), set by
+	   policy_bootstrap_progress with the "scan N of K" detail: this
+	   scan's place in the streak (1 = the first), the scans policy
+	   needs, and when the delay is over (Unix time). 0 on every
+	   decision that counts no streak. The recorder stores them so
+	   that status need not parse the detail. */
+	unsigned boot_scan, boot_needed;
+	int64_t boot_eligible;
 };
 
 /*

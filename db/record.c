@@ -26,7 +26,8 @@ static const char rec_tables[] =
 	" seq integer, domain text, time bigint, verdict text,"
 	" reason text, detail text, current_ds text[], proposed_ds text[],"
 	" queries integer, outcome text, csync_verdict text,"
-	" csync_reason text, csync_detail text, csync_outcome text)"
+	" csync_reason text, csync_detail text, csync_outcome text,"
+	" boot_scan integer, boot_needed integer, boot_eligible bigint)"
 	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_server ("
 	" seq integer, sseq smallint, ns_name text, addr text,"
@@ -55,11 +56,13 @@ static const char rec_apply[] =
 	" ins AS ("
 	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"
 	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome,"
-	"  csync_verdict, csync_reason, csync_detail, csync_outcome)"
+	"  csync_verdict, csync_reason, csync_detail, csync_outcome,"
+	"  boot_scan, boot_needed, boot_eligible)"
 	" SELECT $1, r.domain, to_timestamp(r.time), $2, $3, r.verdict,"
 	"  r.reason, r.detail, r.current_ds, r.proposed_ds, r.queries,"
 	"  r.outcome, r.csync_verdict, r.csync_reason, r.csync_detail,"
-	"  r.csync_outcome"
+	"  r.csync_outcome, r.boot_scan, r.boot_needed,"
+	"  to_timestamp(r.boot_eligible)"
 	" FROM cdscan_rec_scan r JOIN done USING (seq)"
 	" RETURNING id, domain),"
 	" srv AS ("
@@ -247,7 +250,23 @@ static void stage_csync(FILE *fs, const struct db_result *r)
 	copy_field(fs, c ? cds_verdict_name(c->verdict) : NULL, false);
 	copy_field(fs, c ? cds_reason_name(c->reason) : NULL, false);
 	copy_field(fs, c ? c->detail : NULL, false);
-	copy_field(fs, out, true);
+	copy_field(fs, out, false);
+}
+
+/* The accept-after-delay progress policy counted (RFC 8078 §3): NULL
+   columns when this scan counted no streak, so that status tells an
+   old row or another decision from a first scan without the detail. */
+static void stage_boot(FILE *fs, const struct cds_decision *dec)
+{
+	if (dec->boot_scan == 0 || dec->boot_needed == 0) {
+		copy_field(fs, NULL, false);
+		copy_field(fs, NULL, false);
+		copy_field(fs, NULL, true);
+		return;
+	}
+	copy_int(fs, (long long)dec->boot_scan, false);
+	copy_int(fs, (long long)dec->boot_needed, false);
+	copy_int(fs, (long long)dec->boot_eligible, true);
 }
 
 /* The CSYNC one server showed (NULL columns when it was not asked): its
@@ -321,6 +340,7 @@ static bool stage_result(FILE *fs, FILE *fv, size_t seq,
 	copy_int(fs, (long long)r->queries, false);
 	copy_field(fs, outcome_name(outcome), false);
 	stage_csync(fs, r);
+	stage_boot(fs, dec);
 
 	for (size_t i = 0; i < r->n_obs; i++) {
 		const struct cds_server_obs *o = &r->obs[i];

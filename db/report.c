@@ -223,10 +223,12 @@ static const char SQL_DELEG[] =
 	"FROM cdscan.delegation WHERE name = $1";
 
 enum { S_ID, S_TIME, S_RUN, S_WORKER, S_DRY, S_VERDICT, S_REASON, S_DETAIL,
-       S_CURRENT, S_PROPOSED, S_QUERIES, S_OUTCOME };
+       S_CURRENT, S_PROPOSED, S_QUERIES, S_OUTCOME, S_BOOT_SCAN,
+       S_BOOT_NEEDED, S_BOOT_ELIGIBLE };
 static const char SQL_LAST_SCAN[] =
 	"SELECT id, " TS("time") ", run_id, worker, dry_run, verdict, reason, "
-	"detail, current_ds, proposed_ds, queries, outcome "
+	"detail, current_ds, proposed_ds, queries, outcome, boot_scan, "
+	"boot_needed, " TS("boot_eligible") " "
 	"FROM cdscan.scan WHERE domain = $1 "
 	"ORDER BY time DESC, id DESC LIMIT 1";
 
@@ -337,36 +339,31 @@ static bool streak_open(const struct status *st)
 
 /*
  * Accept-after-delay progress (RFC 8078 §3): when the last scan waits
- * for the delay, its detail holds what policy counted then ("scan N of
- * K ..., eligible after TIME"), with the configuration of that scan.
- * False when the last scan is no bootstrap-waiting one.
+ * for the delay, what policy counted then, with the configuration of
+ * that scan, as the recorder stored it (boot_* columns, version 7).
+ * False when the last scan is no bootstrap-waiting one, or was recorded
+ * before those columns: the detail text is for people, and a reworded
+ * detail must not turn into wrong numbers.
  */
 struct boot_progress {
-	unsigned nth, of;
-	char after[32];
+	int64_t nth, of;
+	const char *after; /* borrowed from st->scan */
 };
 
 static bool boot_progress(const struct status *st, struct boot_progress *b)
 {
-	const char *reason, *detail, *at;
-	size_t len;
+	const char *reason;
 
 	if (PQntuples(st->scan) == 0)
 		return false;
 	reason = col(st->scan, 0, S_REASON);
-	detail = col(st->scan, 0, S_DETAIL);
-	if (!reason || !detail || strcmp(reason, "bootstrap-waiting") != 0 ||
-	    sscanf(detail, "scan %u of %u", &b->nth, &b->of) != 2)
+	if (!reason || strcmp(reason, "bootstrap-waiting") != 0 ||
+	    !col(st->scan, 0, S_BOOT_SCAN) || !col(st->scan, 0, S_BOOT_NEEDED) ||
+	    !col(st->scan, 0, S_BOOT_ELIGIBLE))
 		return false;
-	b->after[0] = '\0';
-	if ((at = strstr(detail, "eligible after ")) != NULL) {
-		at += strlen("eligible after ");
-		len = strcspn(at, "; ");
-		if (len >= sizeof b->after)
-			len = sizeof b->after - 1;
-		memcpy(b->after, at, len);
-		b->after[len] = '\0';
-	}
+	b->nth = col_int(st->scan, 0, S_BOOT_SCAN);
+	b->of = col_int(st->scan, 0, S_BOOT_NEEDED);
+	b->after = col(st->scan, 0, S_BOOT_ELIGIBLE);
 	return true;
 }
 
@@ -500,8 +497,8 @@ static void text_pending(FILE *out, const struct status *st)
 	else
 		labelf(out, 2, "pending", "nothing");
 	if (boot_progress(st, &b))
-		labelf(out, 4, "bootstrap", "%u of %u scans, eligible after %s",
-		       b.nth, b.of, b.after[0] ? b.after : "?");
+		labelf(out, 4, "bootstrap", "%" PRId64 " of %" PRId64
+		       " scans, eligible after %s", b.nth, b.of, b.after);
 	if (streak_open(st)) {
 		int64_t k = col_int(st->streak, 0, K_SCANS);
 
@@ -641,7 +638,7 @@ static void json_pending(struct json *j, const struct status *st)
 			json_object_begin(j, "bootstrap");
 			json_int(j, "scans", b.nth);
 			json_int(j, "needed", b.of);
-			json_str(j, "eligible_after", b.after[0] ? b.after : NULL);
+			json_str(j, "eligible_after", b.after);
 			json_object_end(j);
 		} else {
 			json_null(j, "bootstrap");

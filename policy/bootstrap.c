@@ -430,6 +430,11 @@ void policy_bootstrap_progress(const struct policy_domain *dom,
 	nth = policy_bootstrap_streak(dom ? dom->hist : NULL, dec->proposed,
 				      dec->n_proposed, now, &since);
 	at = since + (int64_t)cfg->bootstrap_delay;
+	/* The same numbers as the detail, for the recorder to store:
+	   status reads them from columns, never from the text. */
+	dec->boot_scan = nth;
+	dec->boot_needed = k;
+	dec->boot_eligible = at;
 	snprintf(asked, sizeof asked, "%s", dec->detail);
 	if (nth >= k && now >= at) {
 		dec->verdict = CDS_DEC_UPDATE;

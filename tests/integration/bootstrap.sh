@@ -254,6 +254,22 @@ why=$(t_delay_completes)
 [ -z "$why" ] && pass pipeline/t5-delay-completes-on-third-scan-over-days ||
 	fail pipeline/t5-delay-completes-on-third-scan-over-days "$(echo "$why" | head -n 5 | tr '\n' ';')"
 
+# The numbers of the detail "scan N of K, eligible after TIME" are
+# stored in columns (migration 7): every scan of boot-delay.test. so far,
+# oldest first, the silent ones (no streak counted) NULL.
+t_delay_progress_stored() {
+	local z=boot-delay.test. got want
+	got=$(sql "SELECT coalesce(boot_scan::text, '-'), coalesce(boot_needed::text, '-'),
+		coalesce(extract(epoch FROM boot_eligible)::bigint::text, '-')
+		FROM cdscan.scan WHERE domain = '$z' ORDER BY time, id" | tr '\n' ' ')
+	want="1|3|$((S - 28 * H)) -|-|- 1|3|$((S + 44 * H)) -|-|- "
+	want+="1|3|$((S + 72 * H)) 2|3|$((S + 72 * H)) 3|3|$((S + 72 * H)) "
+	[ "$got" = "$want" ] || echo "boot columns: got '$got', want '$want'"
+}
+why=$(t_delay_progress_stored)
+[ -z "$why" ] && pass pipeline/t5-delay-progress-stored ||
+	fail pipeline/t5-delay-progress-stored "$(echo "$why" | head -n 5 | tr '\n' ';')"
+
 # T: a changed CDS between scans starts the count again
 t_delay_changed_cds() {
 	local z=boot-delay-change.test. got
@@ -299,5 +315,28 @@ t_delay_import() {
 why=$(t_delay_import)
 [ -z "$why" ] && pass pipeline/t5-delay-resets-on-import-changing-delegation ||
 	fail pipeline/t5-delay-resets-on-import-changing-delegation "$(echo "$why" | head -n 5 | tr '\n' ';')"
+
+# A scan recorded before migration 7 (no boot_* columns) shows no
+# progress: status does not fall back to parsing the detail text.
+t_status_old_row() {
+	local z=boot-delay-import.test. id st
+	id=$(sql "SELECT id FROM cdscan.scan WHERE domain = '$z' ORDER BY time DESC, id DESC LIMIT 1")
+	sql "SELECT detail FROM cdscan.scan WHERE id = $id" | grep -q "^scan 1 of 3.*eligible after" ||
+		{ echo "the last scan is no waiting one: $(scan_of $z)"; return; }
+	st=$(cdd status $z 2>&1)
+	grep -qE '^ +bootstrap +1 of 3 scans' <<<"$st" ||
+		{ echo "no progress line before: $(grep -i boot <<<"$st" | tr '\n' ';')"; return; }
+	sql "UPDATE cdscan.scan SET boot_scan = NULL, boot_needed = NULL,
+		boot_eligible = NULL WHERE id = $id" >/dev/null
+	st=$(cdd status $z 2>&1) || { echo "status: $st"; return; }
+	! grep -qE '^ +bootstrap ' <<<"$st" ||
+		echo "progress shown for an old row: $(grep -E '^ +bootstrap ' <<<"$st")"
+	st=$(cdd status $z --json 2>&1) || { echo "status --json: $st"; return; }
+	[ "$(jq -c .pending.bootstrap <<<"$st")" = null ] ||
+		echo "status --json: $(jq -c .pending.bootstrap <<<"$st")"
+}
+why=$(t_status_old_row)
+[ -z "$why" ] && pass pipeline/status-old-scan-no-parsed-progress ||
+	fail pipeline/status-old-scan-no-parsed-progress "$(echo "$why" | head -n 5 | tr '\n' ';')"
 
 finish

@@ -457,6 +457,53 @@ START_TEST(t5_delay_change_by_other_means_resets)
 }
 END_TEST
 
+/*
+ * The numbers of the "scan N of K, eligible after TIME" detail are in
+ * the decision too (boot_scan, boot_needed, boot_eligible), for the
+ * recorder to store: status reads them, not the text. Other decisions
+ * carry none.
+ */
+START_TEST(t5_delay_progress_fields_set)
+{
+	struct cds_history h;
+	struct cds_decision d;
+
+	delay_only();
+	sc->cfg.bootstrap_delay_scans = 4;
+	sc->cfg.bootstrap_delay = 50 * HOUR;
+	scan_with(NULL, NOW, &d);
+	ck_decision(&d, CDS_DEC_PENDING, CDS_R_BOOTSTRAP_WAITING);
+	ck_assert_uint_eq(d.boot_scan, 1);
+	ck_assert_uint_eq(d.boot_needed, 4);
+	ck_assert_int_eq(d.boot_eligible, NOW + 50 * HOUR);
+	ck_detail(&d, "scan 1 of 4");
+
+	hist_of(&h, 2, NOW - 30 * HOUR, &sc->ds_k);
+	scan_with(&h, NOW, &d);
+	ck_decision(&d, CDS_DEC_PENDING, CDS_R_BOOTSTRAP_WAITING);
+	ck_assert_uint_eq(d.boot_scan, 3);
+	ck_assert_uint_eq(d.boot_needed, 4);
+	ck_assert_int_eq(d.boot_eligible, NOW + 20 * HOUR);
+	ck_detail(&d, "scan 3 of 4");
+
+	/* the scan that completes the streak says where it stood */
+	hist_of(&h, 3, NOW - 60 * HOUR, &sc->ds_k);
+	scan_with(&h, NOW, &d);
+	ck_decision(&d, CDS_DEC_UPDATE, CDS_R_BOOTSTRAP_DELAY);
+	ck_assert_uint_eq(d.boot_scan, 4);
+	ck_assert_uint_eq(d.boot_needed, 4);
+	ck_assert_int_eq(d.boot_eligible, NOW - 10 * HOUR);
+
+	/* no streak counted: nothing to store */
+	sc->cfg.bootstrap = 0;
+	scan_with(&h, NOW, &d);
+	ck_decision(&d, CDS_DEC_REJECTED, CDS_R_BOOTSTRAP_DISABLED);
+	ck_assert_uint_eq(d.boot_scan, 0);
+	ck_assert_uint_eq(d.boot_needed, 0);
+	ck_assert_int_eq(d.boot_eligible, 0);
+}
+END_TEST
+
 /* Silence breaks the streak: no Q4 exclusion while bootstrapping. */
 START_TEST(t5_delay_silent_server_not_counted)
 {
@@ -568,6 +615,7 @@ static Suite *bootstrap_suite(void)
 	tcase_add_test(tc, t5_delay_enough_time_too_few_scans_waits);
 	tcase_add_test(tc, t5_delay_changed_request_resets);
 	tcase_add_test(tc, t5_delay_change_by_other_means_resets);
+	tcase_add_test(tc, t5_delay_progress_fields_set);
 	tcase_add_test(tc, t5_delay_silent_server_not_counted);
 	tcase_add_test(tc, t5_both_methods);
 	suite_add_tcase(s, tc);

@@ -809,7 +809,7 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 	int rcode = RC_NOERROR, ede = -1, ret;
 	const char *why = NULL, *ede_text = NULL;
 	int64_t now = mono_ms();
-	bool held = false;
+	bool held = false, passed = false;
 
 	cds_metrics_add(d->m, "cdscan_notify_received_total", proto, 1);
 	scan_notify_parse(pkt, len, &n);
@@ -838,7 +838,9 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 	case SCAN_NOTIFY_OK:
 		break;
 	}
-	/* N6: the source first, so that a flood never reaches the
+	/* Packets refused before or by the source's rate limit are logged
+	   at debug level only (and counted in the metrics): a flood must
+	   not become a log flood. N6: the source first, so that a flood never reaches the
 	   database. A source over its limit gets REFUSED + EDE 15 from a
 	   second bucket of the same size; beyond that (more than twice its
 	   rate) nothing, so we never reflect more than 2x the rate. */
@@ -849,13 +851,14 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 		}
 		cds_metrics_add(d->m, "cdscan_notify_throttled_total",
 				"source", 1);
-		log_info("daemon: NOTIFY %s from %s (%s): throttled (source)",
+		log_debug("daemon: NOTIFY %s from %s (%s): throttled (source)",
 			 n.zone, src, proto);
 		rcode = RC_REFUSED;
 		ede = SCAN_EDE_BLOCKED;
 		ede_text = "rate limit (source)";
 		goto encode;
 	}
+	passed = true;
 	if (zone_held(d, n.zone, now, &held) != 0) {
 		rcode = RC_SERVFAIL;
 		why = "database";
@@ -871,7 +874,7 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 	if (!cds_ratelimit_take(d->rl_zone, n.zone, strlen(n.zone), now)) {
 		cds_metrics_add(d->m, "cdscan_notify_throttled_total", "zone",
 				1);
-		log_info("daemon: NOTIFY %s from %s (%s): throttled (zone)",
+		log_debug("daemon: NOTIFY %s from %s (%s): throttled (zone)",
 			 n.zone, src, proto);
 		rcode = RC_REFUSED;
 		ede = SCAN_EDE_BLOCKED;
@@ -893,14 +896,17 @@ static size_t handle_notify(struct daemon *d, const uint8_t *pkt, size_t len,
 	goto encode;
 answer:
 	cds_metrics_add(d->m, "cdscan_notify_refused_total", why, 1);
-	log_info("daemon: NOTIFY %s from %s (%s): rcode %d (%s)",
-		 *n.zone ? n.zone : "?", src, proto, rcode, why);
+	/* at info only what got past the source's rate limit */
+	(passed ? log_info : log_debug)("daemon: NOTIFY %s from %s (%s): "
+					"rcode %d (%s)",
+					*n.zone ? n.zone : "?", src, proto,
+					rcode, why);
 encode:
 	ret = scan_notify_answer(pkt, len, &n, rcode, ede, ede_text, out, cap);
 	return ret > 0 ? (size_t)ret : 0;
 drop:
 	cds_metrics_add(d->m, "cdscan_notify_dropped_total", why, 1);
-	log_info("daemon: packet from %s (%s) dropped (%s)", src, proto, why);
+	log_debug("daemon: packet from %s (%s) dropped (%s)", src, proto, why);
 	return 0;
 }
 

@@ -259,7 +259,9 @@ void policy_bootstrap_decide(const struct cds_delegation *deleg,
  * other means, hist.last_change_other): with this one at least
  * policy.bootstrap-delay-scans scans spanning policy.bootstrap-delay
  * since the first → UPDATE bootstrap-delay; else the detail says "scan
- * N of K, eligible after TIME". Other decisions are left alone. Pure.
+ * N of K, eligible after TIME". Either way dec->boot_scan, boot_needed
+ * and boot_eligible hold N, K and TIME (stored with the scan for
+ * `cdscan status`). Other decisions are left alone. Pure.
  */
 void policy_bootstrap_progress(const struct policy_domain *dom,
 			       const struct policy_config *cfg, int64_t now,

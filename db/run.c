@@ -411,11 +411,18 @@ static int read_glue(struct db *db, PGresult *claimed, PGresult **out,
 	if (!ns)
 		goto out;
 	/* host(): the address without a prefix length, whatever type the
-	   registry's view gives */
+	   registry's view gives. One probe of the view per distinct name
+	   (NS names repeat across delegations); OFFSET 0 keeps the planner
+	   from flattening the LATERAL into a join. host = ANY(2000 names)
+	   was planned as a parallel sequential scan of every host in the
+	   registry, for every batch: 20-24 ms a batch at 100k, growing
+	   with the registry (docs/BENCH.md). */
 	r = db_exec(db,
-		    "SELECT host, host(addr::inet) FROM cdscan.glue"
-		    " WHERE host = ANY($1::text[]) ORDER BY host COLLATE \"C\","
-		    " addr",
+		    "SELECT g.host, host(g.addr::inet)"
+		    " FROM (SELECT DISTINCT unnest($1::text[])) AS n(name)"
+		    " CROSS JOIN LATERAL (SELECT x.host, x.addr"
+		    "  FROM cdscan.glue x WHERE x.host = n.name OFFSET 0) g"
+		    " ORDER BY g.host COLLATE \"C\", g.addr",
 		    1, p);
 	if (!r) {
 		ret = CDS_EDB;
@@ -465,9 +472,14 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 	   that lapsed (the database made us wait past the lease) is still
 	   being scanned here, and taking it again would scan it twice in
 	   one batch. SKIP LOCKED: rows another worker is
-	   claiming right now are passed over, not waited for. A domain
-	   gone from cdscan.delegation still comes back (found = false) so
-	   that it can be marked done. */
+	   claiming right now are passed over, not waited for. The todo
+	   range is its own partial index (db/sql/008_claim_index.sql), and
+	   the rows to update an array of names in one run, so that both
+	   are index probes whatever the planner's statistics say: a
+	   (run_id, domain) IN (...) join was planned for 200 rows and
+	   hashed a sequential scan of every run's items (docs/BENCH.md).
+	   A domain gone from cdscan.delegation still comes back (found =
+	   false) so that it can be marked done. */
 	r = db_exec(db,
 		    "WITH lapsed AS (SELECT run_id, domain FROM cdscan.run_item"
 		    "  WHERE run_id = $1 AND state = 'claimed' AND worker <> $2"
@@ -478,9 +490,9 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 		    " c AS (UPDATE cdscan.run_item i SET state = 'claimed',"
 		    "  worker = $2, claims = i.claims + 1,"
 		    "  lease_until = now() + $4::bigint * interval '1 ms'"
-		    " WHERE (i.run_id, i.domain) IN ("
-		    "  SELECT * FROM lapsed UNION ALL SELECT * FROM todo"
-		    "  LIMIT $3)"
+		    " WHERE i.run_id = $1 AND i.domain = ANY(ARRAY("
+		    "  SELECT domain FROM lapsed UNION ALL"
+		    "  SELECT domain FROM todo LIMIT $3))"
 		    " RETURNING i.domain)"
 		    " SELECT c.domain, d.name IS NOT NULL, d.ns, d.ds,"
 		    " d.statuses, d.optout"

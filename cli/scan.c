@@ -646,68 +646,6 @@ static bool csync_update(const struct job *j)
 }
 
 /* Put `why` in front of a decision's detail. */
-static void prefix_detail(char *detail, size_t size, const char *why)
-{
-	char old[CDS_DETAIL_MAX];
-	int n;
-
-	snprintf(old, sizeof old, "%s", detail);
-	n = snprintf(detail, size, "%s%s", why, old[0] ? "; " : "");
-	if (n > 0 && (size_t)n < size)
-		snprintf(detail + n, size - (size_t)n, "%.*s",
-			 (int)(size - (size_t)n - 1), old);
-}
-
-/* Does the DS change drop a DS record the parent holds now? That is a
-   signer leaving (RFC 8901 §8, STANDARDS §7 T: leaving runs NS, then
-   DS). */
-static bool ds_drops_one(const struct job *j)
-{
-	const struct db_delegation *d = j->deleg;
-
-	if (j->dec.verdict == CDS_DEC_DELETE)
-		return true;
-	for (size_t i = 0; i < d->n_ds; i++) {
-		bool kept = false;
-
-		for (size_t k = 0; k < j->dec.n_proposed && !kept; k++)
-			kept = cds_ds_equal(&d->ds[i], &j->dec.proposed[k]);
-		if (!kept)
-			return true;
-	}
-	return false;
-}
-
-/*
- * At most one of the two changes per scan, so that resolvers never see
- * a DS set and an NS set that do not belong together: a signer joining
- * (DS records only added) gets its DS first and its NS with the next
- * scan; one leaving (a DS record dropped) loses its NS first and its DS
- * with the next scan (RFC 8901 §8, STANDARDS §7). The change that waits
- * becomes PENDING and its detail says why.
- */
-static void one_change_per_scan(struct scan_worker *w, struct job *j)
-{
-	bool ds = j->dec.verdict == CDS_DEC_UPDATE ||
-		  j->dec.verdict == CDS_DEC_DELETE;
-
-	if (!ds || !j->csync || j->csync->verdict != CDS_DEC_UPDATE)
-		return;
-	if (ds_drops_one(j)) {
-		j->dec.verdict = CDS_DEC_PENDING;
-		prefix_detail(j->dec.detail, sizeof j->dec.detail,
-			      "waits for the next scan: the CSYNC NS change "
-			      "goes first when a DS record is removed "
-			      "(RFC 8901 §8)");
-	} else {
-		j->csync->verdict = CDS_DEC_PENDING;
-		prefix_detail(j->csync->detail, sizeof j->csync->detail,
-			      "waits for the next scan: the DS change goes "
-			      "first when DS records are added (RFC 8901 §8)");
-	}
-	(void)w;
-}
-
 static void decided(struct scan_worker *w, struct job *j)
 {
 	job_done(w, j);
@@ -759,7 +697,12 @@ static bool csync_decide(struct scan_worker *w, struct job *j)
 	}
 	cli_decide_csync(j->deleg, j->res->obs, j->res->n_obs, &w->pol,
 			 j->csync);
-	one_change_per_scan(w, j);
+	{
+		struct cds_delegation cur = {.ds = j->deleg->ds,
+					     .n_ds = j->deleg->n_ds};
+
+		policy_one_change_per_scan(&cur, &j->dec, j->csync);
+	}
 	if (!csync_update(j))
 		return false;
 	if (!(j->csync_after = calloc(CDS_CSYNC_NS_MAX,

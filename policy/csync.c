@@ -757,3 +757,57 @@ void policy_csync_sanity(const struct cds_delegation *deleg,
 		    silent->error_text[0] ? silent->error_text : "timeout",
 		    prev);
 }
+
+/* ---- DS and NS in one scan (STANDARDS §7, RFC 8901 §8) ------------------ */
+
+/* Put `why` before what `detail` says. */
+static void prefix_detail(char *detail, size_t size, const char *why)
+{
+	char old[CDS_DETAIL_MAX];
+	int n;
+
+	snprintf(old, sizeof old, "%s", detail);
+	n = snprintf(detail, size, "%s%s", why, old[0] ? "; " : "");
+	if (n > 0 && (size_t)n < size)
+		snprintf(detail + n, size - (size_t)n, "%.*s",
+			 (int)(size - (size_t)n - 1), old);
+}
+
+/* Does the DS change drop a DS record the parent holds now? That is a
+   signer leaving (STANDARDS §7 T: leaving runs NS, then DS). */
+static bool ds_drops_one(const struct cds_delegation *cur,
+			 const struct cds_decision *ds)
+{
+	if (ds->verdict == CDS_DEC_DELETE)
+		return true;
+	for (size_t i = 0; i < cur->n_ds; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < ds->n_proposed && !kept; k++)
+			kept = cds_ds_equal(&cur->ds[i], &ds->proposed[k]);
+		if (!kept)
+			return true;
+	}
+	return false;
+}
+
+void policy_one_change_per_scan(const struct cds_delegation *cur,
+				struct cds_decision *ds,
+				struct cds_csync_decision *cs)
+{
+	if (!cs || cs->verdict != CDS_DEC_UPDATE ||
+	    (ds->verdict != CDS_DEC_UPDATE && ds->verdict != CDS_DEC_DELETE))
+		return;
+	if (ds_drops_one(cur, ds)) {
+		ds->verdict = CDS_DEC_PENDING;
+		prefix_detail(ds->detail, sizeof ds->detail,
+			      "waits for the next scan: the CSYNC NS change "
+			      "goes first when a DS record is removed "
+			      "(RFC 8901 §8)");
+	} else {
+		cs->verdict = CDS_DEC_PENDING;
+		prefix_detail(cs->detail, sizeof cs->detail,
+			      "waits for the next scan: the DS change goes "
+			      "first when DS records are added (RFC 8901 §8)");
+	}
+}

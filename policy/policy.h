@@ -329,6 +329,20 @@ void policy_csync_sanity(const struct cds_delegation *deleg,
 			 struct cds_csync_decision *dec);
 
 /*
+ * At most one of a DS change `ds` and a CSYNC change `cs` (both UPDATE;
+ * a DS delete counts) per scan, so that resolvers never see a DS set and
+ * an NS set that do not belong together (RFC 8901 §8, STANDARDS §7): a
+ * signer joining (DS records only added to `cur`'s) gets its DS first
+ * and its NS with the next scan; one leaving (a DS record of `cur`
+ * dropped) loses its NS first and its DS with the next scan. The change
+ * that waits becomes PENDING, its reason kept and its detail saying
+ * why. Anything else is left alone; `cs` may be NULL. Pure.
+ */
+void policy_one_change_per_scan(const struct cds_delegation *cur,
+				struct cds_decision *ds,
+				struct cds_csync_decision *cs);
+
+/*
  * Fill `out` from the policy.* keys of `conf` (starting from the
  * defaults). Returns 0, or CDS_ECONFIG with a message naming the key when
  * a value is refused (e.g. digest type 1 or algorithm 5).

@@ -887,6 +887,78 @@ START_TEST(t6_nsec3_iterations_insecure)
 }
 END_TEST
 
+
+/* STANDARDS §7 T lines: a signer joining gets its DS first, then (next
+   scan) the CSYNC that adds its NS; leaving runs in reverse. */
+static void two_ds(struct cds_ds *a, struct cds_ds *b)
+{
+	memset(a, 0, sizeof *a);
+	memset(b, 0, sizeof *b);
+	a->keytag = 1;
+	a->alg = 13;
+	a->digest_type = 2;
+	a->digest_len = 32;
+	*b = *a;
+	b->keytag = 2;
+	b->digest[0] = 1;
+}
+
+START_TEST(t7_join_ds_first_then_ns)
+{
+	struct cds_ds d[2];
+	struct cds_delegation cur = {.name = "child.example.", .ds = d,
+				     .n_ds = 1};
+	struct cds_decision ds = {.verdict = CDS_DEC_UPDATE,
+				  .reason = CDS_R_APPLY_UPDATE,
+				  .n_proposed = 2};
+	static struct cds_csync_decision cs;
+
+	two_ds(&d[0], &d[1]);
+	ds.proposed[0] = d[0];
+	ds.proposed[1] = d[1];
+	memset(&cs, 0, sizeof cs);
+	cs.verdict = CDS_DEC_UPDATE;
+	cs.reason = CDS_R_CSYNC_APPLY;
+	policy_one_change_per_scan(&cur, &ds, &cs);
+	ck_assert_int_eq(ds.verdict, CDS_DEC_UPDATE);
+	ck_assert_int_eq(cs.verdict, CDS_DEC_PENDING);
+	ck_assert_int_eq(cs.reason, CDS_R_CSYNC_APPLY);
+	ck_assert_ptr_nonnull(strstr(cs.detail, "DS change goes first"));
+}
+END_TEST
+
+START_TEST(t7_leave_ns_first_then_ds)
+{
+	struct cds_ds d[2];
+	struct cds_delegation cur = {.name = "child.example.", .ds = d,
+				     .n_ds = 2};
+	struct cds_decision ds = {.verdict = CDS_DEC_UPDATE,
+				  .reason = CDS_R_APPLY_UPDATE,
+				  .n_proposed = 1};
+	static struct cds_csync_decision cs;
+
+	two_ds(&d[0], &d[1]);
+	ds.proposed[0] = d[0];
+	memset(&cs, 0, sizeof cs);
+	cs.verdict = CDS_DEC_UPDATE;
+	policy_one_change_per_scan(&cur, &ds, &cs);
+	ck_assert_int_eq(ds.verdict, CDS_DEC_PENDING);
+	ck_assert_ptr_nonnull(strstr(ds.detail, "CSYNC NS change goes first"));
+	ck_assert_int_eq(cs.verdict, CDS_DEC_UPDATE);
+	/* a delete is a signer leaving too; one change alone is left be */
+	ds.verdict = CDS_DEC_DELETE;
+	cs.verdict = CDS_DEC_UPDATE;
+	policy_one_change_per_scan(&cur, &ds, &cs);
+	ck_assert_int_eq(ds.verdict, CDS_DEC_PENDING);
+	cs.verdict = CDS_DEC_PENDING;
+	ds.verdict = CDS_DEC_UPDATE;
+	policy_one_change_per_scan(&cur, &ds, &cs);
+	ck_assert_int_eq(ds.verdict, CDS_DEC_UPDATE);
+	policy_one_change_per_scan(&cur, &ds, NULL);
+	ck_assert_int_eq(ds.verdict, CDS_DEC_UPDATE);
+}
+END_TEST
+
 static Suite *csync_suite(void)
 {
 	Suite *s = suite_create("csync");
@@ -920,6 +992,8 @@ static Suite *csync_suite(void)
 	tcase_add_test(tc, csync_ns_count_bounds);
 	tcase_add_test(tc, csync_disabled_or_locked);
 	tcase_add_test(tc, csync_data_differs);
+	tcase_add_test(tc, t7_join_ds_first_then_ns);
+	tcase_add_test(tc, t7_leave_ns_first_then_ds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sanity");

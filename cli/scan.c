@@ -175,6 +175,13 @@ struct scan_worker {
 	bool closing;           /* the loop is over: tasks only free */
 	int fatal;              /* a database error: stop now */
 
+	/* CSYNC decisions of recorded jobs, kept for the next ones: 33 KB
+	   each, past glibc's caches, and malloc searched its large bins
+	   for every delegation (docs/BENCH.md). As many as can be alive at
+	   once (probes and decided jobs), so no more than the peak. */
+	struct cds_csync_decision **spare_csync;
+	size_t n_spare_csync, cap_spare_csync;
+
 	/* this worker's figures (also handed out: cli_scan_conf) */
 	struct cli_scan_stats *stats;
 	int64_t started_ms, last_renew_ms, last_flush_ms;
@@ -363,7 +370,10 @@ static void job_release(struct job *j)
 	j->res = NULL;
 	scan_result_free(j->csync_check);
 	j->csync_check = NULL;
-	free(j->csync);
+	if (j->csync && b->w->n_spare_csync < b->w->cap_spare_csync)
+		b->w->spare_csync[b->w->n_spare_csync++] = j->csync;
+	else
+		free(j->csync);
 	free(j->csync_after);
 	j->csync = NULL;
 	j->csync_after = NULL;
@@ -687,10 +697,11 @@ static bool csync_decide(struct scan_worker *w, struct job *j)
 
 	if (!w->pol.csync)
 		return false;
-	/* malloc, not calloc: policy_decide_csync fills all of it, and
-	   zeroing 33 KB twice per delegation was a measurable part of a
-	   rescan's CPU (docs/BENCH.md) */
-	if (!(j->csync = malloc(sizeof *j->csync))) {
+	/* not zeroed: policy_decide_csync sets what is read (zeroing 33 KB
+	   per delegation was a measurable part of a rescan's CPU) */
+	if (w->n_spare_csync)
+		j->csync = w->spare_csync[--w->n_spare_csync];
+	else if (!(j->csync = malloc(sizeof *j->csync))) {
 		j->dec.verdict = CDS_DEC_PENDING;
 		snprintf(j->dec.detail, sizeof j->dec.detail, "out of memory");
 		return false;
@@ -1137,12 +1148,14 @@ static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 	   that a slow database slows the scan instead of filling memory. */
 	w->max_waiting = 3 * w->batch_size;
 	w->unwritten = calloc(w->batch_size, sizeof *w->unwritten);
+	w->cap_spare_csync = w->max_waiting + w->concurrency;
+	w->spare_csync = calloc(w->cap_spare_csync, sizeof *w->spare_csync);
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, on_signal, w);
 	w->ev_term = evsignal_new(w->base, SIGTERM, on_signal, w);
 	w->ev_db = event_new(w->base, db_pool_fd(w->pool), EV_READ | EV_PERSIST,
 			     db_wake, w);
-	if (!w->unwritten || !w->ev_tick || !w->ev_int || !w->ev_term ||
+	if (!w->unwritten || !w->spare_csync || !w->ev_tick || !w->ev_int || !w->ev_term ||
 	    !w->ev_db)
 		return CDS_ENOMEM;
 	event_add(w->ev_tick, &(struct timeval){0, 250000});
@@ -1323,8 +1336,13 @@ out:
 		stats->changes = w->changes;
 		stats->stale = w->stale;
 	}
-	if (w)
+	if (w) {
 		teardown(w);
+		/* after the teardown: jobs it released came back here */
+		while (w->n_spare_csync)
+			free(w->spare_csync[--w->n_spare_csync]);
+		free(w->spare_csync);
+	}
 	free(w);
 	return ret;
 }

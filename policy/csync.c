@@ -38,6 +38,18 @@ static void set(struct cds_csync_decision *out, enum cds_verdict v,
 	va_end(ap);
 }
 
+static void clear_decision(struct cds_csync_decision *out)
+{
+	out->verdict = CDS_DEC_UNCHANGED;
+	out->reason = CDS_R_NONE;
+	out->detail[0] = '\0';
+	out->serial = 0;
+	out->flags = 0;
+	out->set_ns = false;
+	out->n_ns = 0;
+	out->n_glue = 0;
+}
+
 /*
  * RFC 1982 serial arithmetic: -1 when a < b, 0 equal, 1 when a > b, 2
  * when undefined (the two are exactly 2^31 apart).
@@ -542,7 +554,10 @@ void policy_decide_csync(const struct cds_delegation *deleg,
 	bool same_serial = false, asked = false;
 	int cmp;
 
-	memset(out, 0, sizeof *out);
+	/* The header only: ns[] and glue[] (32 KB) are read up to n_ns and
+	   n_glue, and clearing all of it for every delegation, nearly all
+	   without CSYNC, was 4% of a rescan's CPU (docs/BENCH.md). */
+	clear_decision(out);
 	for (size_t i = 0; i < n_obs; i++) {
 		if (obs[i].csync.rr.state == CDS_RR_PRESENT && !first)
 			first = &obs[i];

@@ -53,7 +53,9 @@ enum {
 	EPP_OK_NOMSG = 1300,
 	EPP_OK_ACK = 1301,
 	EPP_OK_BYE = 1500,
+	EPP_NOT_EXIST = 2303,
 	EPP_PROHIBITED = 2304,
+	EPP_ASSOCIATED = 2305,   /* object association prohibits operation */
 	EPP_POLICY = 2306,
 	EPP_FAILED = 2400,
 	EPP_FAILED_CLOSE = 2500,
@@ -198,6 +200,9 @@ int epp_xml_host_create(const struct epp_ns *host, const char *cl_trid,
 int epp_xml_host_update(const char *name, const struct epp_ns *add,
 			const struct epp_ns *rem, const char *cl_trid,
 			char **out, size_t *len);
+/* RFC 5732 §3.2.2: delete the host object `name`. */
+int epp_xml_host_delete(const char *name, const char *cl_trid, char **out,
+			size_t *len);
 int epp_xml_poll(const char *ack_id, const char *cl_trid, char **out,
 		 size_t *len);
 
@@ -271,6 +276,10 @@ int epp_host_create(struct epp_session *s, const struct epp_ns *host,
 		    struct epp_response *r);
 int epp_host_update(struct epp_session *s, const char *name,
 		    const struct epp_ns *add, const struct epp_ns *rem,
+		    struct epp_response *r);
+/* host:delete: 2305 when a domain still uses the host, 2303 when the
+   registry has no such host (RFC 5732 §3.2.2). */
+int epp_host_delete(struct epp_session *s, const char *name,
 		    struct epp_response *r);
 /* <poll op="req"/>, or op="ack" when ack_id is given. */
 int epp_poll(struct epp_session *s, const char *ack_id,

@@ -479,6 +479,18 @@ int epp_host_update(struct epp_session *s, const char *name,
 	return roundtrip(s, built, xml, len, false, r);
 }
 
+int epp_host_delete(struct epp_session *s, const char *name,
+		    struct epp_response *r)
+{
+	char *xml = NULL, trid[EPP_TRID_MAX];
+	size_t len = 0;
+
+	next_trid(s, trid, sizeof trid);
+	int built = epp_xml_host_delete(name, trid, &xml, &len);
+
+	return roundtrip(s, built, xml, len, false, r);
+}
+
 int epp_poll(struct epp_session *s, const char *ack_id,
 	     struct epp_response *r)
 {

@@ -434,6 +434,25 @@ out:
 	return bld_end(&b, ret, out, len);
 }
 
+int epp_xml_host_delete(const char *name, const char *cl_trid, char **out,
+			size_t *len)
+{
+	struct bld b = {0};
+	xmlNodePtr cmd, c, h;
+	xmlNsPtr hns;
+	char w[CDS_NAME_MAX];
+	int ret = bld_begin(&b);
+
+	if (ret == 0) {
+		ret = CDS_ENOMEM;
+		if ((c = command(&b, "delete", &cmd)) &&
+		    (h = object(c, EPP_NS_HOST, "host", "delete", &hns)) &&
+		    text_child(h, hns, "name", epp_name_wire(name, w, sizeof w)))
+			ret = trid(cmd, b.ns, cl_trid);
+	}
+	return bld_end(&b, ret, out, len);
+}
+
 int epp_xml_poll(const char *ack_id, const char *cl_trid, char **out,
 		 size_t *len)
 {

@@ -252,6 +252,13 @@ START_TEST(documents_are_schema_valid)
 					     "ABC-9", &x, &len), 0);
 	assert_valid(x, len);
 	free(x);
+	/* RFC 5732 §3.2.2: the name alone, without the trailing dot */
+	ck_assert_int_eq(epp_xml_host_delete("ns1.example.net.", "ABC-12", &x,
+					     &len), 0);
+	assert_valid(x, len);
+	ck_assert_ptr_nonnull(strstr(x, "<host:delete"));
+	ck_assert_ptr_nonnull(strstr(x, "<host:name>ns1.example.net</host:name>"));
+	free(x);
 	ck_assert_int_eq(epp_xml_poll(NULL, "ABC-10", &x, &len), 0);
 	assert_valid(x, len);
 	free(x);

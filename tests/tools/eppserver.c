@@ -9,7 +9,8 @@
  * before every command (see usage()). One connection at a time.
  *
  * DIR/log gets one line per command: "login 1000", "info a.test. 1000",
- * "update a.test. 1000 applied rem=1 add=1", so that the tests can count
+ * "update a.test. 1000 applied rem=1 add=1", "host-delete ns1.a.test.
+ * 2305", so that the tests can count
  * what was carried out (exactly once) without trusting the client.
  */
 #include <errno.h>
@@ -81,8 +82,8 @@ static struct {
 	int next_poll, frames, sv_seq;
 	bool logged_in;
 	/* control directives in force for this command */
-	int update_code, info_code, slow_ms, split;
-	bool update_drop, update_pending;
+	int update_code, info_code, slow_ms, split, hdel_code;
+	bool update_drop, update_pending, hdel_drop;
 	char code_msg[200];
 } S;
 
@@ -318,15 +319,21 @@ static void save_state(void)
  *   update-pending          answer 1001; carried out on `settle`
  *   settle / settle-refuse  pending changes done (or refused) + poll msg
  *   info-code CODE          domain:info answered CODE
+ *   host-delete-code CODE   host:delete answered CODE, nothing done
+ *                           (2500-2502: the connection is closed after)
+ *   host-delete-drop        host:delete read, then the connection is
+ *                           closed without an answer; nothing done
  *   split N                 write answers in pieces of N octets
  */
-static void read_control(bool is_update)
+static void read_control(bool is_update, bool is_hdel)
 {
 	char path[4096], tmp[4200], line[512];
 	FILE *f, *o = NULL;
 
 	S.update_code = S.info_code = S.slow_ms = S.split = 0;
 	S.update_drop = S.update_pending = false;
+	S.hdel_code = 0;
+	S.hdel_drop = false;
 	S.code_msg[0] = '\0';
 	snprintf(path, sizeof path, "%s/control", S.dir);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -359,6 +366,16 @@ static void read_control(bool is_update)
 		} else if (strcmp(w, "update-pending") == 0) {
 			used = is_update;
 			S.update_pending |= used;
+		} else if (strcmp(w, "host-delete-code") == 0) {
+			used = is_hdel;
+			if (used) {
+				S.hdel_code = v;
+				snprintf(S.code_msg, sizeof S.code_msg, "%.*s",
+					 (int)strcspn(l + off, "\n"), l + off);
+			}
+		} else if (strcmp(w, "host-delete-drop") == 0) {
+			used = is_hdel;
+			S.hdel_drop |= used;
 		} else if (strcmp(w, "info-code") == 0) {
 			S.info_code = v;
 		} else if (strcmp(w, "split") == 0) {
@@ -1022,7 +1039,48 @@ static int cmd_update(struct in *in, bool *close_after)
 	return simple(1000, NULL, in->cltrid);
 }
 
-static int cmd_host(struct in *in, const char *op)
+/*
+ * RFC 5732 §3.2.2: a host object that a domain still names cannot go
+ * (2305, the domain's and every other registrar's), an unknown one is
+ * 2303. Only host objects (hostObj) are linked: with -H attr there are
+ * none and every host command is 2101.
+ */
+static int host_delete(struct in *in, bool *close_after)
+{
+	char name[CDS_NAME_MAX];
+	struct host *h;
+
+	name_of(in, NULL, "//h:delete/h:name", name);
+	if (S.hdel_drop) {
+		append("log", "host-delete %s dropped", name);
+		*close_after = true;
+		return CDS_OK;
+	}
+	if (S.hdel_code) {
+		append("log", "host-delete %s %d", name, S.hdel_code);
+		*close_after = S.hdel_code >= 2500;
+		return simple(S.hdel_code, S.code_msg, in->cltrid);
+	}
+	if (!(h = host_find(name))) {
+		append("log", "host-delete %s 2303", name);
+		return simple(2303, NULL, in->cltrid);
+	}
+	for (size_t i = 0; i < S.n_dom; i++)
+		for (size_t k = 0; k < S.dom[i].n_ns; k++)
+			if (strcmp(S.dom[i].ns[k].name, name) == 0) {
+				append("log", "host-delete %s 2305 %s", name,
+				       S.dom[i].name);
+				return simple(2305, "Object association "
+						    "prohibits operation",
+					      in->cltrid);
+			}
+	*h = S.host[--S.n_host];
+	save_state();
+	append("log", "host-delete %s 1000", name);
+	return simple(1000, NULL, in->cltrid);
+}
+
+static int cmd_host(struct in *in, const char *op, bool *close_after)
 {
 	char name[CDS_NAME_MAX], sv[EPP_TRID_MAX];
 	struct host *h;
@@ -1031,6 +1089,8 @@ static int cmd_host(struct in *in, const char *op)
 
 	if (S.host_attr) /* no host-1.0 in this registry's greeting */
 		return simple(2101, NULL, in->cltrid);
+	if (strcmp(op, "delete") == 0)
+		return host_delete(in, close_after);
 	if (strcmp(op, "check") == 0) {
 		name_of(in, NULL, "//h:check/h:name", name);
 		resp_begin(&b, 1000, NULL);
@@ -1061,6 +1121,8 @@ static int cmd_host(struct in *in, const char *op)
 		append("log", "host-create %s 1000 addrs=%zu", name, h->n_addr);
 		return simple(1000, NULL, in->cltrid);
 	}
+	if (strcmp(op, "update") != 0)
+		return simple(2101, NULL, in->cltrid);
 	name_of(in, NULL, "//h:update/h:name", name);
 	if (!(h = host_find(name)))
 		return simple(2303, NULL, in->cltrid);
@@ -1167,7 +1229,8 @@ static int handle(const char *xml, size_t len)
 	bool is_update = strcmp(cmd, "update") == 0 &&
 			 has(&in, "//d:update") > 0;
 
-	read_control(is_update);
+	read_control(is_update, strcmp(cmd, "delete") == 0 &&
+					has(&in, "//h:delete") > 0);
 	if (strcmp(cmd, "hello") == 0) {
 		struct buf b = {0};
 
@@ -1190,7 +1253,7 @@ static int handle(const char *xml, size_t len)
 	} else if (strcmp(cmd, "poll") == 0) {
 		ret = cmd_poll(&in);
 	} else if (has(&in, "/e:epp/e:command/*[1]/h:*")) {
-		ret = cmd_host(&in, cmd);
+		ret = cmd_host(&in, cmd, &close_after);
 	} else {
 		ret = simple(2101, NULL, in.cltrid);
 	}
@@ -1219,7 +1282,7 @@ static void serve(SSL_CTX *ctx, int c)
 		ERR_clear_error();
 		goto out;
 	}
-	read_control(false);
+	read_control(false, false);
 	greeting(&b);
 	if (send_frame(&b) != 0)
 		goto out;

@@ -14,7 +14,11 @@
  * of the in-bailiwick names' glue (E5, E6), then one domain:update that
  * adds and removes NS names; a registry without host-1.0 gets host
  * attributes with the glue in them. The local tables (cdscan.apply_ns)
- * follow only the registry's confirmation.
+ * follow only the registry's confirmation. The host objects of the
+ * in-bailiwick names such a change removed are deleted after it (RFC
+ * 5732 §3.2.2), from a host-delete row that its confirmation queued:
+ * a step of its own, so that a failure there is retried without the
+ * domain:update going out again.
  *
  * Also `cdscan epp info DOMAIN` (what the registry holds) and
  * `cdscan epp ns DOMAIN --add NAME[=ADDR,...] --rem NAME` (an NS change
@@ -55,6 +59,7 @@ struct sender {
 	char last_err[600];     /* why the connection was lost */
 	/* counts for the summary */
 	unsigned done, pending, refused, retried, already;
+	unsigned hosts_deleted, hosts_gone, hosts_left;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -453,6 +458,7 @@ static enum attempt attempt_ns(struct sender *sd,
 	struct epp_domain *cur = malloc(sizeof *cur);
 	struct epp_ns_update *u = calloc(1, sizeof *u);
 	bool attr = !epp_session_greeting(sd->s)->host, ok = false;
+	const char *removed[EPP_NS_MAX];
 	char err[600], trid[EPP_TRID_MAX];
 	enum attempt a = A_FINAL;
 	int sent;
@@ -464,12 +470,14 @@ static enum attempt attempt_ns(struct sender *sd,
 	*cur = r->info;
 	if (ns_at(cur, it->after_ns, it->n_after_ns, attr) &&
 	    (attr || !glue_moves(it) || it->attempts > 1 || it->taken_over)) {
-		/* sent before, by us or a sender that died: never again */
-		*rc = db_outbox_done(sd->db, it->id, EPP_OK,
-				     it->taken_over || it->attempts > 1
-					     ? "the registry already holds "
-					       "the new NS set"
-					     : "nothing to change");
+		/* sent before, by us or a sender that died: never again;
+		   the host objects it dropped are deleted all the same */
+		*rc = db_outbox_done_ns(sd->db, it->id, EPP_OK,
+					it->taken_over || it->attempts > 1
+						? "the registry already holds "
+						  "the new NS set"
+						: "nothing to change",
+					!attr, NULL, 0);
 		sd->already++;
 		sd->done++;
 		log_info("%s: epp: NS set already at the registry", it->domain);
@@ -521,7 +529,8 @@ static enum attempt attempt_ns(struct sender *sd,
 	}
 	if (!u->n_add && !u->n_rem) {
 		/* glue only: the host objects carried it */
-		*rc = db_outbox_done(sd->db, it->id, EPP_OK, "glue updated");
+		*rc = db_outbox_done_ns(sd->db, it->id, EPP_OK, "glue updated",
+					!attr, NULL, 0);
 		sd->done++;
 		log_info("%s: epp: done (glue of host objects)", it->domain);
 		goto out;
@@ -538,7 +547,12 @@ static enum attempt attempt_ns(struct sender *sd,
 		log_info("%s: epp: pending (%s)", it->domain, trid);
 		goto out;
 	}
-	*rc = db_outbox_done(sd->db, it->id, r->code, r->msg);
+	/* RFC 5732 §3.2.2: the host objects of the names it removed go
+	   next, as a step of their own (db_outbox_done_ns) */
+	for (size_t i = 0; i < u->n_rem; i++)
+		removed[i] = u->rem[i].name;
+	*rc = db_outbox_done_ns(sd->db, it->id, r->code, r->msg, !attr,
+				removed, u->n_rem);
 	sd->done++;
 	log_info("%s: epp: NS done (rem %zu, add %zu, %s)", it->domain,
 		 u->n_rem, u->n_add, attr ? "hostAttr" : "hostObj");
@@ -549,11 +563,92 @@ out:
 }
 
 /*
+ * A host-delete row (db/sql/009_host_delete.sql): host:delete (RFC 5732
+ * §3.2.2) for each host object an NS change of ours left behind, its
+ * fate recorded as its answer arrives. 2305 (another domain still uses
+ * it) and 2303 (gone already) are how a registry says no harm is done:
+ * the host is left or forgotten and the next one goes. A lost
+ * connection or a 2400 leaves the rest for the next attempt; the NS
+ * change itself was done before this row existed and is never sent
+ * again. Names whose fate is recorded are blanked in `it`, so that the
+ * caller's second try on a new session skips them.
+ */
+static enum attempt attempt_hosts(struct sender *sd,
+				  struct db_outbox_item *it,
+				  struct epp_response *r, int *rc)
+{
+	char what[CDS_NAME_MAX + 32];
+	bool refused = false;
+	int sent;
+
+	if (!epp_session_greeting(sd->s)->host) {
+		*rc = db_outbox_done(sd->db, it->id, 0, "the registry keeps no "
+				     "host objects (no host-1.0): nothing to "
+				     "delete");
+		return A_FINAL;
+	}
+	for (size_t i = 0; i < it->n_before_ns; i++) {
+		const char *name = it->before_ns[i].name;
+		enum db_host_fate fate;
+		int code;
+
+		if (!*name)
+			continue;
+		if (!cds_name_is_subdomain(name, it->domain) ||
+		    strcmp(name, it->domain) == 0) {
+			/* a row written by hand or by another tool: a host
+			   outside the domain is never ours to delete */
+			fate = DB_HOST_LEFT;
+			code = 0;
+			goto record;
+		}
+		snprintf(what, sizeof what, "host:delete %s", name);
+		pace(sd);
+		if ((sent = epp_host_delete(sd->s, name, r)) != 0 ||
+		    (r->code >= 2500 && r->code <= 2502) ||
+		    r->code == EPP_FAILED)
+			return not_done(sd, it, r, sent, what, rc);
+		code = r->code;
+		fate = code == EPP_OK || code == EPP_OK_PENDING ? DB_HOST_DELETED
+		       : code == EPP_NOT_EXIST			 ? DB_HOST_GONE
+								 : DB_HOST_LEFT;
+record:
+		if ((*rc = db_outbox_host_fate(sd->db, it->id, name, fate,
+					       code)) != 0)
+			return A_FINAL;
+		it->before_ns[i].name[0] = '\0';
+		if (fate == DB_HOST_DELETED) {
+			sd->hosts_deleted++;
+			log_info("%s: epp: host:delete %s: %d", it->domain,
+				 name, code);
+		} else if (fate == DB_HOST_GONE) {
+			sd->hosts_gone++;
+			log_info("%s: epp: host:delete %s: 2303, gone already",
+				 it->domain, name);
+		} else {
+			sd->hosts_left++;
+			log_info("%s: epp: host %s left at the registry: %d %s",
+				 it->domain, name, code, code ? r->msg
+							    : "not inside the domain");
+		}
+	}
+	/* counted apart from the changes (print_hosts): the NS change
+	   they follow was counted when the registry confirmed it */
+	if ((*rc = db_outbox_hosts_end(sd->db, it->id, &refused)) != 0)
+		return A_FINAL;
+	if (refused)
+		log_warn("%s: epp: host objects kept at the registry for a "
+			 "reason other than use by another domain; see "
+			 "`cdscan outbox`", it->domain);
+	return A_FINAL;
+}
+
+/*
  * One attempt at one change. Reads domain:info, decides what is still
  * missing, sends it. Records the outcome in the outbox (except
  * A_RECONNECT, after which the caller tries again on a new session).
  */
-static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
+static enum attempt attempt(struct sender *sd, struct db_outbox_item *it,
 			    int *rc)
 {
 	struct epp_response *r = calloc(1, sizeof *r);
@@ -576,6 +671,13 @@ static enum attempt attempt(struct sender *sd, const struct db_outbox_item *it,
 				      backoff(sd, it->attempts));
 		sd->retried++;
 		a = A_RETRY;
+		goto out;
+	}
+	if (it->is_hosts) {
+		/* after a confirmed NS change: nothing of the domain's
+		   state decides what a host:delete does (the registry
+		   answers 2305 for a host still in use) */
+		a = attempt_hosts(sd, it, r, rc);
 		goto out;
 	}
 	/* E8: the registry's state first, every time */
@@ -816,6 +918,15 @@ static int release_dead(struct sender *sd)
 	return ret;
 }
 
+/* What became of host objects, when any were dealt with. */
+static void print_hosts(const struct sender *sd, const char *who)
+{
+	if (sd->hosts_deleted || sd->hosts_gone || sd->hosts_left)
+		printf("%s: host objects: %u deleted, %u gone already, %u "
+		       "left\n",
+		       who, sd->hosts_deleted, sd->hosts_gone, sd->hosts_left);
+}
+
 /* One pass over what is due. */
 static int drain(struct sender *sd)
 {
@@ -912,6 +1023,7 @@ out:
 	printf("epp send: %u done (%u already at the registry), %u pending, "
 	       "%u refused, %u to retry\n",
 	       sd.done, sd.already, sd.pending, sd.refused, sd.retried);
+	print_hosts(&sd, "epp send");
 	db_close(sd.db);
 	memset(sd.password, 0, sizeof sd.password);
 	return rc;
@@ -1187,6 +1299,7 @@ int cli_epp_kick(const struct conf *conf)
 	printf("epp: %u done (%u already at the registry), %u pending, "
 	       "%u refused, %u to retry\n",
 	       sd.done, sd.already, sd.pending, sd.refused, sd.retried);
+	print_hosts(&sd, "epp");
 	if (ret == 0 && db_outbox_count(sd.db, "queued", &queued) == 0 &&
 	    db_outbox_count(sd.db, "pending", &pending) == 0 && queued > 0)
 		printf("epp: %lld change(s) wait in the outbox%s%s%s; `cdscan "

@@ -454,6 +454,10 @@ struct db_outbox_item {
 	   and after, each name with its glue when it lies inside the
 	   domain; the DS fields below are then unused */
 	bool is_ns;
+	/* host objects an NS change left behind (kind 'host-delete', row
+	   of_id's change): the names still to delete are in before_ns */
+	bool is_hosts;
+	int64_t of_id;
 	size_t n_before_ns, n_after_ns;
 	struct cds_ns before_ns[CDS_CSYNC_NS_MAX], after_ns[CDS_CSYNC_NS_MAX];
 	int attempts;                /* including this one */
@@ -513,6 +517,36 @@ int db_outbox_release(struct db *db, const char *sender, int64_t *n);
 /* The registry holds after_ds: 'done', and the local tables follow
    (cdscan.apply_ds(before, after)) in the same transaction. */
 int db_outbox_done(struct db *db, int64_t id, int code, const char *msg);
+
+/*
+ * The registry confirmed an NS change (kind ns-update): as
+ * db_outbox_done, and when host_objects, in the same statement, a
+ * 'host-delete' row for the host objects it left behind: the names of
+ * before_ns and of `removed` (what the domain:update removed, which
+ * may differ when an earlier change of ours had moved the registry;
+ * borrowed, may be NULL) that lie inside the domain and are not in
+ * after_ns. The row goes out after this one, like any change.
+ */
+int db_outbox_done_ns(struct db *db, int64_t id, int code, const char *msg,
+		      bool host_objects, const char *const *removed,
+		      size_t n_removed);
+
+/* What became of one host object of a 'host-delete' row. */
+enum db_host_fate {
+	DB_HOST_DELETED,  /* 1000 (or 1001) */
+	DB_HOST_GONE,     /* 2303: the registry had no such host */
+	DB_HOST_LEFT,     /* kept: 2305 (still used), or another refusal */
+};
+
+/* Record it at once, so that a retry sends host:delete only for the
+   hosts still open (the row must be 'sending'). */
+int db_outbox_host_fate(struct db *db, int64_t id, const char *name,
+			enum db_host_fate fate, int code);
+
+/* Every host of row id has its fate: 'done', with what became of each
+   in last_message, or 'refused' when one was kept for another reason
+   than 2305 (*refused says which). */
+int db_outbox_hosts_end(struct db *db, int64_t id, bool *refused);
 
 /* 1001: 'pending' until the poll message for cl_trid. */
 int db_outbox_pending(struct db *db, int64_t id, int code, const char *msg,

@@ -10,7 +10,13 @@
  *
  * Two kinds of change travel here: DS changes (kinds ds-update and
  * ds-delete, from CDS/CDNSKEY) and NS changes (kind ns-update, from
- * CSYNC: the NS set and in-bailiwick glue, db/sql/006_outbox_ns.sql). A
+ * CSYNC: the NS set and in-bailiwick glue, db/sql/006_outbox_ns.sql). An
+ * NS change that the registry confirmed and that dropped names inside
+ * the domain leaves a third kind, host-delete (db/sql/009_host_delete.sql),
+ * queued by the statement that marks it done: the host objects to delete
+ * (RFC 5732 §3.2.2), a step of its own, so that its failures are retried
+ * like any row's without the domain:update going out again. Its progress
+ * is recorded per host as each answer arrives (db_outbox_host_fate). A
  * newer change supersedes the queued ones of its own kind only, and the
  * changes of one domain go out in the order they were decided, whatever
  * their kind: that order is the one RFC 8901 §8 asks for (cli/scan.c).
@@ -277,7 +283,13 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 		    " FROM c WHERE o.id = c.id"
 		    " RETURNING o.id, o.domain, o.kind, o.before_ds,"
 		    " o.after_ds, o.after_keys, o.attempts, c.was,"
-		    " o.before_ns, o.after_ns, o.before_glue, o.after_glue",
+		    " o.before_ns, o.after_ns, o.before_glue, o.after_glue,"
+		    /* a host-delete row: the hosts whose fate an earlier
+		       attempt did not record */
+		    " o.of_id, ARRAY(SELECT h FROM unnest(o.hosts) h"
+		    "  WHERE NOT h = ANY (o.hosts_deleted || o.hosts_gone)"
+		    "  AND NOT EXISTS (SELECT 1 FROM unnest(o.hosts_left) l"
+		    "  WHERE split_part(l, ' ', 1) = h))",
 		    3, p);
 	if (!r)
 		return CDS_EDB;
@@ -290,9 +302,14 @@ int db_outbox_take(struct db *db, const char *sender, int64_t after_id,
 	snprintf(it->domain, sizeof it->domain, "%s", PQgetvalue(r, 0, 1));
 	it->is_delete = strcmp(PQgetvalue(r, 0, 2), "ds-delete") == 0;
 	it->is_ns = strcmp(PQgetvalue(r, 0, 2), "ns-update") == 0;
+	it->is_hosts = strcmp(PQgetvalue(r, 0, 2), "host-delete") == 0;
 	it->attempts = atoi(PQgetvalue(r, 0, 6));
 	it->taken_over = strcmp(PQgetvalue(r, 0, 7), "sending") == 0;
-	if (it->is_ns) {
+	if (it->is_hosts) {
+		it->of_id = strtoll(PQgetvalue(r, 0, 12), NULL, 10);
+		ret = parse_ns(db, PQgetvalue(r, 0, 13), "{}", it->before_ns,
+			       &it->n_before_ns);
+	} else if (it->is_ns) {
 		if ((ret = parse_ns(db, PQgetvalue(r, 0, 8),
 				    PQgetvalue(r, 0, 10), it->before_ns,
 				    &it->n_before_ns)) == 0)
@@ -446,30 +463,123 @@ static int set_state(struct db *db, const char *sql, int64_t id, int code,
 	return CDS_OK;
 }
 
+/* The registry's confirmation and the local tables' update are kept
+   together or not at all, and so is the cleanup an NS change leaves
+   ($4: the host objects to delete after it, NULL for none). */
+static const char SQL_DONE[] =
+	"WITH o AS (UPDATE cdscan.epp_outbox SET state = 'done',"
+	" last_code = $2::integer, last_message = $3,"
+	" done_at = now(), updated = now(), lease_until = NULL,"
+	" local_applied = CASE kind WHEN 'ns-update' THEN"
+	"  cdscan.apply_ns(domain, before_ns, after_ns,"
+	"  before_glue, after_glue)"
+	"  WHEN 'host-delete' THEN NULL"
+	"  ELSE cdscan.apply_ds(domain, before_ds, after_ds) END"
+	" WHERE id = $1::bigint AND state IN ('sending', 'pending')"
+	" RETURNING id, domain, kind, before_ns, after_ns, csync_id),"
+	/* the CSYNC change it carried is carried out */
+	" c AS (UPDATE cdscan.csync_change c SET state ="
+	"  'applied', decided = coalesce(c.decided, now()),"
+	"  decided_by = coalesce(c.decided_by, 'scan'),"
+	"  why = coalesce(c.why || '; ', '') ||"
+	"  'the registry confirmed'"
+	"  FROM o WHERE c.id = o.csync_id AND c.state = 'queued'),"
+	/* RFC 5732 §3.2.2: only names subordinate to the domain are host
+	   objects this change may have made ours; a name of the new set
+	   is still in use */
+	" h AS (INSERT INTO cdscan.epp_outbox (domain, kind, before_ds,"
+	"  after_ds, of_id, hosts)"
+	"  SELECT o.domain, 'host-delete', '{}', '{}', o.id, x.hosts"
+	"  FROM o CROSS JOIN LATERAL (SELECT ARRAY(SELECT DISTINCT n"
+	"   FROM unnest(o.before_ns || $4::text[]) n"
+	"   WHERE NOT n = ANY (o.after_ns)"
+	"   AND right(n, length(o.domain) + 1) = '.' || o.domain"
+	"   ORDER BY n) AS hosts) x"
+	"  WHERE o.kind = 'ns-update' AND $4::text[] IS NOT NULL"
+	"  AND cardinality(x.hosts) > 0)"
+	" SELECT 1 FROM o";
+
+int db_outbox_done_ns(struct db *db, int64_t id, int code, const char *msg,
+		      bool host_objects, const char *const *removed,
+		      size_t n_removed)
+{
+	char *lit = host_objects ? db_array_literal(removed, n_removed) : NULL;
+	int ret;
+
+	if (host_objects && !lit) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		return CDS_ENOMEM;
+	}
+	ret = set_state(db, SQL_DONE, id, code, msg, lit);
+	free(lit);
+	return ret;
+}
+
 int db_outbox_done(struct db *db, int64_t id, int code, const char *msg)
 {
-	/* one statement: the registry's confirmation and the local
-	   tables' update are kept together or not at all */
-	return set_state(db,
-			 "WITH o AS (UPDATE cdscan.epp_outbox SET state = 'done',"
-			 " last_code = $2::integer, last_message = $3,"
-			 " done_at = now(), updated = now(), lease_until = NULL,"
-			 " local_applied = CASE WHEN kind = 'ns-update' THEN"
-			 "  cdscan.apply_ns(domain, before_ns, after_ns,"
-			 "  before_glue, after_glue)"
-			 "  ELSE cdscan.apply_ds(domain, before_ds, after_ds) END"
-			 " WHERE id = $1::bigint AND state IN ('sending',"
-			 " 'pending') AND $4::text IS NULL"
-			 " RETURNING csync_id),"
-			 /* the CSYNC change it carried is carried out */
-			 " c AS (UPDATE cdscan.csync_change c SET state ="
-			 "  'applied', decided = coalesce(c.decided, now()),"
-			 "  decided_by = coalesce(c.decided_by, 'scan'),"
-			 "  why = coalesce(c.why || '; ', '') ||"
-			 "  'the registry confirmed'"
-			 "  FROM o WHERE c.id = o.csync_id AND c.state = 'queued')"
-			 " SELECT 1 FROM o",
-			 id, code, msg, NULL);
+	/* a poll message settling an NS change: the greeting is not at
+	   hand; the row for a registry without host objects is closed by
+	   the sender with nothing sent */
+	return db_outbox_done_ns(db, id, code, msg, true, NULL, 0);
+}
+
+int db_outbox_host_fate(struct db *db, int64_t id, const char *name,
+			enum db_host_fate fate, int code)
+{
+	static const char *const col[] = {"hosts_deleted", "hosts_gone",
+					  "hosts_left"};
+	char sql[256], entry[CDS_NAME_MAX + 16];
+
+	snprintf(sql, sizeof sql,
+		 "UPDATE cdscan.epp_outbox SET %s = %s || $4::text,"
+		 " last_code = $2::integer, updated = now()"
+		 " WHERE id = $1::bigint AND state = 'sending'"
+		 " AND $3::text IS NULL",
+		 col[fate], col[fate]);
+	if (fate == DB_HOST_LEFT)
+		snprintf(entry, sizeof entry, "%s %d", name, code);
+	else
+		snprintf(entry, sizeof entry, "%s", name);
+	return set_state(db, sql, id, code, NULL, entry);
+}
+
+int db_outbox_hosts_end(struct db *db, int64_t id, bool *refused)
+{
+	char sid[24];
+	const char *p[1] = {sid};
+	PGresult *r;
+	int ret = CDS_OK;
+
+	*refused = false;
+	snprintf(sid, sizeof sid, "%lld", (long long)id);
+	/* 2305 is the registry keeping a host another domain uses, as it
+	   should: not a failure; any other refusal is for the operator */
+	r = db_exec(db,
+		    "WITH f AS (SELECT id, EXISTS (SELECT 1 FROM"
+		    "  unnest(hosts_left) l WHERE split_part(l, ' ', 2)"
+		    "  <> '2305') AS bad FROM cdscan.epp_outbox"
+		    "  WHERE id = $1::bigint AND state = 'sending')"
+		    " UPDATE cdscan.epp_outbox o SET"
+		    " state = CASE WHEN f.bad THEN 'refused' ELSE 'done' END,"
+		    " done_at = CASE WHEN f.bad THEN NULL ELSE now() END,"
+		    " updated = now(), lease_until = NULL,"
+		    " last_message = concat_ws('; ',"
+		    "  'deleted ' || nullif(array_to_string(hosts_deleted, ' '), ''),"
+		    "  'already gone (2303) ' || nullif(array_to_string(hosts_gone, ' '), ''),"
+		    "  'left ' || nullif(array_to_string(hosts_left, ', '), ''))"
+		    " FROM f WHERE o.id = f.id RETURNING f.bad",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	if (PQntuples(r) != 1) {
+		snprintf(db->err, sizeof db->err, "outbox row %lld is no "
+			 "longer ours", (long long)id);
+		ret = CDS_ENOTFOUND;
+	} else {
+		*refused = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	}
+	PQclear(r);
+	return ret;
 }
 
 int db_outbox_pending(struct db *db, int64_t id, int code, const char *msg,
@@ -569,8 +679,12 @@ enum { C_ID, C_DOMAIN, C_KIND, C_STATE, C_ATTEMPTS, C_WHEN, C_CODE, C_MSG,
 	"  ELSE updated END AT TIME ZONE 'UTC',"                             \
 	"  'YYYY-MM-DD HH24:MI:SS'),"                                        \
 	" last_code, coalesce(last_message, ''),"                             \
-	" CASE WHEN kind = 'ns-update' THEN before_ns ELSE before_ds END,"   \
-	" CASE WHEN kind = 'ns-update' THEN after_ns ELSE after_ds END,"     \
+	" CASE kind WHEN 'ns-update' THEN before_ns"                        \
+	"  WHEN 'host-delete' THEN hosts ELSE before_ds END,"                \
+	" CASE kind WHEN 'ns-update' THEN after_ns"                          \
+	"  WHEN 'host-delete' THEN ARRAY(SELECT h FROM unnest(hosts) h"      \
+	"   WHERE NOT h = ANY (hosts_deleted || hosts_gone))"                \
+	"  ELSE after_ds END,"                                               \
 	" to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"      \
 	" FROM cdscan.epp_outbox "
 

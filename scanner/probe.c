@@ -150,6 +150,7 @@ struct early_lookup {
 struct probe {
 	struct scanner *sc;
 	char zone[CDS_NAME_MAX];
+	ldns_rdf *apex;      /* zone as a name, made once */
 	struct cds_ns *ns;
 	size_t n_ns;
 	struct cds_ds *ds;
@@ -255,6 +256,7 @@ static void probe_free(struct probe *p)
 	free(p->lookup.addrs);
 	free(p->ns);
 	free(p->ds);
+	ldns_rdf_deep_free(p->apex);
 	free(p);
 }
 
@@ -442,21 +444,18 @@ static ldns_rr_list **qauth(struct server *s, const struct query *q)
  * §10.1), so the server is broken or hostile. Its answer must not read as
  * a NODATA that an early stop would take for the status quo.
  */
-static bool cname_at(const ldns_pkt *pkt, const char *zone)
+static bool cname_at(const ldns_pkt *pkt, const ldns_rdf *owner)
 {
 	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
-	ldns_rdf *apex = ldns_dname_new_frm_str(zone);
-	bool found = false;
 
-	for (size_t i = 0; apex && i < ldns_rr_list_rr_count(ans); i++) {
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
 
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-		    ldns_dname_compare(ldns_rr_owner(rr), apex) == 0)
-			found = true;
+		    ldns_dname_compare(ldns_rr_owner(rr), owner) == 0)
+			return true;
 	}
-	ldns_rdf_deep_free(apex);
-	return found;
+	return false;
 }
 
 static void take_answer(struct server *s, const struct query *q,
@@ -468,6 +467,8 @@ static void take_answer(struct server *s, const struct query *q,
 	struct scan_rrset *set = qset(s, q);
 	ldns_rr_list **auth = qauth(s, q);
 	const char *owner = qowner(s, q);
+	ldns_rdf *own_tmp = NULL;
+	const ldns_rdf *own;
 	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
 	int qi = q->qi;
 
@@ -489,21 +490,30 @@ static void take_answer(struct server *s, const struct query *q,
 			  ldns_pkt_nscount(pkt) ? ", referral" : "");
 		return;
 	}
-	if (cname_at(pkt, owner)) {
+	/* the apex is made once per delegation, not once per answer (a
+	   measurable part of a rescan's CPU, docs/BENCH.md) */
+	if (owner == p->zone && !p->apex)
+		p->apex = ldns_dname_new_frm_str(p->zone);
+	own = owner == p->zone ? p->apex
+			       : (own_tmp = ldns_dname_new_frm_str(owner));
+	if (own && cname_at(pkt, own)) {
 		ro->state = CDS_RR_FAILED;
 		ro->error = CDS_EPROTO;
 		obs_error(o, CDS_EPROTO, "%s: CNAME at %s", qnames[qi],
 			  owner == p->zone ? "the apex" : owner);
+		ldns_rdf_deep_free(own_tmp);
 		return;
 	}
 	/* A type asked twice (CSYNC after an early stop) keeps the last. */
 	scan_rrset_free(set);
-	if (scan_rrset_from_pkt(pkt, owner, qtypes[qi], set) != 0) {
+	if (!own || scan_rrset_from_pkt_at(pkt, own, qtypes[qi], set) != 0) {
 		ro->state = CDS_RR_FAILED;
 		ro->error = CDS_ENOMEM;
 		obs_error(o, CDS_ENOMEM, "%s: out of memory", qnames[qi]);
+		ldns_rdf_deep_free(own_tmp);
 		return;
 	}
+	ldns_rdf_deep_free(own_tmp);
 	if (set->rrs && ldns_rr_list_rr_count(set->rrs) > 0) {
 		ro->state = CDS_RR_PRESENT;
 		if (qi == Q_SOA || qi == Q_SOA2) {

@@ -88,16 +88,28 @@ static int push_clone(ldns_rr_list *list, const ldns_rr *rr)
 int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 			ldns_rr_type type, struct scan_rrset *out)
 {
-	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
 	ldns_rdf *name = ldns_dname_new_frm_str(owner);
+	int rc;
+
+	if (!name) {
+		out->rrs = out->sigs = NULL;
+		return CDS_EINVAL;
+	}
+	rc = scan_rrset_from_pkt_at(pkt, name, type, out);
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *name,
+			   ldns_rr_type type, struct scan_rrset *out)
+{
+	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
 	int rc = CDS_ENOMEM;
 
 	out->rrs = ldns_rr_list_new();
 	out->sigs = ldns_rr_list_new();
-	if (!name || !out->rrs || !out->sigs) {
-		rc = name ? CDS_ENOMEM : CDS_EINVAL;
+	if (!out->rrs || !out->sigs)
 		goto out;
-	}
 	rc = CDS_OK;
 	for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans) && !rc; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
@@ -113,7 +125,6 @@ int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 out:
 	if (rc)
 		scan_rrset_free(out);
-	ldns_rdf_deep_free(name);
 	return rc;
 }
 

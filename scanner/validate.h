@@ -30,6 +30,10 @@ struct scan_rrset {
  */
 int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 			ldns_rr_type type, struct scan_rrset *out);
+/* The same with the owner already a name (the prober makes its apex once
+   per delegation, not once per answer). */
+int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *owner,
+			   ldns_rr_type type, struct scan_rrset *out);
 void scan_rrset_free(struct scan_rrset *set);
 
 /*

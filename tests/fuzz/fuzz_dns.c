@@ -70,13 +70,16 @@ static ldns_pkt *engine_accept(const uint8_t *data, size_t size)
 	if (size < 2 || cds_name_to_wire(ZONE, q.qname, &nlen) != CDS_OK)
 		return NULL;
 	q.qname_len = (uint16_t)nlen;
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+	for (size_t i = 0; i < sizeof types / sizeof types[0] && !pkt; i++) {
 		q.qtype = types[i];
-		if (answer_check(&q, get16(data), data, size, &end) == 0 &&
-		    answer_parse(data, size, &pkt) == 0)
-			return pkt;
+		if (answer_check(&q, get16(data), data, size, &end) != 0 ||
+		    answer_parse(&q, data, size, &pkt) != 0)
+			pkt = NULL;
 	}
-	return NULL;
+	/* a packet emptied by a failed parse waits there for the next */
+	if (q.spare)
+		ldns_pkt_free(q.spare);
+	return pkt;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

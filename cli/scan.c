@@ -1155,8 +1155,8 @@ static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 	w->ev_term = evsignal_new(w->base, SIGTERM, on_signal, w);
 	w->ev_db = event_new(w->base, db_pool_fd(w->pool), EV_READ | EV_PERSIST,
 			     db_wake, w);
-	if (!w->unwritten || !w->spare_csync || !w->ev_tick || !w->ev_int || !w->ev_term ||
-	    !w->ev_db)
+	if (!w->unwritten || !w->spare_csync || !w->ev_tick || !w->ev_int ||
+	    !w->ev_term || !w->ev_db)
 		return CDS_ENOMEM;
 	event_add(w->ev_tick, &(struct timeval){0, 250000});
 	event_add(w->ev_int, NULL);

@@ -19,6 +19,8 @@
 #                     scanner.max-inflight, scan.concurrency, scan.batch-size,
 #                     scanner.rate-per-server of the bench configuration
 #   DNSPERF_SECS=15   length of the ceiling measurement
+#   LAT_LOSS=5        loss of the latency run, per mille each way (5: the
+#                     issue's 1% per round trip; 0 shows the delay alone)
 #   TIME_LIMIT=1800   seconds; the whole bench is stopped after that (each
 #                     long step also has its own timeout)
 # Needs root (network namespace, PostgreSQL), knotd, dnsperf, GNU time.
@@ -34,6 +36,7 @@ BENCHWORLD=$(realpath "$BUILD/tests/tools/benchworld")
 RELAY=$(realpath "$BUILD/tests/tools/delayrelay")
 PORT=${PORT:-5300}
 DNSPERF_SECS=${DNSPERF_SECS:-15}
+LAT_LOSS=${LAT_LOSS:-5}
 TIME_LIMIT=${TIME_LIMIT:-1800}
 NS=cdsbench$$
 VETH=cdsb$$
@@ -309,8 +312,10 @@ if [ "$N_LAT" -gt 0 ]; then
 	# every address of 10.77/16 is local in the namespace, as 127/8 is
 	ip netns exec "$NS" ip route add local 10.77.0.0/16 dev lo
 	ip route add 10.77.0.0/16 via 10.78.0.2
-	if tc qdisc add dev "$VETH"a root netem delay 15ms loss 0.5% 2>/dev/null &&
-	   ip netns exec "$NS" tc qdisc add dev "$VETH"b root netem delay 15ms loss 0.5% 2>/dev/null; then
+	loss_pct=$(echo "scale=1; $LAT_LOSS / 10" | bc)%
+	result lat.loss_per_mille_each_way "$LAT_LOSS"
+	if tc qdisc add dev "$VETH"a root netem delay 15ms loss "$loss_pct" 2>/dev/null &&
+	   ip netns exec "$NS" tc qdisc add dev "$VETH"b root netem delay 15ms loss "$loss_pct" 2>/dev/null; then
 		result lat.delay_by netem
 		bench_knot_conf "$WL" "0.0.0.0@$PORT"
 	else
@@ -319,7 +324,7 @@ if [ "$N_LAT" -gt 0 ]; then
 		bench_knot_conf "$WL" "127.0.0.1@$((PORT + 1))"
 		KNOT_PORT=$((PORT + 1))
 		ip netns exec "$NS" "$RELAY" -l "$PORT" -u "127.0.0.1:$((PORT + 1))" \
-			-d 15 -p 5 >"$WL/relay.out" 2>"$WL/relay.err" &
+			-d 15 -p "$LAT_LOSS" >"$WL/relay.out" 2>"$WL/relay.err" &
 		RELAY_PID=$!
 	fi
 	bench_knot_start "$WL" "ip netns exec $NS"

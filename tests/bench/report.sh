@@ -33,7 +33,7 @@ echo
 echo "dnsperf ceiling: $(get lo.dnsperf_qps) q/s ($(get lo.dnsperf_args)), $(get lo.dnsperf_cpu_us_per_query) us CPU/query"
 [ -n "$(get lo.engine_qps)" ] && echo "engine alone (enginebench): $(get lo.engine_qps) q/s," \
 	"$(ratio "$(get lo.engine_qps)" "$(get lo.dnsperf_qps)")% of dnsperf, $(get lo.engine_cpu_us_per_query) us CPU/query"
-echo "latency by: $(get lat.delay_by)"
+echo "latency by: $(get lat.delay_by), loss $(get lat.loss_per_mille_each_way) per mille each way"
 [ -n "$(get lat.relay)" ] && echo "relay: $(get lat.relay)"
 echo
 for c in lo lo2; do

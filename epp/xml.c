@@ -349,8 +349,9 @@ out:
 	return bld_end(&b, ret, out, len);
 }
 
-int epp_xml_host_check(const char *name, const char *cl_trid, char **out,
-		       size_t *len)
+/* host:check and host:delete: the verb and one host:name (RFC 5732). */
+static int host_name_command(const char *verb, const char *name,
+			     const char *cl_trid, char **out, size_t *len)
 {
 	struct bld b = {0};
 	xmlNodePtr cmd, c, h;
@@ -360,12 +361,18 @@ int epp_xml_host_check(const char *name, const char *cl_trid, char **out,
 
 	if (ret == 0) {
 		ret = CDS_ENOMEM;
-		if ((c = command(&b, "check", &cmd)) &&
-		    (h = object(c, EPP_NS_HOST, "host", "check", &hns)) &&
+		if ((c = command(&b, verb, &cmd)) &&
+		    (h = object(c, EPP_NS_HOST, "host", verb, &hns)) &&
 		    text_child(h, hns, "name", epp_name_wire(name, w, sizeof w)))
 			ret = trid(cmd, b.ns, cl_trid);
 	}
 	return bld_end(&b, ret, out, len);
+}
+
+int epp_xml_host_check(const char *name, const char *cl_trid, char **out,
+		       size_t *len)
+{
+	return host_name_command("check", name, cl_trid, out, len);
 }
 
 static bool host_addrs(xmlNodePtr parent, xmlNsPtr ns,
@@ -437,20 +444,7 @@ out:
 int epp_xml_host_delete(const char *name, const char *cl_trid, char **out,
 			size_t *len)
 {
-	struct bld b = {0};
-	xmlNodePtr cmd, c, h;
-	xmlNsPtr hns;
-	char w[CDS_NAME_MAX];
-	int ret = bld_begin(&b);
-
-	if (ret == 0) {
-		ret = CDS_ENOMEM;
-		if ((c = command(&b, "delete", &cmd)) &&
-		    (h = object(c, EPP_NS_HOST, "host", "delete", &hns)) &&
-		    text_child(h, hns, "name", epp_name_wire(name, w, sizeof w)))
-			ret = trid(cmd, b.ns, cl_trid);
-	}
-	return bld_end(&b, ret, out, len);
+	return host_name_command("delete", name, cl_trid, out, len);
 }
 
 int epp_xml_poll(const char *ack_id, const char *cl_trid, char **out,

@@ -155,6 +155,10 @@ static const struct conf_row schema[] = {
 
 	{.key = "scanner.timeout", .type = CONF_DURATION, .def = "1500ms",
 	 .min = 10, .max = SEC(60), .doc = "timeout of the first attempt"},
+	{.key = "scanner.timeout-min", .type = CONF_DURATION, .def = "200ms",
+	 .min = 0, .max = SEC(60),
+	 .doc = "least first-attempt timeout learned from a server's answers; "
+		"0: always scanner.timeout"},
 	{.key = "scanner.retries", .type = CONF_INT, .def = "2", .min = 0,
 	 .max = 10, .doc = "retries after the first attempt"},
 	{.key = "scanner.backoff", .type = CONF_RATE, .def = "2", .min = 1,

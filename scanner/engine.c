@@ -63,6 +63,7 @@
 #define UDP_READS_PER_EVENT 64
 /* Finished queries kept for reuse (each about 900 bytes). */
 #define FREE_MAX 4096
+#define RTT_KEEP_S 120.0 /* a server's learned round trip, kept idle */
 /* Buckets of the answer-matching table: 2 per query in flight, bounded. */
 #define DEMUX_MIN 256
 #define DEMUX_MAX (1u << 18)
@@ -158,6 +159,10 @@ struct scan_server {
 	struct scan_query *qhead, *qtail;  /* waiting queries, FIFO */
 	struct event *wake;                /* out of tokens: refill timer */
 	struct bucket bkt;
+	/* smoothed round trip and its variation, in ms, of first-attempt
+	   UDP answers (RFC 6298 §2); rtt_known once there is one */
+	double srtt, rttvar;
+	bool rtt_known;
 	double idle_since;
 	unsigned refs; /* queued + in-flight queries */
 	uint32_t hash;
@@ -424,18 +429,30 @@ static void server_unref(struct scan_server *s)
 }
 
 /*
- * Forget servers idle long enough for their bucket to be full again: such
- * an entry is indistinguishable from a new one, so dropping it loses no
- * rate-limit state and keeps the table as small as the active set.
+ * Forget servers idle long enough for their bucket to be full again and,
+ * for one whose round trip was learned, for that to be stale
+ * (RTT_KEEP_S): such an entry is as good as a new one, so dropping it
+ * loses no state and keeps the table near the active set. An operator's
+ * server comes back many times in a run, and its round trip with it. A
+ * server kept for its round trip holds up the expiry of those idle after
+ * it, by RTT_KEEP_S at most.
  */
 static void expire_idle(struct scan_engine *eng, double now)
 {
-	double keep = eng->o.rate_per_server > 0
-	                      ? eng->burst / eng->o.rate_per_server
-	                      : 0;
+	double bucket = eng->o.rate_per_server > 0
+	                        ? eng->burst / eng->o.rate_per_server
+	                        : 0;
+	struct scan_server *s;
 
-	while (eng->idle_head && now - eng->idle_head->idle_since >= keep)
-		server_free(eng, eng->idle_head);
+	while ((s = eng->idle_head)) {
+		double keep = bucket;
+
+		if (eng->o.timeout_min_ms && s->rtt_known && keep < RTT_KEEP_S)
+			keep = RTT_KEEP_S;
+		if (now - s->idle_since < keep)
+			break;
+		server_free(eng, s);
+	}
 }
 
 /* ---- scheduling ---- */
@@ -1029,21 +1046,64 @@ static unsigned elapsed_ms(const struct timespec *since)
 	return ms < 0 ? 0 : (unsigned)ms;
 }
 
+static void rtt_sample(struct scan_query *q);
+
 static void query_answered(struct scan_query *q, ldns_pkt *pkt)
 {
 	q->rtt_ms = elapsed_ms(&q->w->sent);
+	rtt_sample(q);
 	q->ans = pkt;
 	query_finish(q, CDS_OK);
 }
 
 /* ---- attempts, timeouts, retries ---- */
 
+/*
+ * A first attempt waits what the server's own answers say it needs
+ * (RFC 6298 §2: srtt + 4 rttvar), between timeout_min_ms and timeout_ms:
+ * a fixed timeout long enough for far servers made every datagram lost
+ * on the way to a near one cost it (docs/BENCH.md, 30 ms RTT). TCP and
+ * servers not heard from yet wait timeout_ms. Retries back off from
+ * there.
+ */
 static double attempt_timeout_ms(const struct scan_query *q)
 {
 	const struct scan_engine_opts *o = &q->eng->o;
-	double ms = o->timeout_ms * pow(o->backoff, q->tries - 1);
+	const struct scan_server *s = q->srv;
+	double ms = o->timeout_ms;
 
+	if (o->timeout_min_ms && s && s->rtt_known && !q->tcp) {
+		double rto = s->srtt + 4 * s->rttvar;
+
+		if (rto < o->timeout_min_ms)
+			rto = o->timeout_min_ms;
+		if (rto < ms)
+			ms = rto;
+	}
+	ms *= pow(o->backoff, q->tries - 1);
 	return ms > TIMEOUT_CAP_MS ? TIMEOUT_CAP_MS : ms;
+}
+
+/*
+ * A round trip measured: only of a first attempt over UDP (Karn: the
+ * answer to a retry could be the answer to any attempt), RFC 6298 §2.2
+ * and §2.3 with alpha 1/8 and beta 1/4.
+ */
+static void rtt_sample(struct scan_query *q)
+{
+	struct scan_server *s = q->srv;
+	double r = q->rtt_ms;
+
+	if (!s || q->tries != 1 || q->tcp)
+		return;
+	if (!s->rtt_known) {
+		s->srtt = r;
+		s->rttvar = r / 2;
+		s->rtt_known = true;
+		return;
+	}
+	s->rttvar = 0.75 * s->rttvar + 0.25 * fabs(s->srtt - r);
+	s->srtt = 0.875 * s->srtt + 0.125 * r;
 }
 
 /*
@@ -1449,6 +1509,7 @@ void scan_engine_opts_default(struct scan_engine_opts *opts)
 	*opts = (struct scan_engine_opts){
 	        .max_inflight = 2000,
 	        .timeout_ms = 1500,
+	        .timeout_min_ms = 200,
 	        .retries = 2,
 	        .backoff = 2.0,
 	        .rate_per_server = 50,

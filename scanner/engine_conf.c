@@ -25,6 +25,8 @@ void scan_engine_opts_from_conf(const struct conf *conf,
 	scan_engine_opts_default(opts);
 	opts->timeout_ms = clamp_uint(conf_duration_ms(conf, "scanner.timeout"),
 	                              1, 3600000);
+	opts->timeout_min_ms = clamp_uint(
+	        conf_duration_ms(conf, "scanner.timeout-min"), 0, 3600000);
 	opts->retries = clamp_uint(conf_int(conf, "scanner.retries"), 0, 100);
 	opts->backoff = conf_rate(conf, "scanner.backoff");
 	if (!(opts->backoff >= 1.0))

@@ -1198,6 +1198,59 @@ START_TEST(test_slow_answer_caught_by_retry)
 }
 END_TEST
 
+/*
+ * scanner.timeout-min: once a server has answered, a datagram lost on
+ * the way to it costs the timeout its answers earned (RFC 6298 §2: on
+ * loopback the floor, 50 ms here), not timeout_ms (1 s); with the floor
+ * 0 (adaptation off) it costs the whole second. Returns the gap between
+ * the lost query's first attempt and its retry.
+ */
+static double retry_gap_after_answers(unsigned timeout_min_ms)
+{
+	struct scan_engine_opts o;
+	struct fx fx;
+	struct run *r;
+	double gap;
+
+	fast_opts(&o);
+	o.timeout_ms = 1000;
+	o.timeout_min_ms = timeout_min_ms;
+	o.retries = 1;
+	r = run_new(&o);
+	fx_start(&fx, r->base, "127.0.0.1", FX_OK, true);
+	for (unsigned i = 0; i < 4; i++) {
+		ask(r, i, &fx.addr, fx.alen, "near.example.", LDNS_RR_TYPE_A);
+		run_all(r);
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	}
+	fx.mode = FX_SILENT;
+	ask(r, 4, &fx.addr, fx.alen, "lost.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[4].status, CDS_ETIMEOUT);
+	ck_assert_uint_eq(r->res[4].attempts, 2);
+	ck_assert_uint_eq(fx.nseen, 6);
+	gap = fx.seen[5].t - fx.seen[4].t;
+	run_free(r);
+	fx_stop(&fx);
+	return gap;
+}
+
+START_TEST(test_timeout_learned_from_answers)
+{
+	double gap = retry_gap_after_answers(50);
+
+	/* the floor (5 ms slack below), far from the fixed second */
+	ck_assert_double_ge(gap, 0.045);
+	ck_assert_double_lt(gap, 0.5);
+}
+END_TEST
+
+START_TEST(test_timeout_fixed_without_floor)
+{
+	ck_assert_double_ge(retry_gap_after_answers(0), 0.995);
+}
+END_TEST
+
 /* ---- IPv6 ---- */
 
 START_TEST(test_ipv6_loopback_udp_and_tcp)
@@ -1533,6 +1586,7 @@ START_TEST(test_opts_defaults_and_conf)
 	scan_engine_opts_default(&o);
 	ck_assert_uint_eq(o.max_inflight, 2000);
 	ck_assert_uint_eq(o.timeout_ms, 1500);
+	ck_assert_uint_eq(o.timeout_min_ms, 200);
 	ck_assert_uint_eq(o.retries, 2);
 	ck_assert_double_eq(o.backoff, 2.0);
 	ck_assert_double_eq(o.rate_per_server, 50);
@@ -1543,6 +1597,7 @@ START_TEST(test_opts_defaults_and_conf)
 	ck_assert_int_eq(conf_load_string("t.yaml",
 	                                  "scanner:\n"
 	                                  "  timeout: 250ms\n"
+	                                  "  timeout-min: 80ms\n"
 	                                  "  retries: 4\n"
 	                                  "  backoff: 1.5\n"
 	                                  "  max-inflight: 300\n"
@@ -1556,6 +1611,7 @@ START_TEST(test_opts_defaults_and_conf)
 	scan_engine_opts_from_conf(conf, &o);
 	conf_free(conf);
 	ck_assert_uint_eq(o.timeout_ms, 250);
+	ck_assert_uint_eq(o.timeout_min_ms, 80);
 	ck_assert_uint_eq(o.retries, 4);
 	ck_assert_double_eq(o.backoff, 1.5);
 	ck_assert_uint_eq(o.max_inflight, 300);
@@ -1762,6 +1818,8 @@ static Suite *engine_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_timeout_after_retries_with_backoff);
 	tcase_add_test(tc, test_slow_answer_caught_by_retry);
+	tcase_add_test(tc, test_timeout_learned_from_answers);
+	tcase_add_test(tc, test_timeout_fixed_without_floor);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ipv6");

@@ -65,8 +65,9 @@ $(B)/libcdscan.a: $(LIB_OBJ)
 	$(E) "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# The schema migrations are compiled into the binary.
-$(B)/db/sql_embed.c: $(SQL_SRC) db/sql/embed.sh
+# The schema migrations are compiled into the binary. The folder too: a
+# migration removed (or renamed) changes no remaining file, only it.
+$(B)/db/sql_embed.c: $(SQL_SRC) db/sql db/sql/embed.sh
 	@mkdir -p $(dir $@)
 	$(E) "  GEN     $@"
 	$(Q)db/sql/embed.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@

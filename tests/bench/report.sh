@@ -5,7 +5,9 @@
 #   delegations/s at 30 ms RTT >= 80% of the loopback rate;
 #   peak RSS extrapolated linearly from two sizes to 1M delegations < 1 GiB.
 # Columns: lo/lat/big are first scans of a fresh import (they apply ~6% of
-# changes), lo2/lat2 the scan right after (nothing left to change).
+# changes), lo2/lat2 the scan right after (nothing left to change);
+# lat0/lat02 the same two in the latency world with the delay set to 0:
+# the same namespace, loss and stand-in for a network, without the 30 ms.
 set -eu
 RES=${1:?usage: report.sh results.tsv}
 get() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$RES"; }
@@ -13,13 +15,13 @@ ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then
 	echo "scale=1; 100 * $1 / $2" | bc; else echo "?"; fi; }
 verdict() { if [ "$1" = "?" ]; then echo "not measured"
 	elif [ "$(echo "$1 >= $2" | bc)" = 1 ]; then echo "met"; else echo "MISSED"; fi; }
-cols="lo lo2 lat lat2 big"
+cols="lo lo2 lat lat2 lat0 lat02 big"
 
 printf '%-20s' ""
 for c in $cols; do printf ' %10s' "$c"; done
 echo
 for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s \
-	scan_cpu_s cpu_us_per_query pg_cpu_s knot_cpu_s relay_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops \
+	scan_cpu_s cpu_us_per_query pg_cpu_s knot_cpu_s delay_cpu_s scan_rss_mb knot_queries cdscan_queries udp_rcvbuf_drops \
 	udp_rcvbuf_drops_ns drops_knot drops_scanner drops_relay deleg_per_s queries_per_s; do
 	printf '%-20s' "$k"
 	for c in $cols; do
@@ -34,7 +36,7 @@ echo "dnsperf ceiling: $(get lo.dnsperf_qps) q/s ($(get lo.dnsperf_args)), $(get
 [ -n "$(get lo.engine_qps)" ] && echo "engine alone (enginebench): $(get lo.engine_qps) q/s," \
 	"$(ratio "$(get lo.engine_qps)" "$(get lo.dnsperf_qps)")% of dnsperf, $(get lo.engine_cpu_us_per_query) us CPU/query"
 echo "latency by: $(get lat.delay_by), loss $(get lat.loss_per_mille_each_way) per mille each way"
-[ -n "$(get lat.relay)" ] && echo "relay: $(get lat.relay)"
+[ -n "$(get lat.delay)" ] && echo "delay: $(get lat.delay)"
 echo
 for c in lo lo2; do
 	q=$(ratio "$(get $c.queries_per_s)" "$(get lo.dnsperf_qps)")
@@ -44,6 +46,11 @@ for p in "lat lo" "lat2 lo2"; do
 	set -- $p
 	l=$(ratio "$(get $1.deleg_per_s)" "$(get $2.deleg_per_s)")
 	echo "$1 delegations/s vs $2: $l% (target >= 80%: $(verdict "$l" 80))"
+done
+for p in "lat lat0" "lat2 lat02"; do
+	set -- $p
+	l=$(ratio "$(get $1.deleg_per_s)" "$(get $2.deleg_per_s)")
+	[ "$l" = "?" ] || echo "$1 delegations/s vs $2 (same path, no delay): $l%"
 done
 n1=$(get lo.delegations) r1=$(get lo.scan_rss_mb) n2=$(get big.delegations) r2=$(get big.scan_rss_mb)
 if [ -n "$n1" ] && [ -n "$n2" ] && [ -n "$r1" ] && [ -n "$r2" ] && [ "$n2" != "$n1" ]; then

@@ -537,7 +537,11 @@ int db_csync_withdrawn(struct db *db, int64_t run_id,
 	{
 		const char *p[3] = {dl, tl, run};
 
-		ret = exec_ok(db, SQL_WITHDRAWN, 3, p);
+		PGresult *res = db_exec_prepared(db, DB_ST_WITHDRAWN,
+						 SQL_WITHDRAWN, 3, p);
+
+		ret = res ? CDS_OK : CDS_EDB;
+		PQclear(res);
 	}
 	goto out;
 nomem:

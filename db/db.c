@@ -89,11 +89,9 @@ int db_fail(struct db *db, const char *what)
 	return CDS_EDB;
 }
 
-PGresult *db_exec(struct db *db, const char *sql, int n,
-		  const char *const *params)
+/* r when it is COMMAND_OK or TUPLES_OK, else NULL with db->err set. */
+static PGresult *result_ok(struct db *db, PGresult *r)
 {
-	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
-				   0);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -110,6 +108,30 @@ PGresult *db_exec(struct db *db, const char *sql, int n,
 	}
 	PQclear(r);
 	return NULL;
+}
+
+PGresult *db_exec(struct db *db, const char *sql, int n,
+		  const char *const *params)
+{
+	return result_ok(db, PQexecParams(db->conn, sql, n, NULL, params, NULL,
+					  NULL, 0));
+}
+
+PGresult *db_exec_prepared(struct db *db, enum db_stmt st, const char *sql,
+			   int n, const char *const *params)
+{
+	char name[24];
+	PGresult *r;
+
+	snprintf(name, sizeof name, "cdscan_%d", (int)st);
+	if (!db->prepared[st]) {
+		if (!(r = result_ok(db, PQprepare(db->conn, name, sql, n, NULL))))
+			return NULL;
+		PQclear(r);
+		db->prepared[st] = true;
+	}
+	return result_ok(db, PQexecPrepared(db->conn, name, n, params, NULL,
+					    NULL, 0));
 }
 
 int db_cmd(struct db *db, const char *sql)

@@ -9,6 +9,25 @@
 
 #include "db/db.h"
 
+/*
+ * The statements of a change transaction (db_record_change), one per
+ * accepted change: prepared once per connection (db_exec_prepared), so
+ * that PostgreSQL parses and plans each once, not thousands of times a
+ * run. Their parameters are single keys, for which the generic plan is
+ * the custom one. Statements run once per batch are not here: planning
+ * them is a small part of what they cost, and their plans depend on how
+ * many names a batch carries.
+ */
+enum db_stmt {
+	DB_ST_CLAIM_HELD,
+	DB_ST_APPLY_DS,
+	DB_ST_AUDIT,
+	DB_ST_REC_APPLY_ONE,
+	DB_ST_WITHDRAWN,
+	DB_ST_COUNT_WORKER,
+	DB_STMT__COUNT
+};
+
 struct db {
 	PGconn *conn;
 	char *conninfo; /* as given to db_open: db_pool_new opens more */
@@ -17,6 +36,8 @@ struct db {
 	int64_t lease_ms;
 	/* The temporary tables of db/record.c exist on this connection. */
 	bool rec_ready;
+	/* Which of enum db_stmt are prepared on this connection. */
+	bool prepared[DB_STMT__COUNT];
 };
 
 /* Advisory lock keys (pg_advisory_lock(DB_LOCK_NS, n)): "cdsc". */
@@ -34,6 +55,14 @@ int db_fail(struct db *db, const char *what);
  * PQclear()s it), else NULL with db->err set.
  */
 PGresult *db_exec(struct db *db, const char *sql, int n, const char *const *params);
+
+/*
+ * db_exec for the statement `st`, whose text is always `sql`: prepared on
+ * this connection the first time (a prepared statement outlives a
+ * rollback), executed by name after that.
+ */
+PGresult *db_exec_prepared(struct db *db, enum db_stmt st, const char *sql,
+			   int n, const char *const *params);
 
 /* Run statements without results (BEGIN, COMMIT, ...). 0 or CDS_EDB. */
 int db_cmd(struct db *db, const char *sql);

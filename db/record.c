@@ -97,10 +97,11 @@ static int count_worker(struct db *db, int64_t run_id, const char *worker,
 		return CDS_OK;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	snprintf(cnt, sizeof cnt, "%zu", n);
-	r = db_exec(db,
-		    "UPDATE cdscan.worker SET scanned = scanned + $3::integer,"
-		    " last_seen = now() WHERE run_id = $1 AND worker = $2",
-		    3, p);
+	r = db_exec_prepared(db, DB_ST_COUNT_WORKER,
+			     "UPDATE cdscan.worker SET scanned = scanned"
+			     " + $3::integer, last_seen = now()"
+			     " WHERE run_id = $1 AND worker = $2",
+			     3, p);
 	if (!r)
 		return CDS_EDB;
 	PQclear(r);
@@ -467,7 +468,10 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
 		goto out;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
-	if (!(r = db_exec(db, rec_apply, 4, p))) {
+	/* One result is a change transaction's (see enum db_stmt). */
+	r = n == 1 ? db_exec_prepared(db, DB_ST_REC_APPLY_ONE, rec_apply, 4, p)
+		   : db_exec(db, rec_apply, 4, p);
+	if (!r) {
 		ret = CDS_EDB;
 		goto out;
 	}
@@ -634,7 +638,7 @@ static int claim_held(struct db *db, const char *id, const char *worker,
 		      const char *domain, bool *held)
 {
 	const char *p[3] = {id, domain, worker};
-	PGresult *r = db_exec(db,
+	PGresult *r = db_exec_prepared(db, DB_ST_CLAIM_HELD,
 			      "SELECT 1 FROM cdscan.run_item WHERE run_id = $1"
 			      " AND domain = $2 AND worker = $3"
 			      " AND state = 'claimed' FOR UPDATE",
@@ -653,7 +657,7 @@ static int apply_ds(struct db *db, const char *domain, const char *before,
 		    const char *after, bool *applied)
 {
 	const char *p[3] = {domain, before, after};
-	PGresult *r = db_exec(db,
+	PGresult *r = db_exec_prepared(db, DB_ST_APPLY_DS,
 			      "SELECT cdscan.apply_ds($1, $2::text[],"
 			      " $3::text[])",
 			      3, p);
@@ -701,7 +705,7 @@ static int write_audit(struct db *db, const char *id, const char *scan,
 		/* The scan's time, not now(): with simulated time (--now)
 		   hold-down and replay protection compare like with like. */
 		snprintf(t, sizeof t, "%lld", (long long)r->time);
-		res = db_exec(db,
+		res = db_exec_prepared(db, DB_ST_AUDIT,
 			      "INSERT INTO cdscan.audit (domain, actor, kind,"
 			      " before_ds, after_ds, run_id, scan_id, evidence,"
 			      " time)"

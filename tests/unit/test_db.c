@@ -565,6 +565,51 @@ START_TEST(record_batch_once)
 }
 END_TEST
 
+/* Schema 11: the scan records carry no foreign keys (checked per row
+   written), but deleting keeps what the keys did: a scan's server rows
+   go with it; a run's scans stay with run_id NULL and its items go. */
+START_TEST(record_delete_like_keys)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct fake f[3];
+	struct db_result r[3];
+	size_t n, nrec;
+
+	add_domains(3);
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 10, &d, &n), 0);
+	ck_assert_int_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, NULL);
+		r[i] = f[i].res;
+	}
+	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
+			 0);
+	ck_assert_int_eq(nrec, 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_constraint"
+				 " WHERE contype = 'f' AND conrelid IN"
+				 " ('cdscan.scan'::regclass,"
+				 "  'cdscan.scan_server'::regclass)"),
+			 0);
+	sql("DELETE FROM cdscan.scan WHERE domain = 'd0001.test.'");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server s"
+				 " LEFT JOIN cdscan.scan c ON c.id = s.scan_id"
+				 " WHERE c.id IS NULL"),
+			 0);
+	sql("DELETE FROM cdscan.run");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"
+				 " WHERE run_id IS NULL"),
+			 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.worker"), 0);
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
 /* Claim the one delegation `name` of a fresh run as h:1. */
 static struct db_delegation *claim_one(struct db *db, int64_t *run)
 {
@@ -850,6 +895,7 @@ static Suite *db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, record_batch_once);
+	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_delete);
 	tcase_add_test(tc, record_change_stale);

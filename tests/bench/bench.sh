@@ -35,6 +35,7 @@ CDSCAN=$(realpath "${CDSCAN:-./cdscan}")
 BENCHWORLD=$(realpath "$BUILD/tests/tools/benchworld")
 RELAY=$(realpath "$BUILD/tests/tools/delayrelay")
 NFQDELAY=$(realpath "$BUILD/tests/tools/nfqdelay")
+UDPDROPS=$(realpath "$BUILD/tests/tools/udpdrops")
 PORT=${PORT:-5300}
 DNSPERF_SECS=${DNSPERF_SECS:-15}
 LAT_LOSS=${LAT_LOSS:-5}
@@ -47,7 +48,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 . "$SRC/tests/bench/knot.sh"
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
-for c in knotd knotc dnsperf /usr/bin/time ip "$CDSCAN" "$BENCHWORLD" "$RELAY" "$NFQDELAY"; do
+for c in knotd knotc dnsperf /usr/bin/time ip "$CDSCAN" "$BENCHWORLD" "$RELAY" "$NFQDELAY" "$UDPDROPS"; do
 	command -v "$c" >/dev/null || { echo "bench: missing $c (tests/deps bench; make tests)" >&2; exit 1; }
 done
 if "$CDSCAN" scan --help 2>&1 | grep -q 'not built yet'; then
@@ -105,31 +106,11 @@ rcvbuf_errors() { $1 nstat -saz UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print
 # 0.1 s the drops column of /proc/net/udp{,6} (in WRAP's namespace) and
 # the sockets PID holds; then print "server=N pid=N other=N", datagrams
 # dropped meanwhile by the sockets bound to PORT, by PID's sockets and by
-# the rest (each socket's last count less its first; a socket first seen
-# after the start counts from 0). Sockets that close between two samples
-# (the scanner replaces pooled ones) may lose their last 0.1 s.
+# the rest (tests/tools/udpdrops.c). One process per phase: a shell loop
+# here started five a sample (and `ip netns exec` for each in the
+# latency run), ~8% of a core taken from what is measured.
 udp_drops() {
-	local wrap=$1 port=$2 pid=$3 stop=$4 first=1
-	while [ ! -e "$stop" ]; do
-		if [ -n "$pid" ]; then
-			# (the process may be gone by now: set -e must not end
-			# the sampler)
-			ls -l "/proc/$pid/fd" 2>/dev/null |
-				sed -n 's/.*socket:\[\([0-9]*\)\]$/P \1/p' || true
-		fi
-		$wrap cat /proc/net/udp /proc/net/udp6 | sed "s/^/$first /" || true
-		echo "E"
-		first=0
-		sleep 0.1
-	done | awk -v ph="$(printf '%04X' "$port")" '
-		$1 == "P" { mine[$2] = 1; next }
-		$1 == "E" || $2 == "sl" { next }
-		{ split($3, a, ":"); k = $11; port[k] = a[2]
-		  if (!(k in f)) f[k] = $1 ? $14 : 0
-		  last[k] = $14 }
-		END { for (k in last) { d = last[k] - f[k]
-			if (port[k] == ph) s += d; else if (k in mine) m += d; else o += d }
-		      printf "server=%d pid=%d other=%d\n", s, m, o }'
+	$1 "$UDPDROPS" "$2" "${3:--}" "$4"
 }
 # cpu_ticks PID: CPU of a process and of its children it has reaped (user,
 # system, children's user and system), in clock ticks: for the

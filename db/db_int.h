@@ -13,10 +13,13 @@
  * The statements of a change transaction (db_record_change), one per
  * accepted change: prepared once per connection (db_exec_prepared), so
  * that PostgreSQL parses and plans each once, not thousands of times a
- * run. Their parameters are single keys, for which the generic plan is
- * the custom one. Statements run once per batch are not here: planning
- * them is a small part of what they cost, and their plans depend on how
- * many names a batch carries.
+ * run (docs/BENCH.md: 3.4 s of planning in a first scan of 100k). Their
+ * parameters are single keys, for which the generic plan is the custom
+ * one. The withdrawn-CSYNC update and the worker's count also run once
+ * per batch, with the same plan whatever the batch holds. The other
+ * statements of a batch are not prepared: planning them is a small part
+ * of what they cost, and their plans depend on how many names a batch
+ * carries.
  */
 enum db_stmt {
 	DB_ST_CLAIM_HELD,

@@ -189,7 +189,20 @@ struct scan_worker {
 	/* progress rate, from the run's own count */
 	int64_t rate_t0_ms, rate_done0;
 	double rate;
+	/* How full the window was (fill): time with every slot taken, with
+	   no claimed delegation left to start, and with the database behind
+	   (max_waiting), and in_flight integrated over time: what an
+	   operator tunes scan.concurrency and batch-size by. */
+	struct {
+		int64_t last_us;
+		int64_t full_us, starved_us, held_us;
+		double inflight_us; /* sum of in_flight × µs */
+		int state;          /* enum win_state at last_us */
+		size_t in_flight;
+	} win;
 };
+
+enum win_state { WIN_OTHER, WIN_FULL, WIN_STARVED, WIN_HELD };
 
 static int64_t now_ms(void)
 {
@@ -197,6 +210,41 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Close the interval since the window last changed, and start one in
+   the state the window is in now. */
+static void win_account(struct scan_worker *w)
+{
+	int64_t t = now_us(), d = t - w->win.last_us;
+
+	if (w->win.last_us) {
+		w->win.inflight_us += (double)w->win.in_flight * (double)d;
+		if (w->win.state == WIN_FULL)
+			w->win.full_us += d;
+		else if (w->win.state == WIN_STARVED)
+			w->win.starved_us += d;
+		else if (w->win.state == WIN_HELD)
+			w->win.held_us += d;
+	}
+	w->win.last_us = t;
+	w->win.in_flight = w->in_flight;
+	if (w->in_flight >= w->concurrency)
+		w->win.state = WIN_FULL;
+	else if (w->n_waiting >= w->max_waiting)
+		w->win.state = WIN_HELD;
+	else if (!w->cur && !w->nothing_to_claim && !w->stopping)
+		w->win.state = WIN_STARVED;
+	else
+		w->win.state = WIN_OTHER;
 }
 
 static void scan_usage(FILE *f)
@@ -922,6 +970,7 @@ static void fill(struct scan_worker *w)
 		w->n_unstarted--;
 		start_one(w, j);
 	}
+	win_account(w);
 	prefetch(w);
 	maybe_end(w);
 }
@@ -1198,7 +1247,7 @@ static void teardown(struct scan_worker *w)
 	free(w->domains);
 }
 
-static void print_worker_summary(const struct scan_worker *w)
+static void print_worker_summary(struct scan_worker *w)
 {
 	double secs = (double)(now_ms() - w->started_ms) / 1000.0, cpu;
 	struct rusage ru;
@@ -1215,6 +1264,14 @@ static void print_worker_summary(const struct scan_worker *w)
 	       w->queries, (double)w->queries / secs, w->changes,
 	       w->dry_run ? " (dry run: none applied)" : "", cpu,
 	       ru.ru_maxrss / 1024);
+	win_account(w);
+	if (w->win.last_us > 0 && secs > 0)
+		printf("  window: %.0f of %zu in flight on average; full %.1f s, "
+		       "waiting for a claim %.1f s, for the database %.1f s\n",
+		       w->win.inflight_us / (secs * 1e6), w->concurrency,
+		       (double)w->win.full_us / 1e6,
+		       (double)w->win.starved_us / 1e6,
+		       (double)w->win.held_us / 1e6);
 	if (w->stale)
 		printf("  %" PRIu64 " changes left alone: the DS set changed "
 		       "during the scan\n", w->stale);

@@ -172,6 +172,39 @@ why=$(t_slow_changes)
 [ -z "$why" ] && pass pipeline_async/slow-changes-applied-once ||
 	fail pipeline_async/slow-changes-applied-once "$why"
 
+# ---- the summary says what the window waited for ------------------------
+
+# Recording a batch costs a second (a statement trigger on cdscan.scan),
+# probing it much less (16 in flight, batches of 4): the results of three
+# batches wait to be written and no probe starts until the database
+# catches up. The worker's summary must say so: its
+# window line counts the time it was held back by the database. A dry
+# run, so that every result goes through the batch writes.
+t_window_held() {
+	local run rc held
+	pl_config "$T/slowrec.yaml" scanner.timeout=150ms scanner.retries=1 \
+		scan.lease=60s scan.concurrency=16 scan.batch-size=4
+	sql "CREATE FUNCTION public.slow_scan() RETURNS trigger LANGUAGE plpgsql AS
+	     \$\$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END \$\$;
+	     CREATE TRIGGER slow_scan AFTER INSERT ON cdscan.scan
+	     FOR EACH STATEMENT EXECUTE FUNCTION public.slow_scan()" ||
+		{ echo "cannot add the trigger"; return; }
+	"$CDSCAN" -c "$T/slowrec.yaml" scan --all --dry-run >"$T/window.out" 2>&1 &
+	reap $! 120
+	rc=$REAPED_RC
+	sql "DROP TRIGGER slow_scan ON cdscan.scan; DROP FUNCTION public.slow_scan()"
+	[ "$rc" = 0 ] || { echo "scan exit $rc: $(tail -n 3 "$T/window.out")"; return; }
+	run=$(last_run true)
+	run_once_why "$run"
+	held=$(sed -n 's/^  window: [0-9]* of 16 in flight on average; full [0-9.]* s, waiting for a claim [0-9.]* s, for the database \([0-9.]*\) s$/\1/p' "$T/window.out")
+	[ -n "$held" ] || { echo "no window line: $(grep -A1 '^worker' "$T/window.out")"; return; }
+	awk -v h="$held" 'BEGIN { exit !(h >= 1.0) }' ||
+		echo "held back by the database ${held} s, though each write took 1 s: $(grep 'window:' "$T/window.out")"
+}
+why=$(t_window_held)
+[ -z "$why" ] && pass pipeline_async/summary-says-window-waited-for-database ||
+	fail pipeline_async/summary-says-window-waited-for-database "$why"
+
 # ---- SIGTERM: what is in flight is finished, the rest given back ----------
 
 # The worker stops starting probes, waits for those in flight and for the

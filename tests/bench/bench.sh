@@ -225,7 +225,9 @@ scan() {
 	result "$tag.scan_rss_mb" "$(echo "scale=1; $rss / 1024" | bc)"
 	result "$tag.knot_queries" "$((q1 - q0))"
 	result "$tag.cdscan_queries" "$(grep -o '[0-9]* queries' "$w/scan-$tag.out" | head -1 | cut -d' ' -f1)"
-	result "$tag.outcome" "$(grep -E '^  [a-z]' "$w/scan-$tag.out" | awk '{printf "%s=%s ", $1, $2}')"
+	result "$tag.outcome" "$(grep -E '^  [a-z][a-z-]* +[0-9]+$' "$w/scan-$tag.out" | awk '{printf "%s=%s ", $1, $2}')"
+	# how full the window was, and what it waited for (cdscan scan's summary)
+	result "$tag.window" "$(sed -n 's/^  window: //p' "$w/scan-$tag.out")"
 	result "$tag.deleg_per_s" "$(echo "scale=0; $n / $wall" | bc)"
 	result "$tag.queries_per_s" "$(echo "scale=0; ($q1 - $q0) / $wall" | bc)"
 	result "$tag.cpu_us_per_query" "$(echo "scale=1; ($user + $sys) * 1000000 / ($q1 - $q0)" | bc)"

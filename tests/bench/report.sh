@@ -63,5 +63,6 @@ else
 fi
 for c in $cols; do
 	[ -n "$(get $c.outcome)" ] && echo "decisions ($c): $(get $c.outcome)"
+	[ -n "$(get $c.window)" ] && echo "window ($c): $(get $c.window)"
 done
 exit 0

@@ -190,12 +190,13 @@ struct scan_worker {
 	int64_t rate_t0_ms, rate_done0;
 	double rate;
 	/* How full the window was (fill): time with every slot taken, with
-	   no claimed delegation left to start, and with the database behind
-	   (max_waiting), and in_flight integrated over time: what an
+	   no claimed delegation left to start, with the database behind
+	   (max_waiting), and the rest (nothing left to claim: the run's last
+	   probes; stopping), and in_flight integrated over time: what an
 	   operator tunes scan.concurrency and batch-size by. */
 	struct {
 		int64_t last_us;
-		int64_t full_us, starved_us, held_us;
+		int64_t full_us, starved_us, held_us, rest_us;
 		double inflight_us; /* sum of in_flight × µs */
 		int state;          /* enum win_state at last_us */
 		size_t in_flight;
@@ -234,6 +235,8 @@ static void win_account(struct scan_worker *w)
 			w->win.starved_us += d;
 		else if (w->win.state == WIN_HELD)
 			w->win.held_us += d;
+		else
+			w->win.rest_us += d;
 	}
 	w->win.last_us = t;
 	w->win.in_flight = w->in_flight;
@@ -1267,11 +1270,13 @@ static void print_worker_summary(struct scan_worker *w)
 	win_account(w);
 	if (w->win.last_us > 0 && secs > 0)
 		printf("  window: %.0f of %zu in flight on average; full %.1f s, "
-		       "waiting for a claim %.1f s, for the database %.1f s\n",
+		       "waiting for a claim %.1f s, for the database %.1f s, "
+		       "nothing left to start %.1f s\n",
 		       w->win.inflight_us / (secs * 1e6), w->concurrency,
 		       (double)w->win.full_us / 1e6,
 		       (double)w->win.starved_us / 1e6,
-		       (double)w->win.held_us / 1e6);
+		       (double)w->win.held_us / 1e6,
+		       (double)w->win.rest_us / 1e6);
 	if (w->stale)
 		printf("  %" PRIu64 " changes left alone: the DS set changed "
 		       "during the scan\n", w->stale);

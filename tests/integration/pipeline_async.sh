@@ -196,7 +196,7 @@ t_window_held() {
 	[ "$rc" = 0 ] || { echo "scan exit $rc: $(tail -n 3 "$T/window.out")"; return; }
 	run=$(last_run true)
 	run_once_why "$run"
-	held=$(sed -n 's/^  window: [0-9]* of 16 in flight on average; full [0-9.]* s, waiting for a claim [0-9.]* s, for the database \([0-9.]*\) s$/\1/p' "$T/window.out")
+	held=$(sed -n 's/^  window: [0-9]* of 16 in flight on average; full [0-9.]* s, waiting for a claim [0-9.]* s, for the database \([0-9.]*\) s, nothing left to start [0-9.]* s$/\1/p' "$T/window.out")
 	[ -n "$held" ] || { echo "no window line: $(grep -A1 '^worker' "$T/window.out")"; return; }
 	awk -v h="$held" 'BEGIN { exit !(h >= 1.0) }' ||
 		echo "held back by the database ${held} s, though each write took 1 s: $(grep 'window:' "$T/window.out")"

@@ -198,20 +198,12 @@ struct scan_worker {
 		int64_t last_us;
 		int64_t full_us, starved_us, held_us, rest_us;
 		double inflight_us; /* sum of in_flight × µs */
-		int state;          /* enum win_state at last_us */
-		size_t in_flight;
+		enum win_state {
+			WIN_OTHER, WIN_FULL, WIN_STARVED, WIN_HELD
+		} state;            /* since last_us */
+		size_t in_flight;   /* w->in_flight at last_us */
 	} win;
 };
-
-enum win_state { WIN_OTHER, WIN_FULL, WIN_STARVED, WIN_HELD };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t now_us(void)
 {
@@ -219,6 +211,11 @@ static int64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* Close the interval since the window last changed, and start one in

@@ -79,12 +79,15 @@ struct batch {
 	size_t n;
 	size_t started; /* jobs started: d[0..started) */
 	size_t left;    /* jobs not yet recorded (started or not) */
+	int64_t id;     /* the run's batch (cdscan.run_batch) */
 };
 
 /* Database tasks; the struct db_task comes first (the callbacks get it). */
 struct claim_task {
 	struct db_task t;
 	struct scan_worker *w;
+	int64_t *done;  /* batches recorded whole, to mark done first */
+	size_t n_done;
 	struct db_delegation *d;
 	size_t n;
 };
@@ -155,6 +158,10 @@ struct scan_worker {
 	/* claimed batches, oldest first; cur: the first not fully started */
 	struct batch *head, *tail, *cur;
 	size_t n_unstarted;     /* claimed, not started */
+	/* batches recorded whole since the last claim, which marks them
+	   done in the database */
+	int64_t *done;
+	size_t n_done, cap_done;
 	/* probed and decided, waiting to be handed to the database */
 	struct job **unwritten;
 	size_t n_unwritten;
@@ -407,6 +414,28 @@ static void batch_free(struct batch *b)
 	free(b);
 }
 
+/* A batch whose every job is recorded: the next claim marks it done. A
+   failed write stops the run (fatal), so one that ends otherwise had
+   every job written. */
+static void batch_recorded(struct batch *b)
+{
+	struct scan_worker *w = b->w;
+
+	if (w->fatal || w->closing)
+		return;
+	if (w->n_done == w->cap_done) {
+		size_t cap = w->cap_done ? 2 * w->cap_done : 8;
+		int64_t *v = realloc(w->done, cap * sizeof *v);
+
+		if (!v)
+			return; /* it stays claimed: done at the end, or by
+				   whoever takes it over, from its scans */
+		w->done = v;
+		w->cap_done = cap;
+	}
+	w->done[w->n_done++] = b->id;
+}
+
 /* A job is recorded (or given up): what it holds goes now, its batch
    with its last job (one slow delegation keeps only the fixed part of
    its batch's rows). */
@@ -426,8 +455,10 @@ static void job_release(struct job *j)
 	j->csync = NULL;
 	j->csync_after = NULL;
 	db_delegation_deinit(j->deleg);
-	if (--b->left == 0)
+	if (--b->left == 0) {
+		batch_recorded(b);
 		batch_free(b);
+	}
 }
 
 /* Stop the run: a database error (msg) or no memory. Queued database
@@ -822,8 +853,8 @@ static int claim_run(struct db *db, struct db_task *t)
 	struct claim_task *ct = (struct claim_task *)t;
 	const struct scan_worker *w = ct->w;
 
-	return db_run_claim(db, w->run.id, w->worker, w->batch_size, &ct->d,
-			    &ct->n);
+	return db_run_claim(db, w->run.id, w->worker, ct->done, ct->n_done,
+			    &ct->d, &ct->n);
 }
 
 static void claim_done(struct db_task *t)
@@ -853,6 +884,7 @@ static void claim_done(struct db_task *t)
 	b->w = w;
 	b->d = ct->d;
 	b->n = b->left = ct->n;
+	b->id = ct->d[0].batch;
 	ct->d = NULL;
 	b->prev = w->tail;
 	if (w->tail)
@@ -869,6 +901,7 @@ out:
 			db_delegation_deinit(&ct->d[i]);
 		free(ct->d);
 	}
+	free(ct->done);
 	free(ct);
 	fill(w);
 }
@@ -894,6 +927,11 @@ static void prefetch(struct scan_worker *w)
 	ct->t.run = claim_run;
 	ct->t.done = claim_done;
 	ct->w = w;
+	/* the list goes with the task (the loop keeps adding to its own) */
+	ct->done = w->done;
+	ct->n_done = w->n_done;
+	w->done = NULL;
+	w->n_done = w->cap_done = 0;
 	w->claim_busy = true;
 	w->n_tasks++;
 	db_pool_submit(w->pool, &ct->t, false);
@@ -1229,6 +1267,7 @@ static void teardown(struct scan_worker *w)
 	for (size_t i = 0; i < w->n_unwritten; i++)
 		job_release(w->unwritten[i]);
 	free(w->unwritten);
+	free(w->done);
 	if (w->ev_tick)
 		event_free(w->ev_tick);
 	if (w->ev_int)
@@ -1320,6 +1359,7 @@ int cli_scan_conf(int argc, char **argv, const struct cli_global *g,
 		.dry_run = w->dry_run,
 		.worker = w->worker,
 		.lease_ms = w->lease_ms,
+		.batch_size = w->batch_size,
 	};
 	rc = db_run_begin(w->db, &spec, &w->run);
 	if (rc == CDS_ENOTFOUND) {

@@ -3,6 +3,7 @@
  * text parameters, errors that keep libpq's message, PostgreSQL array
  * literals in and out.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,21 @@ char *db_array_literal(const char *const *items, size_t n)
 		}
 		*p++ = '"';
 	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+char *db_int_array_literal(const int64_t *v, size_t n)
+{
+	char *s = malloc(3 + n * 21), *p;
+
+	if (!s)
+		return NULL;
+	p = s;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%lld", i ? "," : "", (long long)v[i]);
 	*p++ = '}';
 	*p = '\0';
 	return s;

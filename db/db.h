@@ -78,6 +78,9 @@ struct db_delegation {
 	size_t n_statuses;
 	char statuses[DB_STATUS_MAX][DB_STATUS_LEN];
 	bool optout;
+	/* The batch of the run it was claimed in (cdscan.run_batch):
+	   recording checks that this worker still holds it. */
+	int64_t batch;
 	/* The registrar (cdscan.delegation.registrar, "" when none) and
 	   whether it opted all its domains out (cdscan.registrar), read
 	   with the history. */
@@ -109,7 +112,11 @@ struct db_run_spec {
 	bool dry_run;
 	const char *worker;         /* "host:pid"; copied */
 	int64_t lease_ms;           /* claims lapse after this unless renewed */
+	size_t batch_size;          /* a new run is cut into batches of this
+	                               many (0: DB_BATCH_DEFAULT) */
 };
+
+#define DB_BATCH_DEFAULT 1000
 
 struct db_run_info {
 	int64_t id;
@@ -129,23 +136,30 @@ int db_run_begin(struct db *db, const struct db_run_spec *spec,
 		 struct db_run_info *out);
 
 /*
- * Claim up to `max` delegations of the run that are not done and not
- * under a live claim (never claimed, or another worker's lease lapsed;
- * never this worker's own lapsed claims, which it still holds), and read
- * them. *out is a new array of *n_out delegations (free each
- * with db_delegation_deinit, then free the array); *n_out == 0 when there
- * is nothing to claim right now.
+ * Claim the next batch of the run (cdscan.run_batch): one never claimed,
+ * or one whose worker's lease lapsed (never this worker's own lapsed
+ * claims, which it still holds), and read its delegations not yet
+ * recorded in the run. *out is a new array of *n_out delegations (free
+ * each with db_delegation_deinit, then free the array), each with its
+ * batch; *n_out == 0 when there is nothing to claim right now.
+ *
+ * done[0..n_done): batches of this worker whose every delegation it has
+ * recorded (committed): marked done first, in the same statement. A
+ * batch is only marked done when the scans say so, whatever the list.
  */
-int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
+int db_run_claim(struct db *db, int64_t run_id, const char *worker,
+		 const int64_t *done, size_t n_done,
 		 struct db_delegation **out, size_t *n_out);
 
-/* Extend this worker's claims by the lease again; items that another
-   connection is recording right now (row locked) are passed over. */
+/* Extend this worker's claims by the lease again; batches that another
+   connection is recording into right now (row locked) are passed over. */
 int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 		 int64_t lease_ms);
 
-/* Give back the claims of `worker` (a worker on this host whose process is
-   gone), so others can take them at once. *n gets how many. */
+/* Give back the claims of `worker` (this worker at its end, or one on
+   this host whose process is gone): a batch it recorded whole is done,
+   any other todo again, for others to take at once. *n gets how many
+   delegations went back. */
 int db_run_release(struct db *db, int64_t run_id, const char *worker,
 		   int64_t *n);
 
@@ -154,7 +168,8 @@ int db_run_release(struct db *db, int64_t run_id, const char *worker,
 int db_run_claimants(struct db *db, int64_t run_id, char ***out, size_t *n);
 void db_strv_free(char **v, size_t n);
 
-/* Progress of the run: items done, claimed (live or lapsed) and todo. */
+/* Progress of the run: delegations recorded, and those left in claimed
+   batches (live or lapsed) and in batches never claimed or given back. */
 int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
 		    int64_t *claimed, int64_t *todo);
 

@@ -79,6 +79,9 @@ void db_rollback(struct db *db);
  */
 char *db_array_literal(const char *const *items, size_t n);
 
+/* The same of `n` integers ("{1,2,3}"). */
+char *db_int_array_literal(const int64_t *v, size_t n);
+
 /* A DS record as the registry stores it: "KEYTAG ALG TYPE HEX", the
    digest in upper case. Returns buf. */
 char *db_ds_format(const struct cds_ds *ds, char *buf, size_t size);

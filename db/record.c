@@ -2,14 +2,16 @@
  * Recording results: what every server said, the decision and why, and
  * for accepted changes the change itself with its audit row. Results that
  * change nothing are recorded in batches (COPY into temporary tables,
- * then one statement whose data-modifying CTEs mark the items done, write
- * the scans and their server rows and count the worker's work), so that
+ * then one statement whose data-modifying CTEs check the claims, write
+ * the scans and their server rows), so that
  * a whole registry records in seconds. An accepted change gets its own
  * transaction, so that a failure leaves no change half-applied.
  *
- * The claim is checked in the same transaction that marks an item done:
- * a worker whose lease lapsed and whose items were taken over records
- * nothing for them, so each delegation is recorded once per run.
+ * The claim is checked, and its batch locked against a takeover, in the
+ * transaction that records: a worker whose lease lapsed and whose batch
+ * was taken over records nothing for it, and a scan already recorded in
+ * the run is not recorded again (scan_once_per_run), so each delegation
+ * is recorded once per run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
    the end of every transaction, rolled back or not. */
 static const char rec_tables[] =
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_scan ("
-	" seq integer, domain text, time bigint, verdict text,"
+	" seq integer, domain text, batch integer, time bigint, verdict text,"
 	" reason text, detail text, current_ds text[], proposed_ds text[],"
 	" queries integer, outcome text, csync_verdict text,"
 	" csync_reason text, csync_detail text, csync_outcome text,"
@@ -39,20 +41,18 @@ static const char rec_tables[] =
 	" ON COMMIT DELETE ROWS";
 
 /*
- * From the staging tables to the real ones, in one statement: items
- * done only where this worker still holds the claim, scans and server
- * rows only for those, the worker's count. Returns the new scan ids.
- * $4, the batch's names again, lets the planner reach the items by
- * their key whatever it guesses of the unanalysed staging table.
+ * From the staging tables to the real ones, in one statement: scans and
+ * server rows only for the batches ($4) this worker still holds (locked
+ * FOR KEY SHARE until the commit, so that no one takes them over
+ * meanwhile, while the lease renewal, which updates no key, goes on),
+ * and not for a delegation already recorded in the run. Returns the new
+ * scan ids.
  */
 static const char rec_apply[] =
-	"WITH done AS ("
-	" UPDATE cdscan.run_item i SET state = 'done', lease_until = NULL"
-	" FROM cdscan_rec_scan r"
-	" WHERE i.run_id = $1 AND i.domain = ANY($4::text[])"
-	" AND i.domain = r.domain AND i.worker = $2"
-	" AND i.state = 'claimed'"
-	" RETURNING r.seq),"
+	"WITH held AS ("
+	" SELECT batch FROM cdscan.run_batch"
+	" WHERE run_id = $1 AND batch = ANY($4::integer[]) AND worker = $2"
+	" AND state = 'claimed' FOR KEY SHARE),"
 	" ins AS ("
 	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"
 	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome,"
@@ -63,7 +63,8 @@ static const char rec_apply[] =
 	"  r.outcome, r.csync_verdict, r.csync_reason, r.csync_detail,"
 	"  r.csync_outcome, r.boot_scan, r.boot_needed,"
 	"  to_timestamp(r.boot_eligible)"
-	" FROM cdscan_rec_scan r JOIN done USING (seq)"
+	" FROM cdscan_rec_scan r WHERE r.batch IN (SELECT batch FROM held)"
+	" ON CONFLICT (run_id, domain) DO NOTHING"
 	" RETURNING id, domain),"
 	" srv AS ("
 	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"
@@ -331,6 +332,7 @@ static bool stage_result(FILE *fs, FILE *fv, size_t seq,
 
 	copy_int(fs, (long long)seq, false);
 	copy_field(fs, r->deleg->name, false);
+	copy_int(fs, (long long)r->deleg->batch, false);
 	copy_int(fs, (long long)r->time, false);
 	copy_field(fs, cds_verdict_name(dec->verdict), false);
 	copy_field(fs, cds_reason_name(dec->reason), false);
@@ -426,6 +428,15 @@ static int copy_in(struct db *db, const char *table, const char *buf,
 	return ret;
 }
 
+/* The batches of a set of results, each once (a set spans a few). */
+static void add_batch(int64_t *v, size_t *n, int64_t b)
+{
+	for (size_t i = *n; i-- > 0;)
+		if (v[i] == b)
+			return;
+	v[(*n)++] = b;
+}
+
 /*
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
@@ -440,7 +451,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	size_t sl = 0, vl = 0;
 	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
 	const char *p[4] = {id, worker, dry_run ? "t" : "f", NULL};
-	const char **names = calloc(n ? n : 1, sizeof *names);
+	int64_t *batches = calloc(n ? n : 1, sizeof *batches);
+	size_t nb = 0;
 	char *lit = NULL;
 	PGresult *r = NULL;
 	bool ok = fs && fv;
@@ -449,11 +461,11 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	*n_recorded = 0;
 	if (scan_id)
 		*scan_id = 0;
-	for (size_t i = 0; ok && names && i < n; i++) {
-		names[i] = res[i].deleg->name;
+	for (size_t i = 0; ok && batches && i < n; i++) {
+		add_batch(batches, &nb, res[i].deleg->batch);
 		ok = stage_result(fs, fv, i, &res[i], outcome);
 	}
-	ok = ok && names && (lit = db_array_literal(names, n));
+	ok = ok && batches && (lit = db_int_array_literal(batches, nb));
 	p[3] = lit;
 	if (fs && fclose(fs) != 0)
 		ok = false;
@@ -487,7 +499,7 @@ out:
 		fclose(fv);
 	free(sb);
 	free(vb);
-	free(names);
+	free(batches);
 	free(lit);
 	return ret;
 }
@@ -632,18 +644,26 @@ static char *evidence(const struct db_result *r, enum db_outcome outcome)
 	return buf;
 }
 
-/* Whether this worker still holds the claim; locks the item until the
-   end of the transaction so no one can take it over meanwhile. */
+/* Whether this worker still holds the claim of the delegation's batch
+   and has not recorded it in this run yet; locks the batch (FOR KEY
+   SHARE) until the end of the transaction so no one can take it over
+   meanwhile. */
 static int claim_held(struct db *db, const char *id, const char *worker,
-		      const char *domain, bool *held)
+		      const struct db_delegation *d, bool *held)
 {
-	const char *p[3] = {id, domain, worker};
-	PGresult *r = db_exec_prepared(db, DB_ST_CLAIM_HELD,
-			      "SELECT 1 FROM cdscan.run_item WHERE run_id = $1"
-			      " AND domain = $2 AND worker = $3"
-			      " AND state = 'claimed' FOR UPDATE",
-			      3, p);
+	char batch[24];
+	const char *p[4] = {id, d->name, worker, batch};
+	PGresult *r;
 
+	snprintf(batch, sizeof batch, "%lld", (long long)d->batch);
+	r = db_exec_prepared(db, DB_ST_CLAIM_HELD,
+			     "SELECT 1 FROM cdscan.run_batch WHERE run_id = $1"
+			     " AND batch = $4 AND worker = $3"
+			     " AND state = 'claimed' AND NOT EXISTS ("
+			     "  SELECT 1 FROM cdscan.scan s"
+			     "  WHERE s.run_id = $1 AND s.domain = $2)"
+			     " FOR KEY SHARE",
+			     4, p);
 	if (!r)
 		return CDS_EDB;
 	*held = PQntuples(r) == 1;
@@ -761,7 +781,7 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
 		goto out;
-	if ((ret = claim_held(db, id, worker, r->deleg->name, &held)) != 0)
+	if ((ret = claim_held(db, id, worker, r->deleg, &held)) != 0)
 		goto fail;
 	if (!held) {
 		/* taken over: the new claimant records it */
@@ -787,11 +807,14 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 				 &scan_id)) != 0)
 		goto fail;
 	if (n != 1) {
-		/* cannot happen under the row lock of claim_held */
-		snprintf(db->err, sizeof db->err, "%s: claim lost while "
-			 "recording", r->deleg->name);
-		ret = CDS_EDB;
-		goto fail;
+		/* recorded meanwhile by a transaction claim_held could not
+		   see yet: this worker's earlier claim of the same batch,
+		   lapsed and taken back (db_run_claim); that one stands */
+		db_rollback(db);
+		*outcome = DB_OUT_LOST;
+		if (r->csync_outcome)
+			*r->csync_outcome = DB_OUT_NONE;
+		goto out;
 	}
 	snprintf(scan, sizeof scan, "%lld", (long long)scan_id);
 	if (ds_change && *outcome != DB_OUT_STALE &&

@@ -262,10 +262,13 @@ static const char SQL_REQUESTS[] =
 
 enum { C_RUN, C_STATE, C_WORKER, C_LEASE, C_LAPSED };
 static const char SQL_CLAIMS[] =
-	"SELECT i.run_id, i.state, i.worker, " TS("i.lease_until") ", "
-	"i.lease_until < now() "
+	"SELECT i.run_id, b.state, b.worker, " TS("b.lease_until") ", "
+	"b.lease_until < now() "
 	"FROM cdscan.run_item i JOIN cdscan.run r ON r.id = i.run_id "
-	"WHERE i.domain = $1 AND r.state = 'running' AND i.state <> 'done' "
+	"JOIN cdscan.run_batch b ON b.run_id = i.run_id AND b.batch = i.batch "
+	"WHERE i.domain = $1 AND r.state = 'running' AND b.state <> 'done' "
+	"AND NOT EXISTS (SELECT 1 FROM cdscan.scan s "
+	" WHERE s.run_id = i.run_id AND s.domain = i.domain) "
 	"ORDER BY i.run_id";
 
 enum { A_ID, A_TIME, A_ACTOR, A_KIND, A_RUN, A_SCAN, A_BEFORE, A_AFTER,
@@ -997,15 +1000,14 @@ enum { R_ID, R_STARTED, R_FINISHED, R_STATE, R_DRY, R_SELECTION, R_TOTAL,
 #define SQL_RUNS_SELECT                                                      \
 	"SELECT r.id, " TS("r.started") ", " TS("r.finished") ", r.state, "  \
 	"r.dry_run, r.selection, r.total, "                                  \
-	"(SELECT count(*) FROM cdscan.run_item i "                           \
-	" WHERE i.run_id = r.id AND i.state = 'done'), "                     \
+	"s.n, "                                                              \
 	"extract(epoch FROM coalesce(r.finished, s.last, r.started) "        \
 	"                   - r.started), "                                  \
 	"(SELECT count(*) FROM cdscan.worker w WHERE w.run_id = r.id), "     \
 	"s.queries, s.unchanged, s.update, s.delete, s.rejected, s.pending, "\
 	"s.applied, s.requested, s.stale "                                   \
 	"FROM cdscan.run r CROSS JOIN LATERAL (SELECT max(time) AS last, "   \
-	" coalesce(sum(queries), 0) AS queries, "                            \
+	" count(*) AS n, coalesce(sum(queries), 0) AS queries, "             \
 	" count(*) FILTER (WHERE verdict = 'unchanged') AS unchanged, "      \
 	" count(*) FILTER (WHERE verdict = 'update') AS update, "            \
 	" count(*) FILTER (WHERE verdict = 'delete') AS delete, "            \

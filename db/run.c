@@ -1,11 +1,14 @@
 /*
  * Runs and the work queue: which delegations a run covers, and how
- * workers on several hosts share them. A run lists its delegations once
- * (cdscan.run_item, filled by one INSERT ... SELECT); workers claim
- * batches with FOR UPDATE SKIP LOCKED, so two workers never get the same
- * item, and a claim carries a lease: a worker that dies stops renewing,
- * its lease lapses and the items are claimed again by whoever asks next.
- * An item becomes done in the transaction that records it (db/record.c).
+ * workers on several hosts share them. A run lists its delegations once,
+ * cut into batches in name order (cdscan.run_item and cdscan.run_batch,
+ * each filled by one INSERT ... SELECT); workers claim a batch at a time
+ * with FOR UPDATE SKIP LOCKED, so two workers never hold the same batch,
+ * and a claim carries a lease: a worker that dies stops renewing, its
+ * lease lapses and the batch is claimed again by whoever asks next, who
+ * gets only what was not recorded. A delegation is done when its scan
+ * is recorded in the run (cdscan.scan, once per run: db/record.c); a
+ * batch is marked done once its worker has recorded all of it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,12 +71,13 @@ fail:
 	return CDS_ENOMEM;
 }
 
-/* A new run of the selection, with one item per selected delegation. */
+/* A new run of the selection, with one item per selected delegation,
+   in batches of `batch` in name order. */
 static int run_create(struct db *db, const char *sel, const char *arr,
-		      bool dry_run, struct db_run_info *out)
+		      bool dry_run, size_t batch, struct db_run_info *out)
 {
-	const char *p[2] = {sel, dry_run ? "t" : "f"};
-	char id[24], total[24];
+	const char *p[3] = {sel, dry_run ? "t" : "f", NULL};
+	char id[24], total[24], size[24];
 	PGresult *r;
 
 	r = db_exec(db,
@@ -85,15 +89,19 @@ static int run_create(struct db *db, const char *sel, const char *arr,
 	snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	out->id = strtoll(id, NULL, 10);
+	snprintf(size, sizeof size, "%zu", batch ? batch : DB_BATCH_DEFAULT);
 	p[0] = id;
 	p[1] = arr;
+	p[2] = size;
 	/* One statement however many delegations: the view's ns and ds
 	   columns are not asked for, so the planner never computes them. */
 	r = db_exec(db,
-		    "INSERT INTO cdscan.run_item (run_id, domain)"
-		    " SELECT DISTINCT $1::bigint, d.name FROM cdscan.delegation d"
-		    " WHERE $2::text[] IS NULL OR d.name = ANY($2::text[])",
-		    2, p);
+		    "INSERT INTO cdscan.run_item (run_id, domain, batch)"
+		    " SELECT $1::bigint, n.name,"
+		    " (row_number() OVER (ORDER BY n.name) - 1) / $3::bigint"
+		    " FROM (SELECT DISTINCT d.name FROM cdscan.delegation d"
+		    "  WHERE $2::text[] IS NULL OR d.name = ANY($2::text[])) n",
+		    3, p);
 	if (!r)
 		return CDS_EDB;
 	snprintf(total, sizeof total, "%s", PQcmdTuples(r));
@@ -110,10 +118,18 @@ static int run_create(struct db *db, const char *sel, const char *arr,
 	if (!r)
 		return CDS_EDB;
 	PQclear(r);
-	/* Without statistics on the new items the planner takes the todo
-	   range for a few rows and sorts all of it for every claim (90 ms a
-	   batch at 300k instead of 5); autovacuum would come too late. */
-	return db_cmd(db, "ANALYZE cdscan.run_item");
+	r = db_exec(db,
+		    "INSERT INTO cdscan.run_batch (run_id, batch, size)"
+		    " SELECT $1, batch, count(*) FROM cdscan.run_item"
+		    " WHERE run_id = $1 GROUP BY batch",
+		    1, p);
+	if (!r)
+		return CDS_EDB;
+	PQclear(r);
+	/* Statistics on the new items, so that a claim of a batch given
+	   back is planned as index probes of the batch's scans, not as a
+	   join of every scan of the run; autovacuum would come too late. */
+	return db_cmd(db, "ANALYZE cdscan.run_item, cdscan.run_batch");
 }
 
 /* The unfinished run of this selection and mode, if any: *found. */
@@ -125,8 +141,8 @@ static int run_find(struct db *db, const char *sel, bool dry_run,
 
 	*found = false;
 	r = db_exec(db,
-		    "SELECT r.id, r.total, (SELECT count(*) FROM cdscan.run_item i"
-		    "  WHERE i.run_id = r.id AND i.state = 'done')"
+		    "SELECT r.id, r.total, (SELECT count(*) FROM cdscan.scan s"
+		    "  WHERE s.run_id = r.id)"
 		    " FROM cdscan.run r"
 		    " WHERE r.selection = $1 AND r.dry_run = $2"
 		    " AND r.state = 'running'",
@@ -176,7 +192,8 @@ int db_run_begin(struct db *db, const struct db_run_spec *spec,
 		goto fail;
 	out->joined = found;
 	if (!found &&
-	    (ret = run_create(db, sel, arr, spec->dry_run, out)) != 0)
+	    (ret = run_create(db, sel, arr, spec->dry_run, spec->batch_size,
+			       out)) != 0)
 		goto fail;
 	snprintf(id, sizeof id, "%lld", (long long)out->id);
 	r = db_exec(db,
@@ -446,66 +463,96 @@ out:
 	return ret;
 }
 
-int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
+/*
+ * The claim, in one statement:
+ *
+ *   fin    the batches the worker says it has recorded whole ($4) are
+ *          done, where no item of theirs lacks its scan in this run;
+ *   pick   the next batch: one whose lease lapsed (its worker died or
+ *          hangs: taken over first), else the first never claimed or
+ *          given back. Never this worker's own: a claim of ours that
+ *          lapsed (the database made us wait past the lease) is still
+ *          being scanned here. SKIP LOCKED: a batch another worker is
+ *          claiming, or recording into, right now is passed over;
+ *   c      claimed, with the lease;
+ *   then its items and their delegations. A batch claimed before
+ *   (claims > 1: taken over, or given back) leaves out what was
+ *   recorded; a first claim has nothing recorded to leave out. A batch
+ *   with nothing left comes back as one row with a NULL domain. A domain
+ *   gone from cdscan.delegation still comes back (found = false) so that
+ *   it is recorded, and its batch can be done.
+ */
+static const char claim_sql[] =
+	"WITH fin AS (UPDATE cdscan.run_batch b SET state = 'done',"
+	"  lease_until = NULL"
+	" WHERE b.run_id = $1 AND b.worker = $2 AND b.state = 'claimed'"
+	" AND b.batch = ANY($4::integer[]) AND NOT EXISTS ("
+	"  SELECT 1 FROM cdscan.run_item i"
+	"  WHERE i.run_id = $1 AND i.batch = b.batch AND NOT EXISTS ("
+	"   SELECT 1 FROM cdscan.scan s"
+	"   WHERE s.run_id = $1 AND s.domain = i.domain))),"
+	" pick AS (SELECT batch FROM cdscan.run_batch"
+	"  WHERE run_id = $1 AND (state = 'todo' OR (state = 'claimed'"
+	"  AND worker <> $2 AND lease_until < now()))"
+	"  ORDER BY state = 'todo', batch LIMIT 1 FOR UPDATE SKIP LOCKED),"
+	" c AS (UPDATE cdscan.run_batch b SET state = 'claimed', worker = $2,"
+	"  claims = b.claims + 1,"
+	"  lease_until = now() + $3::bigint * interval '1 ms'"
+	"  FROM pick WHERE b.run_id = $1 AND b.batch = pick.batch"
+	"  RETURNING b.batch, b.claims)"
+	" SELECT i.domain, d.name IS NOT NULL, d.ns, d.ds, d.statuses,"
+	" d.optout, c.batch"
+	" FROM c LEFT JOIN LATERAL (SELECT x.domain FROM cdscan.run_item x"
+	"  WHERE x.run_id = $1 AND x.batch = c.batch AND (c.claims = 1"
+	"  OR NOT EXISTS (SELECT 1 FROM cdscan.scan s"
+	"   WHERE s.run_id = $1 AND s.domain = x.domain))) i ON true"
+	" LEFT JOIN cdscan.delegation d ON d.name = i.domain"
+	" ORDER BY i.domain";
+
+int db_run_claim(struct db *db, int64_t run_id, const char *worker,
+		 const int64_t *done, size_t n_done,
 		 struct db_delegation **out, size_t *n_out)
 {
-	char id[24], lim[24], lease[24];
-	const char *p[4] = {id, worker, lim, lease};
+	char id[24], lease[24], *fin = NULL;
+	const char *p[4] = {id, worker, lease, NULL};
 	PGresult *r = NULL, *gr = NULL;
 	struct db_delegation *d = NULL;
 	struct glue *g = NULL;
 	size_t ng = 0, n = 0;
+	int64_t empty, batch;
 	int ret = CDS_EDB;
 
 	*out = NULL;
 	*n_out = 0;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
-	snprintf(lim, sizeof lim, "%zu", max);
 	snprintf(lease, sizeof lease, "%lld",
 		 (long long)(db->lease_ms > 0 ? db->lease_ms
 					      : DB_LEASE_DEFAULT_MS));
-	/* Claimable: a claim whose lease lapsed (its worker died or hangs:
-	   taken over first), or never claimed. Two queries rather than one
-	   OR, so that each is an index range that stops at the limit (the
-	   todo part is not even read when lapsed claims fill the batch:
-	   CTEs are read lazily). Never this worker's own: a claim of ours
-	   that lapsed (the database made us wait past the lease) is still
-	   being scanned here, and taking it again would scan it twice in
-	   one batch. SKIP LOCKED: rows another worker is
-	   claiming right now are passed over, not waited for. The todo
-	   range is its own partial index (db/sql/008_claim_index.sql), and
-	   the rows to update an array of names in one run, so that both
-	   are index probes whatever the planner's statistics say: a
-	   (run_id, domain) IN (...) join was planned for 200 rows and
-	   hashed a sequential scan of every run's items (docs/BENCH.md).
-	   A domain gone from cdscan.delegation still comes back (found =
-	   false) so that it can be marked done. */
-	r = db_exec(db,
-		    "WITH lapsed AS (SELECT run_id, domain FROM cdscan.run_item"
-		    "  WHERE run_id = $1 AND state = 'claimed' AND worker <> $2"
-		    "  AND lease_until < now() LIMIT $3 FOR UPDATE SKIP LOCKED),"
-		    " todo AS (SELECT run_id, domain FROM cdscan.run_item"
-		    "  WHERE run_id = $1 AND state = 'todo' ORDER BY domain"
-		    "  LIMIT $3 FOR UPDATE SKIP LOCKED),"
-		    " c AS (UPDATE cdscan.run_item i SET state = 'claimed',"
-		    "  worker = $2, claims = i.claims + 1,"
-		    "  lease_until = now() + $4::bigint * interval '1 ms'"
-		    " WHERE i.run_id = $1 AND i.domain = ANY(ARRAY("
-		    "  SELECT domain FROM lapsed UNION ALL"
-		    "  SELECT domain FROM todo LIMIT $3))"
-		    " RETURNING i.domain)"
-		    " SELECT c.domain, d.name IS NOT NULL, d.ns, d.ds,"
-		    " d.statuses, d.optout"
-		    " FROM c LEFT JOIN cdscan.delegation d ON d.name = c.domain"
-		    " ORDER BY c.domain",
-		    4, p);
-	if (!r)
-		goto out;
-	n = (size_t)PQntuples(r);
+	/* A batch that came back with nothing left is the next
+	   statement's done list (its scans are checked there). */
+	for (;;) {
+		free(fin);
+		if (!(p[3] = fin = db_int_array_literal(done, n_done))) {
+			ret = CDS_ENOMEM;
+			goto out;
+		}
+		if (!(r = db_exec(db, claim_sql, 4, p)))
+			goto out;
+		n = (size_t)PQntuples(r);
+		if (n != 1 || !PQgetisnull(r, 0, 0))
+			break;
+		empty = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+		PQclear(r);
+		r = NULL;
+		n = 0;
+		done = &empty;
+		n_done = 1;
+	}
 	if (n == 0) {
 		ret = CDS_OK;
 		goto out;
 	}
+	batch = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
 	if ((ret = read_glue(db, r, &gr, &g, &ng)) != 0)
 		goto out;
 	if (!(d = calloc(n, sizeof *d))) {
@@ -513,6 +560,7 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker, size_t max,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		d[i].batch = batch;
 		if ((ret = fill_one(&d[i], r, (int)i, g, ng)) != 0)
 			goto out;
 	}
@@ -530,6 +578,7 @@ out:
 			db_delegation_deinit(&d[i]);
 		free(d);
 	}
+	free(fin);
 	free(g);
 	PQclear(gr);
 	PQclear(r);
@@ -565,38 +614,60 @@ int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 	/* One statement, so the worker row and the claims move together.
 	   It never waits (SKIP LOCKED): a row locked right now belongs to a
 	   transaction of this worker on another connection, recording
-	   results — it sets last_seen itself and marks those items done
-	   (or the run stops). Waiting would hold the lease behind a slow
-	   change, and could deadlock with a batch that locks many items in
-	   another order. */
+	   results — it sets last_seen itself and checks the claim it
+	   records under (or the run stops). Waiting would hold the lease
+	   behind a slow change. */
 	return run_update(db,
 			  "WITH w AS (UPDATE cdscan.worker SET last_seen = now()"
 			  " WHERE (run_id, worker) IN (SELECT run_id, worker"
 			  "  FROM cdscan.worker WHERE run_id = $1"
 			  "  AND worker = $2 FOR UPDATE SKIP LOCKED))"
-			  " UPDATE cdscan.run_item"
+			  " UPDATE cdscan.run_batch"
 			  " SET lease_until = now() + $3::bigint * interval '1 ms'"
-			  " WHERE (run_id, domain) IN (SELECT run_id, domain"
-			  "  FROM cdscan.run_item WHERE run_id = $1"
+			  " WHERE (run_id, batch) IN (SELECT run_id, batch"
+			  "  FROM cdscan.run_batch WHERE run_id = $1"
 			  "  AND worker = $2 AND state = 'claimed'"
 			  "  FOR UPDATE SKIP LOCKED)",
 			  run_id, worker, lease, NULL);
 }
 
+/* Of a batch b of run $1: its items not recorded in the run. */
+#define LEFT_IN(b)                                                       \
+	"(SELECT count(*) FROM cdscan.run_item i"                        \
+	" WHERE i.run_id = $1 AND i.batch = " b " AND NOT EXISTS ("      \
+	"  SELECT 1 FROM cdscan.scan s"                                  \
+	"  WHERE s.run_id = $1 AND s.domain = i.domain))"
+
 int db_run_release(struct db *db, int64_t run_id, const char *worker,
 		   int64_t *n)
 {
-	int64_t k = 0;
-	int ret = run_update(db,
-			     "UPDATE cdscan.run_item SET state = 'todo',"
-			     " worker = NULL, lease_until = NULL"
-			     " WHERE run_id = $1 AND worker = $2"
-			     " AND state = 'claimed'",
-			     run_id, worker, NULL, &k);
+	char id[24];
+	const char *p[2] = {id, worker};
+	PGresult *r;
 
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	/* What a batch has left is counted before the update (the
+	   subquery in the FROM list), so that a batch with nothing left is
+	   done and the count is of what goes back. */
+	r = db_exec(db,
+		    "WITH b AS (UPDATE cdscan.run_batch x"
+		    " SET state = CASE WHEN l.n = 0 THEN 'done' ELSE 'todo' END,"
+		    " worker = CASE WHEN l.n = 0 THEN x.worker END,"
+		    " lease_until = NULL"
+		    " FROM (SELECT batch, " LEFT_IN("y.batch") " AS n"
+		    "  FROM cdscan.run_batch y WHERE y.run_id = $1"
+		    "  AND y.worker = $2 AND y.state = 'claimed') l"
+		    " WHERE x.run_id = $1 AND x.batch = l.batch"
+		    " AND x.state = 'claimed' AND x.worker = $2"
+		    " RETURNING l.n)"
+		    " SELECT coalesce(sum(n), 0) FROM b",
+		    2, p);
+	if (!r)
+		return CDS_EDB;
 	if (n)
-		*n = k;
-	return ret;
+		*n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
 }
 
 int db_run_claimants(struct db *db, int64_t run_id, char ***out, size_t *n)
@@ -612,7 +683,7 @@ int db_run_claimants(struct db *db, int64_t run_id, char ***out, size_t *n)
 	*n = 0;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	r = db_exec(db,
-		    "SELECT DISTINCT worker FROM cdscan.run_item"
+		    "SELECT DISTINCT worker FROM cdscan.run_batch"
 		    " WHERE run_id = $1 AND state = 'claimed' ORDER BY worker",
 		    1, p);
 	if (!r)
@@ -643,11 +714,16 @@ int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
 	PGresult *r;
 
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	/* From the batches, so that a progress tick reads the few in
+	   flight, not every scan of the run. */
 	r = db_exec(db,
-		    "SELECT count(*) FILTER (WHERE state = 'done'),"
-		    " count(*) FILTER (WHERE state = 'claimed'),"
-		    " count(*) FILTER (WHERE state = 'todo')"
-		    " FROM cdscan.run_item WHERE run_id = $1",
+		    "SELECT coalesce(sum(l.size - l.n), 0),"
+		    " coalesce(sum(l.n) FILTER (WHERE l.state = 'claimed'), 0),"
+		    " coalesce(sum(l.n) FILTER (WHERE l.state = 'todo'), 0)"
+		    " FROM (SELECT b.state, b.size, CASE"
+		    "  WHEN b.state = 'done' THEN 0 WHEN b.claims = 0 THEN b.size"
+		    "  ELSE " LEFT_IN("b.batch") " END AS n"
+		    "  FROM cdscan.run_batch b WHERE b.run_id = $1) l",
 		    1, p);
 	if (!r)
 		return CDS_EDB;
@@ -671,14 +747,21 @@ int db_run_finish(struct db *db, int64_t run_id, bool *finished)
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	/* Finished once nothing is left, by whichever worker sees it first;
 	   an item recorded by a transaction not yet committed still counts
-	   as left, and its worker will call this again. */
+	   as left, and its worker will call this again. A batch recorded
+	   whole and not yet marked done (its worker is about to) is done
+	   with the run. */
 	r = db_exec(db,
 		    "WITH f AS (UPDATE cdscan.run SET state = 'done',"
 		    "  finished = now()"
 		    " WHERE id = $1 AND state = 'running' AND NOT EXISTS ("
-		    "  SELECT 1 FROM cdscan.run_item"
-		    "  WHERE run_id = $1 AND state <> 'done')"
-		    " RETURNING state)"
+		    "  SELECT 1 FROM cdscan.run_batch b"
+		    "  WHERE b.run_id = $1 AND b.state <> 'done'"
+		    "  AND (b.claims = 0 OR " LEFT_IN("b.batch") " > 0))"
+		    " RETURNING state),"
+		    " b AS (UPDATE cdscan.run_batch SET state = 'done',"
+		    "  lease_until = NULL"
+		    " WHERE run_id = $1 AND state <> 'done'"
+		    " AND EXISTS (SELECT 1 FROM f))"
 		    " SELECT (SELECT state FROM f),"
 		    " (SELECT state FROM cdscan.run WHERE id = $1)",
 		    1, p);

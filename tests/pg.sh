@@ -1,7 +1,8 @@
 # A throwaway PostgreSQL cluster for tests, benchmarks and the demo.
 # Source it, then:
 #   pg_start DIR   initdb (trust, no fsync) and start, socket in DIR;
-#                  exports PGHOST=DIR PGDATABASE=cdscan PGUSER=postgres
+#                  exports PGHOST=DIR PGDATABASE=cdscan PGUSER=postgres;
+#                  PG_OPTS, if set, are more server options ("-c k=v ...")
 #   pg_stop DIR    stop immediately (the folder stays; remove it yourself)
 #   pg_kill DIR    SIGKILL the postmaster, for fault tests
 # Needs root (initdb runs as the postgres user) and the postgresql package.
@@ -22,7 +23,7 @@ pg_start() {
 			{ cat "$_d/initdb.log" >&2; return 1; }
 	fi
 	runuser -u postgres -- "$_bin/pg_ctl" -D "$_d/data" -l "$_d/pg.log" -w \
-		-o "-k $_d -c listen_addresses='' -c fsync=off" \
+		-o "-k $_d -c listen_addresses='' -c fsync=off ${PG_OPTS:-}" \
 		start >/dev/null || { cat "$_d/pg.log" >&2; return 1; }
 	export PGHOST="$_d" PGUSER=postgres PGDATABASE=cdscan
 	if ! psql -d postgres -Atqc "select 1 from pg_database where datname='cdscan'" | grep -q 1; then

@@ -391,7 +391,7 @@ t_sigterm_scan() {
 	run=$(sql "SELECT max(id) FROM cdscan.run")
 	stop_daemon TERM || { echo "not stopped within 30 s"; return; }
 	[ "$REAPED_RC" = 0 ] || echo "exit $REAPED_RC"
-	n=$(sql "SELECT count(*) FROM cdscan.run_item WHERE run_id = $run AND state = 'done'")
+	n=$(sql "SELECT count(*) FROM cdscan.scan WHERE run_id = $run")
 	[ "$n" -lt "$(sql "SELECT total FROM cdscan.run WHERE id = $run")" ] ||
 		echo "(the run completed before SIGTERM; nothing was interrupted)"
 	audit_why "$run"

@@ -98,8 +98,11 @@ why=$(t_three_workers)
 
 # claims of the worker with pid P in RUN (workers are "host:pid")
 claims_of() {
-	sql "SELECT domain FROM cdscan.run_item WHERE run_id = $1
-	     AND state = 'claimed' AND worker LIKE '%:$2' ORDER BY domain"
+	sql "SELECT i.domain FROM cdscan.run_item i JOIN cdscan.run_batch b
+	     ON b.run_id = i.run_id AND b.batch = i.batch WHERE i.run_id = $1
+	     AND b.state = 'claimed' AND b.worker LIKE '%:$2' AND NOT EXISTS (
+	      SELECT 1 FROM cdscan.scan s WHERE s.run_id = i.run_id
+	      AND s.domain = i.domain) ORDER BY i.domain"
 }
 _has_claims() { [ -n "$(claims_of "$1" "$2")" ]; }
 _run_after() { [ "$(last_run false)" -gt "$1" ]; }

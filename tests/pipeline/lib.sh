@@ -108,7 +108,7 @@ run_once_why() {
 	        || ' ' || (SELECT count(*) FROM registry.domain d
 	                   WHERE NOT EXISTS (SELECT 1 FROM cdscan.scan s
 	                         WHERE s.run_id = $run AND s.domain = d.name))
-	        || ' ' || (SELECT count(*) FROM cdscan.run_item
+	        || ' ' || (SELECT count(*) FROM cdscan.run_batch
 	                   WHERE run_id = $run AND state <> 'done')
 	        || ' ' || (SELECT state FROM cdscan.run WHERE id = $run)") ||
 		{ echo "cannot read run $run"; return; }

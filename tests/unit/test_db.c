@@ -146,15 +146,24 @@ static void add_domains(int n)
 	    " registry.host, registry.ds");
 }
 
-static struct db_run_info begin(struct db *db, const char *worker,
-				int64_t lease_ms)
+/* Join or start the run of every delegation, cut (if new) into batches
+   of `batch` (0: the default). */
+static struct db_run_info begin_b(struct db *db, const char *worker,
+				  int64_t lease_ms, size_t batch)
 {
-	struct db_run_spec spec = {.worker = worker, .lease_ms = lease_ms};
+	struct db_run_spec spec = {.worker = worker, .lease_ms = lease_ms,
+				   .batch_size = batch};
 	struct db_run_info info;
 
 	ck_assert_msg(db_run_begin(db, &spec, &info) == 0, "%s",
 		      db_errmsg(db));
 	return info;
+}
+
+static struct db_run_info begin(struct db *db, const char *worker,
+				int64_t lease_ms)
+{
+	return begin_b(db, worker, lease_ms, 0);
 }
 
 static void free_delegs(struct db_delegation *d, size_t n)
@@ -206,6 +215,26 @@ static void fake_result(struct fake *f, const struct db_delegation *d,
 				    .queries = 4};
 }
 
+/* Record n claimed delegations as unchanged, all of them (asserted). */
+static void record_unchanged(struct db *db, int64_t run, const char *worker,
+			     const struct db_delegation *d, size_t n)
+{
+	struct fake *f = calloc(n, sizeof *f);
+	struct db_result *r = calloc(n, sizeof *r);
+	size_t nrec;
+
+	ck_assert(f && r);
+	for (size_t i = 0; i < n; i++) {
+		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, NULL);
+		r[i] = f[i].res;
+	}
+	ck_assert_int_eq(db_record_batch(db, run, worker, false, r, n, &nrec),
+			 0);
+	ck_assert_int_eq(nrec, n);
+	free(f);
+	free(r);
+}
+
 /* ---- migrations ------------------------------------------------------------ */
 
 START_TEST(migrate_twice)
@@ -237,6 +266,88 @@ START_TEST(migrate_twice)
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db), "newer"));
 	db_close(db);
 	admin("DROP DATABASE t_empty WITH (FORCE)");
+}
+END_TEST
+
+/*
+ * Schema 12 cuts the runs of schema 11 into batches: a run in progress
+ * across the upgrade goes on where it stood (what was done stays done,
+ * what was claimed is claimed again, less what was recorded of it), a
+ * finished one stays finished.
+ */
+START_TEST(migrate_runs_into_batches)
+{
+	struct db *db;
+	struct db_delegation *d;
+	int from = -1, to = -1;
+	int64_t done, claimed, todo;
+	size_t n;
+	PGconn *c;
+
+	admin("DROP DATABASE IF EXISTS t_v11");
+	admin("CREATE DATABASE t_v11 TEMPLATE template0");
+	snprintf(conninfo, sizeof conninfo, "dbname=t_v11");
+	c = sql_conn();
+	PQclear(PQexec(c, "CREATE SCHEMA cdscan_meta;"
+			  "CREATE TABLE cdscan_meta.schema_version ("
+			  " version integer PRIMARY KEY, name text NOT NULL,"
+			  " applied timestamptz NOT NULL DEFAULT now())"));
+	for (size_t i = 0; i < db_n_migrations; i++) {
+		char q[160];
+		PGresult *r;
+
+		if (db_migrations[i].version > 11)
+			continue;
+		r = PQexec(c, db_migrations[i].sql);
+		ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s",
+			      db_migrations[i].name, PQresultErrorMessage(r));
+		PQclear(r);
+		snprintf(q, sizeof q, "INSERT INTO cdscan_meta.schema_version"
+			 " VALUES (%d, 'v')", db_migrations[i].version);
+		PQclear(PQexec(c, q));
+	}
+	PQfinish(c);
+	/* run 1, finished; run 2, 2500 items: the first 1200 done (and
+	   recorded), the next 100 claimed (50 of them recorded since),
+	   the rest todo */
+	sql("INSERT INTO cdscan.run (id, selection, dry_run, state, total)"
+	    " VALUES (1, 'all', false, 'done', 3), (2, 'all', false,"
+	    " 'running', 2500);"
+	    "INSERT INTO cdscan.run_item (run_id, domain, state)"
+	    " SELECT 1, 'r' || g || '.test.', 'done'"
+	    " FROM generate_series(1, 3) g;"
+	    "INSERT INTO cdscan.run_item (run_id, domain, state, worker,"
+	    " lease_until, claims)"
+	    " SELECT 2, 'd' || lpad(g::text, 4, '0') || '.test.', CASE WHEN g < 1200 THEN"
+	    " 'done' WHEN g < 1300 THEN 'claimed' ELSE 'todo' END,"
+	    " CASE WHEN g BETWEEN 1200 AND 1299 THEN 'h:1' END,"
+	    " CASE WHEN g BETWEEN 1200 AND 1299 THEN now() END,"
+	    " CASE WHEN g < 1300 THEN 1 ELSE 0 END"
+	    " FROM generate_series(0, 2499) g;"
+	    "INSERT INTO cdscan.scan (run_id, domain, time, worker, verdict,"
+	    " reason, queries)"
+	    " SELECT 2, 'd' || lpad(g::text, 4, '0') || '.test.', now(), 'h:1', 'unchanged',"
+	    " 'no-cds', 1 FROM generate_series(0, 1249) g");
+	db = open_db();
+	ck_assert_msg(db_migrate(db, &from, &to) == 0, "%s", db_errmsg(db));
+	ck_assert_int_eq(from, 11);
+	ck_assert_int_eq(to, db_schema_latest());
+	ck_assert_str_eq(sql("SELECT string_agg(run_id || '/' || batch || ':'"
+			     " || size || ':' || state || ':' || claims, ' '"
+			     " ORDER BY run_id, batch) FROM cdscan.run_batch"),
+			 "1/0:3:done:1 2/0:1000:done:1 2/1:1000:todo:1"
+			 " 2/2:500:todo:0");
+	ck_assert_int_eq(db_run_progress(db, 2, &done, &claimed, &todo), 0);
+	ck_assert_int_eq(done, 1250);
+	ck_assert_int_eq(claimed, 0);
+	ck_assert_int_eq(todo, 1250);
+	ck_assert_int_eq(db_run_claim(db, 2, "h:2", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 750);
+	ck_assert_str_eq(d[0].name, "d1250.test.");
+	ck_assert_int_eq(d[0].batch, 1);
+	free_delegs(d, n);
+	db_close(db);
+	admin("DROP DATABASE t_v11 WITH (FORCE)");
 }
 END_TEST
 
@@ -288,10 +399,14 @@ START_TEST(run_begin_join)
 	/* a finished run is not joined: the next begin starts anew */
 	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
 	ck_assert(!fin);
-	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 100, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 10);
+	record_unchanged(db, a.id, "h:1", d, 9);
+	/* one not recorded: not finished */
+	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
+	ck_assert(!fin);
+	record_unchanged(db, a.id, "h:1", d + 9, 1);
 	free_delegs(d, n);
-	sql("UPDATE cdscan.run_item SET state = 'done'");
 	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
 	ck_assert(fin);
 	ck_assert_int_eq(db_run_finish(db2, a.id, &fin), 0);
@@ -367,7 +482,7 @@ START_TEST(claim_reads_delegation)
 	a = begin(db, "h:1", 60000);
 	/* gone between the start of the run and the claim */
 	sql("DELETE FROM registry.domain WHERE name = 'gone.test.'");
-	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 10, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 4);
 	ck_assert_str_eq(d[0].name, "d0000.test.");
 	ck_assert_int_eq(d[0].load_error, 0);
@@ -408,25 +523,28 @@ START_TEST(claims_never_overlap)
 	PGresult *r;
 
 	add_domains(1000);
-	a = begin(w[0], name[0], 60000);
-	/* another transaction is claiming the first 50 right now: SKIP
-	   LOCKED passes over them instead of waiting */
+	a = begin_b(w[0], name[0], 60000, 10);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"), 100);
+	/* another transaction is claiming the first five batches right now:
+	   SKIP LOCKED passes over them instead of waiting */
 	PQclear(PQexec(other, "BEGIN"));
-	r = PQexec(other, "SELECT 1 FROM cdscan.run_item ORDER BY domain"
-			  " LIMIT 50 FOR UPDATE");
-	ck_assert_int_eq(PQntuples(r), 50);
+	r = PQexec(other, "SELECT 1 FROM cdscan.run_batch ORDER BY batch"
+			  " LIMIT 5 FOR UPDATE");
+	ck_assert_int_eq(PQntuples(r), 5);
 	PQclear(r);
-	ck_assert_int_eq(db_run_claim(w[1], a.id, name[1], 10, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(w[1], a.id, name[1], NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 10);
 	ck_assert_str_eq(d[0].name, "d0050.test.");
+	ck_assert_int_eq(d[0].batch, 5);
+	ck_assert_int_eq(d[9].batch, 5);
 	free_delegs(d, n);
 	per[1] += n;
 	PQclear(PQexec(other, "ROLLBACK"));
 	PQfinish(other);
 
 	for (int turn = 0;; turn ^= 1) {
-		ck_assert_int_eq(db_run_claim(w[turn], a.id, name[turn], 77,
-					      &d, &n), 0);
+		ck_assert_int_eq(db_run_claim(w[turn], a.id, name[turn], NULL,
+					      0, &d, &n), 0);
 		free_delegs(d, n);
 		per[turn] += n;
 		if (n == 0 && (got = per[0] + per[1]) == 1000)
@@ -436,11 +554,11 @@ START_TEST(claims_never_overlap)
 	ck_assert_int_eq(got, 1000);
 	ck_assert_int_gt(per[0], 400);
 	ck_assert_int_gt(per[1], 400);
-	/* each item claimed exactly once, by the worker that holds it */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"
+	/* each batch claimed exactly once, by the worker that holds it */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"
 				 " WHERE claims = 1 AND state = 'claimed'"),
-			 1000);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"
+			 100);
+	ck_assert_int_eq(sql_int("SELECT sum(size) FROM cdscan.run_batch"
 				 " WHERE worker = 'h:1'"), (long)per[0]);
 	db_close(w[0]);
 	db_close(w[1]);
@@ -458,12 +576,12 @@ START_TEST(lease_lapse_renew_release)
 	int64_t rel, done, claimed, todo;
 
 	add_domains(6);
-	a = begin(w1, "h:1", 300);
+	a = begin_b(w1, "h:1", 300, 2);
 	begin(w2, "h:2", 300);
-	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", 2, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 2);
 	/* live claims are not taken */
-	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", 2, &d2, &n2), 0);
+	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", NULL, 0, &d2, &n2), 0);
 	ck_assert_str_eq(d2[0].name, "d0002.test.");
 	free_delegs(d2, n2);
 	ck_assert_int_eq(db_run_claimants(w1, a.id, &who, &n2), 0);
@@ -474,11 +592,9 @@ START_TEST(lease_lapse_renew_release)
 	/* renewed, h:1's claims outlive the first lease */
 	ck_assert_int_eq(db_run_renew(w1, a.id, "h:1", 5000), 0);
 	usleep(400000);
-	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", 10, &d2, &n2), 0);
-	for (size_t i = 0; i < n2; i++)
-		ck_assert_str_ne(d2[i].name, "d0000.test.");
-	/* h:2's own first claims lapsed, but h:2 still holds them (it may
-	   be scanning them): not handed to h:2 a second time, only the rest */
+	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", NULL, 0, &d2, &n2), 0);
+	/* h:2's own first claim lapsed, but h:2 still holds it (it may
+	   be scanning it): not handed to h:2 a second time, only the rest */
 	ck_assert_int_eq(n2, 2);
 	ck_assert_str_eq(d2[0].name, "d0004.test.");
 	ck_assert_str_eq(d2[1].name, "d0005.test.");
@@ -488,9 +604,9 @@ START_TEST(lease_lapse_renew_release)
 	ck_assert_int_eq(todo, 0);
 
 	/* lapse: h:1 stops renewing, h:2 takes over */
-	sql("UPDATE cdscan.run_item SET lease_until = now() - interval '1 s'"
+	sql("UPDATE cdscan.run_batch SET lease_until = now() - interval '1 s'"
 	    " WHERE worker = 'h:1'");
-	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", 10, &d2, &n2), 0);
+	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", NULL, 0, &d2, &n2), 0);
 	ck_assert_int_eq(n2, 2);
 	ck_assert_str_eq(d2[0].name, "d0000.test.");
 	free_delegs(d2, n2);
@@ -509,9 +625,85 @@ START_TEST(lease_lapse_renew_release)
 	ck_assert_int_eq(todo, 6);
 	ck_assert_int_eq(db_run_claimants(w1, a.id, &who, &n2), 0);
 	ck_assert_int_eq(n2, 0);
-	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", 10, &d, &n), 0);
-	ck_assert_int_eq(n, 6);
+	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(d[0].name, "d0000.test.");
 	free_delegs(d, n);
+	db_close(w1);
+	db_close(w2);
+}
+END_TEST
+
+/*
+ * Schema 12: a batch taken over, or given back, is claimed again without
+ * what was recorded of it; one with nothing left is done, never handed
+ * out; a batch is done only when its scans say so, whatever the worker
+ * claims; the run is finished when every delegation is recorded.
+ */
+START_TEST(claim_batch_leaves_out_recorded)
+{
+	struct db *w1 = open_db(), *w2 = open_db();
+	struct db_run_info a;
+	struct db_delegation *d, *d2;
+	size_t n, n2;
+	int64_t rel, done, claimed, todo, b0;
+	bool fin;
+
+	add_domains(9);
+	a = begin_b(w1, "h:1", 60000, 3);
+	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 3);
+	b0 = d[0].batch;
+	/* two of three recorded, then h:1 dies: its lease lapses */
+	record_unchanged(w1, a.id, "h:1", d, 2);
+	ck_assert_int_eq(db_run_progress(w1, a.id, &done, &claimed, &todo), 0);
+	ck_assert_int_eq(done, 2);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(todo, 6);
+	/* h:1 says the batch is recorded whole: the scans say not */
+	free_delegs(d, n);
+	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", &b0, 1, &d, &n), 0);
+	ck_assert_str_eq(d[0].name, "d0003.test.");
+	ck_assert_str_eq(sql("SELECT state FROM cdscan.run_batch"
+			     " WHERE batch = 0"), "claimed");
+	sql("UPDATE cdscan.run_batch SET lease_until = now() - interval '1 s'"
+	    " WHERE batch = 0");
+	/* h:2 takes batch 0 over and gets only what is left of it */
+	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", NULL, 0, &d2, &n2), 0);
+	ck_assert_int_eq(n2, 1);
+	ck_assert_str_eq(d2[0].name, "d0002.test.");
+	ck_assert_int_eq(d2[0].batch, b0);
+	record_unchanged(w2, a.id, "h:2", d2, 1);
+	free_delegs(d2, n2);
+	/* h:1 records batch 1 and gives back nothing: it is done */
+	record_unchanged(w1, a.id, "h:1", d, n);
+	free_delegs(d, n);
+	ck_assert_int_eq(db_run_release(w1, a.id, "h:1", &rel), 0);
+	ck_assert_int_eq(rel, 0);
+	ck_assert_str_eq(sql("SELECT state FROM cdscan.run_batch"
+			     " WHERE batch = 1"), "done");
+	/* batch 2: claimed by h:2, recorded whole, then h:2 dies before
+	   saying so; whoever takes it over finds nothing left: done, and
+	   the claim goes on to the next (none) */
+	ck_assert_int_eq(db_run_claim(w2, a.id, "h:2", &b0, 1, &d2, &n2), 0);
+	ck_assert_int_eq(n2, 3);
+	ck_assert_str_eq(sql("SELECT state FROM cdscan.run_batch"
+			     " WHERE batch = 0"), "done");
+	record_unchanged(w2, a.id, "h:2", d2, n2);
+	free_delegs(d2, n2);
+	sql("UPDATE cdscan.run_batch SET lease_until = now() - interval '1 s'"
+	    " WHERE batch = 2");
+	ck_assert_int_eq(db_run_claim(w1, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(sql("SELECT string_agg(state || ':' || claims, ','"
+			     " ORDER BY batch) FROM cdscan.run_batch"),
+			 "done:2,done:1,done:2");
+	ck_assert_int_eq(db_run_progress(w1, a.id, &done, &claimed, &todo), 0);
+	ck_assert_int_eq(done, 9);
+	ck_assert_int_eq(claimed + todo, 0);
+	ck_assert_int_eq(db_run_finish(w1, a.id, &fin), 0);
+	ck_assert(fin);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 9);
 	db_close(w1);
 	db_close(w2);
 }
@@ -531,7 +723,7 @@ START_TEST(record_batch_once)
 
 	add_domains(3);
 	a = begin(db, "h:1", 60000);
-	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 10, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 3);
 	for (size_t i = 0; i < n; i++) {
 		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED,
@@ -579,7 +771,7 @@ START_TEST(record_delete_like_keys)
 
 	add_domains(3);
 	a = begin(db, "h:1", 60000);
-	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 10, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 3);
 	for (size_t i = 0; i < n; i++) {
 		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, NULL);
@@ -604,6 +796,7 @@ START_TEST(record_delete_like_keys)
 				 " WHERE run_id IS NULL"),
 			 2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.worker"), 0);
 	free_delegs(d, n);
 	db_close(db);
@@ -617,7 +810,7 @@ static struct db_delegation *claim_one(struct db *db, int64_t *run)
 	struct db_delegation *d;
 	size_t n;
 
-	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 1, &d, &n), 0);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 1);
 	ck_assert_str_eq(d->name, "d0000.test.");
 	*run = a.id;
@@ -650,9 +843,7 @@ START_TEST(record_change_applies)
 			     " FROM cdscan.audit a, cdscan.scan s"),
 			 "{\"" DS_A "\"}|{\"" DS_B "\"}|scan|ds-update|update|"
 			 DS_B "|11111|true");
-	ck_assert_str_eq(sql("SELECT outcome || state FROM cdscan.scan,"
-			     " cdscan.run_item"),
-			 "applieddone");
+	ck_assert_str_eq(sql("SELECT outcome FROM cdscan.scan"), "applied");
 	free_delegs(d, 1);
 	db_close(db);
 }
@@ -742,7 +933,7 @@ START_TEST(record_change_lost)
 
 	add_domains(1);
 	d = claim_one(db, &run);
-	sql("UPDATE cdscan.run_item SET worker = 'h:2'"); /* taken over */
+	sql("UPDATE cdscan.run_batch SET worker = 'h:2'"); /* taken over */
 	fake_result(&f, d, CDS_DEC_UPDATE, DS_B);
 	ck_assert_int_eq(db_record_change(db, run, "h:1", DB_SINK_TABLES,
 					  &f.res, &out), 0);
@@ -811,7 +1002,7 @@ START_TEST(record_change_killed_midway)
 			 "{\"" DS_A "\"}");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 0);
-	ck_assert_str_eq(sql("SELECT state FROM cdscan.run_item"), "claimed");
+	ck_assert_str_eq(sql("SELECT state FROM cdscan.run_batch"), "claimed");
 	free_delegs(d, 1);
 	db_close(db);
 }
@@ -836,10 +1027,10 @@ START_TEST(record_speed)
 
 	add_domains(nd);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	a = begin(db, "h:1", 60000);
+	a = begin_b(db, "h:1", 60000, 500);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &c0);
-		ck_assert_int_eq(db_run_claim(db, a.id, "h:1", 500, &d, &n), 0);
+		ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 		clock_gettime(CLOCK_MONOTONIC, &c1);
 		claim += (double)(c1.tv_sec - c0.tv_sec) +
 			 (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
@@ -879,6 +1070,7 @@ static Suite *db_suite(void)
 
 	tc = tcase_create("migrate");
 	tcase_add_test(tc, migrate_twice);
+	tcase_add_test(tc, migrate_runs_into_batches);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("runs");
@@ -889,6 +1081,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, claim_reads_delegation);
 	tcase_add_test(tc, claims_never_overlap);
 	tcase_add_test(tc, lease_lapse_renew_release);
+	tcase_add_test(tc, claim_batch_leaves_out_recorded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("record");

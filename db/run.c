@@ -464,6 +464,19 @@ out:
 }
 
 /*
+ * Whether the delegation `name` is recorded in run $1: one probe of
+ * scan_once_per_run. The subquery with a LIMIT, which refers to the outer
+ * row, keeps the planner from making an anti-join of it: the statistics
+ * of cdscan.scan never know the run (it is newer than their last
+ * ANALYZE), so the join was planned for one scan of the run and compared
+ * every item with every scan recorded so far, a claim taking seconds a
+ * few batches into the run (docs/BENCH.md).
+ */
+#define RECORDED(name)                                                   \
+	"EXISTS (SELECT 1 FROM (SELECT 1 FROM cdscan.scan s"             \
+	" WHERE s.run_id = $1 AND s.domain = " name " LIMIT 1) s)"
+
+/*
  * The claim, in one statement:
  *
  *   fin    the batches the worker says it has recorded whole ($4) are
@@ -488,9 +501,8 @@ static const char claim_sql[] =
 	" WHERE b.run_id = $1 AND b.worker = $2 AND b.state = 'claimed'"
 	" AND b.batch = ANY($4::integer[]) AND NOT EXISTS ("
 	"  SELECT 1 FROM cdscan.run_item i"
-	"  WHERE i.run_id = $1 AND i.batch = b.batch AND NOT EXISTS ("
-	"   SELECT 1 FROM cdscan.scan s"
-	"   WHERE s.run_id = $1 AND s.domain = i.domain))),"
+	"  WHERE i.run_id = $1 AND i.batch = b.batch"
+	"  AND NOT " RECORDED("i.domain") ")),"
 	" pick AS (SELECT batch FROM cdscan.run_batch"
 	"  WHERE run_id = $1 AND (state = 'todo' OR (state = 'claimed'"
 	"  AND worker <> $2 AND lease_until < now()))"
@@ -504,8 +516,7 @@ static const char claim_sql[] =
 	" d.optout, c.batch"
 	" FROM c LEFT JOIN LATERAL (SELECT x.domain FROM cdscan.run_item x"
 	"  WHERE x.run_id = $1 AND x.batch = c.batch AND (c.claims = 1"
-	"  OR NOT EXISTS (SELECT 1 FROM cdscan.scan s"
-	"   WHERE s.run_id = $1 AND s.domain = x.domain))) i ON true"
+	"  OR NOT " RECORDED("x.domain") ")) i ON true"
 	" LEFT JOIN cdscan.delegation d ON d.name = i.domain"
 	" ORDER BY i.domain";
 
@@ -634,9 +645,8 @@ int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 /* Of a batch b of run $1: its items not recorded in the run. */
 #define LEFT_IN(b)                                                       \
 	"(SELECT count(*) FROM cdscan.run_item i"                        \
-	" WHERE i.run_id = $1 AND i.batch = " b " AND NOT EXISTS ("      \
-	"  SELECT 1 FROM cdscan.scan s"                                  \
-	"  WHERE s.run_id = $1 AND s.domain = i.domain))"
+	" WHERE i.run_id = $1 AND i.batch = " b                          \
+	" AND NOT " RECORDED("i.domain") ")"
 
 int db_run_release(struct db *db, int64_t run_id, const char *worker,
 		   int64_t *n)

@@ -1010,27 +1010,24 @@ END_TEST
 
 /* ---- speed --------------------------------------------------------------- */
 
-/* 20k delegations recorded in batches of 500 (the figure for 100k is in
-   the report of the commit that added this; here a generous bound that
-   still catches a per-row round trip or a full scan per batch). */
-START_TEST(record_speed)
+/* One run of every delegation by h:1 in batches of 500, recording each
+   batch whole and saying so with the next claim, as a worker does. */
+static void speed_run(struct db *db, struct fake *f, struct db_result *r,
+		      size_t nd, const char *what)
 {
-	struct db *db = open_db();
-	struct db_run_info a;
+	struct db_run_info a = begin_b(db, "h:1", 60000, 500);
 	struct db_delegation *d;
-	struct fake *f = calloc(500, sizeof *f);
-	struct db_result r[500];
-	size_t n, nrec, total = 0;
+	size_t n, nrec, total = 0, n_done = 0;
 	struct timespec t0, t1, c0, c1;
 	double secs, rec = 0, claim = 0;
-	int nd = getenv("DB_BENCH_N") ? atoi(getenv("DB_BENCH_N")) : 20000;
+	int64_t done = -1;
+	bool fin;
 
-	add_domains(nd);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	a = begin_b(db, "h:1", 60000, 500);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &c0);
-		ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+		ck_assert_int_eq(db_run_claim(db, a.id, "h:1", &done, n_done,
+					      &d, &n), 0);
 		clock_gettime(CLOCK_MONOTONIC, &c1);
 		claim += (double)(c1.tv_sec - c0.tv_sec) +
 			 (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
@@ -1048,16 +1045,41 @@ START_TEST(record_speed)
 		       (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 		ck_assert_int_eq(nrec, n);
 		total += n;
+		done = d[0].batch;
+		n_done = 1;
 		free_delegs(d, n);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("db: %zu delegations begun, claimed and recorded in %.2f s "
-	       "(%.0f/s): claiming %.2f s, recording %.2f s\n", total, secs,
-	       (double)total / secs, claim, rec);
-	ck_assert_int_eq(total, (size_t)nd);
-	ck_assert_msg(secs < (double)nd / 2000.0, "%.2f s", secs);
+	printf("db: %s: %zu delegations claimed and recorded in %.2f s "
+	       "(%.0f/s): claiming %.2f s, recording %.2f s\n", what, total,
+	       secs, (double)total / secs, claim, rec);
+	ck_assert_int_eq(total, nd);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"
+				 " WHERE state <> 'done'"), 0);
+	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
+	ck_assert(fin);
+	ck_assert_msg(secs < (double)nd / 2000.0, "%s: %.2f s", what, secs);
+}
+
+/* 20k delegations recorded in batches of 500 (the figure for 100k is in
+   the report of the commit that added this; here a generous bound that
+   still catches a per-row round trip or a full scan per batch), twice:
+   the second run after cdscan.scan was analysed with the first run's
+   scans only, as a nightly run finds it, so that a plan made for a run
+   the statistics do not know (one scan) shows (docs/BENCH.md). */
+START_TEST(record_speed)
+{
+	struct db *db = open_db();
+	struct fake *f = calloc(500, sizeof *f);
+	struct db_result r[500];
+	int nd = getenv("DB_BENCH_N") ? atoi(getenv("DB_BENCH_N")) : 20000;
+
+	add_domains(nd);
+	speed_run(db, f, r, (size_t)nd, "first run");
+	sql("ANALYZE cdscan.scan");
+	speed_run(db, f, r, (size_t)nd, "next run");
 	free(f);
 	db_close(db);
 }

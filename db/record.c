@@ -45,7 +45,8 @@ static const char rec_tables[] =
  * server rows only for the batches ($4) this worker still holds (locked
  * FOR KEY SHARE until the commit, so that no one takes them over
  * meanwhile, while the lease renewal, which updates no key, goes on),
- * and not for a delegation already recorded in the run. Returns the new
+ * and not for a delegation already recorded in the run (nor twice from
+ * one set: record_staged stages each delegation once). Returns the new
  * scan ids.
  */
 static const char rec_apply[] =
@@ -437,6 +438,45 @@ static void add_batch(int64_t *v, size_t *n, int64_t b)
 	v[(*n)++] = b;
 }
 
+struct named {
+	const char *name;
+	size_t i;
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * Which of n results name a delegation that an earlier one of the set
+ * names: a worker that took back its own lapsed batch holds two jobs for
+ * what it had not recorded, and the two can meet in one set. The first
+ * is staged; the other would give the scan its server rows twice. NULL:
+ * no memory.
+ */
+static bool *repeated(const struct db_result *res, size_t n)
+{
+	struct named *v = calloc(n ? n : 1, sizeof *v);
+	bool *rep = calloc(n ? n : 1, sizeof *rep);
+
+	if (!v || !rep) {
+		free(v);
+		free(rep);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct named){res[i].deleg->name, i};
+	qsort(v, n, sizeof *v, named_cmp);
+	for (size_t i = 1; i < n; i++)
+		rep[v[i].i] = strcmp(v[i].name, v[i - 1].name) == 0;
+	free(v);
+	return rep;
+}
+
 /*
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
@@ -452,6 +492,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
 	const char *p[4] = {id, worker, dry_run ? "t" : "f", NULL};
 	int64_t *batches = calloc(n ? n : 1, sizeof *batches);
+	bool *rep = repeated(res, n);
 	size_t nb = 0;
 	char *lit = NULL;
 	PGresult *r = NULL;
@@ -461,11 +502,14 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	*n_recorded = 0;
 	if (scan_id)
 		*scan_id = 0;
-	for (size_t i = 0; ok && batches && i < n; i++) {
+	ok = ok && batches && rep;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (rep[i])
+			continue;
 		add_batch(batches, &nb, res[i].deleg->batch);
 		ok = stage_result(fs, fv, i, &res[i], outcome);
 	}
-	ok = ok && batches && (lit = db_int_array_literal(batches, nb));
+	ok = ok && (lit = db_int_array_literal(batches, nb));
 	p[3] = lit;
 	if (fs && fclose(fs) != 0)
 		ok = false;
@@ -500,6 +544,7 @@ out:
 	free(sb);
 	free(vb);
 	free(batches);
+	free(rep);
 	free(lit);
 	return ret;
 }

@@ -757,6 +757,41 @@ START_TEST(record_batch_once)
 }
 END_TEST
 
+/* The same delegation twice in one batch of results (a worker that took
+   back its own lapsed batch holds two jobs for what it had not recorded):
+   recorded once, with its server rows once. */
+START_TEST(record_batch_same_twice)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct fake f[3];
+	struct db_result r[3];
+	size_t n, nrec;
+
+	add_domains(2);
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 2);
+	fake_result(&f[0], &d[0], CDS_DEC_UNCHANGED, NULL);
+	fake_result(&f[1], &d[1], CDS_DEC_UNCHANGED, NULL);
+	fake_result(&f[2], &d[0], CDS_DEC_UNCHANGED, DS_A);
+	for (size_t i = 0; i < 3; i++)
+		r[i] = f[i].res;
+	ck_assert_msg(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 2);
+	/* the first of the two stands */
+	ck_assert_str_eq(sql("SELECT cds_state FROM cdscan.scan_server s"
+			     " JOIN cdscan.scan c ON c.id = s.scan_id"
+			     " WHERE c.domain = 'd0000.test.'"), "nodata");
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
 /* Schema 11: the scan records carry no foreign keys (checked per row
    written), but deleting keeps what the keys did: a scan's server rows
    go with it; a run's scans stay with run_id NULL and its items go. */
@@ -1110,6 +1145,7 @@ static Suite *db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, record_batch_once);
+	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_delete);

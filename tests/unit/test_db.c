@@ -800,21 +800,13 @@ START_TEST(record_delete_like_keys)
 	struct db *db = open_db();
 	struct db_run_info a;
 	struct db_delegation *d;
-	struct fake f[3];
-	struct db_result r[3];
-	size_t n, nrec;
+	size_t n;
 
 	add_domains(3);
 	a = begin(db, "h:1", 60000);
 	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 3);
-	for (size_t i = 0; i < n; i++) {
-		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, NULL);
-		r[i] = f[i].res;
-	}
-	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
-			 0);
-	ck_assert_int_eq(nrec, 3);
+	record_unchanged(db, a.id, "h:1", d, n);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_constraint"
 				 " WHERE contype = 'f' AND conrelid IN"
 				 " ('cdscan.scan'::regclass,"

@@ -53,6 +53,8 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 for c in knotd knotc dnsperf /usr/bin/time ip "$CDSCAN" "$BENCHWORLD" "$RELAY" "$NFQDELAY" "$UDPDROPS"; do
 	command -v "$c" >/dev/null || { echo "bench: missing $c (tests/deps bench; make tests)" >&2; exit 1; }
 done
+[ -z "${PERF:-}" ] || command -v perf >/dev/null ||
+	{ echo "bench: PERF is set and perf is missing (linux-perf)" >&2; exit 1; }
 if "$CDSCAN" scan --help 2>&1 | grep -q 'not built yet'; then
 	echo "bench: this cdscan has no scan command yet" >&2
 	exit 1
@@ -74,6 +76,7 @@ DELAY_PID=""
 
 cleanup() {
 	set +e
+	[ -n "${pp:-}" ] && kill -INT "$pp" 2>/dev/null # perf record (PERF)
 	[ -n "$DELAY_PID" ] && kill "$DELAY_PID" 2>/dev/null
 	for w in "$OUT"/w-*; do
 		[ -d "$w" ] || continue
@@ -192,6 +195,12 @@ scan() {
 		[ -n "$pid" ] && break
 		sleep 0.02
 	done
+	pp=
+	if [ -n "${PERF:-}" ]; then # a profile of the whole machine meanwhile
+		perf record -a -g -F "$PERF" -o "$w/perf-$tag.data" \
+			>"$w/perf-$tag.log" 2>&1 &
+		pp=$!
+	fi
 	rm -f "$w/drops.stop"
 	udp_drops "" "$PORT" "${pid:-}" "$w/drops.stop" >"$w/drops-$tag" &
 	dp=$!
@@ -201,6 +210,7 @@ scan() {
 	fi
 	rc=0
 	wait "$sp" || rc=$?
+	[ -z "$pp" ] || { kill -INT "$pp"; wait "$pp" || true; }
 	touch "$w/drops.stop"
 	wait "$dp" || true
 	[ -z "$wrap" ] || wait "$dpn" || true

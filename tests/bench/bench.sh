@@ -210,7 +210,7 @@ scan() {
 	fi
 	rc=0
 	wait "$sp" || rc=$?
-	[ -z "$pp" ] || { kill -INT "$pp"; wait "$pp" || true; }
+	[ -z "$pp" ] || { kill -INT "$pp"; wait "$pp" || true; pp=; }
 	touch "$w/drops.stop"
 	wait "$dp" || true
 	[ -z "$wrap" ] || wait "$dpn" || true

@@ -83,7 +83,7 @@ struct db_delegation {
 	int64_t batch;
 	/* The registrar (cdscan.delegation.registrar, "" when none) and
 	   whether it opted all its domains out (cdscan.registrar), read
-	   with the history. */
+	   with the claim. */
 	char registrar[DB_REGISTRAR_LEN];
 	bool registrar_optout;
 	/* Earlier scans and changes (db/history.c), read with the claim. */

@@ -74,40 +74,6 @@ static int load_rejected_streak(struct db *db, struct db_delegation *d,
 	return CDS_OK;
 }
 
-/* The registrar of each domain and its opt-out, from the SQL interface
-   (cdscan.delegation, cdscan.registrar). */
-static int load_registrars(struct db *db, struct db_delegation *d, size_t n,
-			   const char *arr)
-{
-	const char *p[1] = {arr};
-	PGresult *r;
-
-	for (size_t i = 0; i < n; i++) {
-		d[i].registrar[0] = '\0';
-		d[i].registrar_optout = false;
-	}
-	r = db_exec(db,
-		    "SELECT d.name, coalesce(d.registrar, ''),"
-		    " coalesce(r.optout, false)"
-		    " FROM cdscan.delegation d"
-		    " LEFT JOIN cdscan.registrar r ON r.id = d.registrar"
-		    " WHERE d.name = ANY($1::text[])",
-		    1, p);
-	if (!r)
-		return CDS_EDB;
-	for (int i = 0; i < PQntuples(r); i++) {
-		int k = find(d, n, PQgetvalue(r, i, 0));
-
-		if (k < 0)
-			continue;
-		snprintf(d[k].registrar, sizeof d[k].registrar, "%s",
-			 PQgetvalue(r, i, 1));
-		d[k].registrar_optout = strcmp(PQgetvalue(r, i, 2), "t") == 0;
-	}
-	PQclear(r);
-	return CDS_OK;
-}
-
 /*
  * Accept-after-delay bootstrapping (RFC 8078 §3): per domain the streak
  * of recorded scans (not dry runs), newest first, that were pending with
@@ -295,8 +261,6 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 		}
 	}
 	PQclear(r);
-	if ((ret = load_registrars(db, d, n, arr)) != 0)
-		goto out;
 	sub = subset(d, n, rej, &none);
 	if (!sub && !none) {
 		ret = CDS_ENOMEM;

@@ -337,7 +337,8 @@ static void fill_statuses(struct db_delegation *d, char **st, size_t n)
 	d->n_statuses = n;
 }
 
-/* One row of the claim query: domain, found, ns, ds, statuses, optout. */
+/* One row of the claim query: domain, found, ns, ds, statuses, optout,
+   batch, registrar, the registrar's opt-out. */
 static int fill_one(struct db_delegation *d, PGresult *r, int row,
 		    const struct glue *g, size_t ng)
 {
@@ -359,6 +360,9 @@ static int fill_one(struct db_delegation *d, PGresult *r, int row,
 	if (!(d->ds_text = strdup(PQgetvalue(r, row, 3))))
 		return CDS_ENOMEM;
 	d->optout = strcmp(PQgetvalue(r, row, 5), "t") == 0;
+	snprintf(d->registrar, sizeof d->registrar, "%s",
+		 PQgetvalue(r, row, 7));
+	d->registrar_optout = strcmp(PQgetvalue(r, row, 8), "t") == 0;
 	if (db_parse_array(PQgetvalue(r, row, 2), &v, &n) != 0)
 		goto bad;
 	ret = fill_ns(d, v, n, g, ng);
@@ -488,7 +492,9 @@ out:
  *          being scanned here. SKIP LOCKED: a batch another worker is
  *          claiming, or recording into, right now is passed over;
  *   c      claimed, with the lease;
- *   then its items and their delegations. A batch claimed before
+ *   then its items and their delegations, each with its registrar's
+ *   opt-out (cdscan.registrar: its own view, joined here rather than
+ *   read again by name with the history). A batch claimed before
  *   (claims > 1: taken over, or given back) leaves out what was
  *   recorded; a first claim has nothing recorded to leave out. A batch
  *   with nothing left comes back as one row with a NULL domain. A domain
@@ -513,11 +519,13 @@ static const char claim_sql[] =
 	"  FROM pick WHERE b.run_id = $1 AND b.batch = pick.batch"
 	"  RETURNING b.batch, b.claims)"
 	" SELECT i.domain, d.name IS NOT NULL, d.ns, d.ds, d.statuses,"
-	" d.optout, c.batch"
+	" d.optout, c.batch, coalesce(d.registrar, ''),"
+	" coalesce(g.optout, false)"
 	" FROM c LEFT JOIN LATERAL (SELECT x.domain FROM cdscan.run_item x"
 	"  WHERE x.run_id = $1 AND x.batch = c.batch AND (c.claims = 1"
 	"  OR NOT " RECORDED("x.domain") ")) i ON true"
 	" LEFT JOIN cdscan.delegation d ON d.name = i.domain"
+	" LEFT JOIN cdscan.registrar g ON g.id = d.registrar"
 	" ORDER BY i.domain";
 
 int db_run_claim(struct db *db, int64_t run_id, const char *worker,

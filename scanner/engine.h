@@ -65,7 +65,9 @@ struct scan_answer {
 	                           (answer too large), CDS_ETRUNC (TC=1
 	                           over TCP), CDS_ECANCELED */
 	ldns_pkt *pkt;          /* the matching answer when CDS_OK; borrowed,
-	                           valid only during the callback. Header,
+	                           valid only during the callback, which may
+	                           move records (or a whole section) out of
+	                           it: the engine frees what is left. Header,
 	                           question and answer section only: the
 	                           authority and additional sections are not
 	                           parsed (nscount/arcount still tell their

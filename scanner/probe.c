@@ -458,8 +458,10 @@ static bool cname_at(const ldns_pkt *pkt, const ldns_rdf *owner)
 	return false;
 }
 
+/* Records are moved out of `pkt` (the engine's, freed after the
+   callback) into the server's sets: nothing is cloned. */
 static void take_answer(struct server *s, const struct query *q,
-			const ldns_pkt *pkt)
+			ldns_pkt *pkt)
 {
 	struct probe *p = s->p;
 	struct cds_server_obs *o = &p->obs[s->idx];
@@ -506,7 +508,7 @@ static void take_answer(struct server *s, const struct query *q,
 	}
 	/* A type asked twice (CSYNC after an early stop) keeps the last. */
 	scan_rrset_free(set);
-	if (!own || scan_rrset_from_pkt_at(pkt, own, qtypes[qi], set) != 0) {
+	if (!own || scan_rrset_take_from_pkt(pkt, own, qtypes[qi], set) != 0) {
 		ro->state = CDS_RR_FAILED;
 		ro->error = CDS_ENOMEM;
 		obs_error(o, CDS_ENOMEM, "%s: out of memory", qnames[qi]);
@@ -529,8 +531,18 @@ static void take_answer(struct server *s, const struct query *q,
 	} else {
 		ro->state = CDS_RR_NODATA;
 		if (auth && ldns_pkt_authority(pkt)) {
+			/* the packet's section itself, an empty one in
+			   its place; *auth is left NULL when memory runs
+			   out, as a failed clone left it */
+			ldns_rr_list *fresh = ldns_rr_list_new();
+
 			ldns_rr_list_deep_free(*auth);
-			*auth = ldns_rr_list_clone(ldns_pkt_authority(pkt));
+			*auth = NULL;
+			if (fresh) {
+				*auth = ldns_pkt_authority(pkt);
+				ldns_pkt_set_authority(pkt, fresh);
+				ldns_pkt_set_nscount(pkt, 0);
+			}
 		}
 	}
 }

@@ -100,10 +100,18 @@ int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 	return rc;
 }
 
-int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *name,
-			   ldns_rr_type type, struct scan_rrset *out)
+/*
+ * Collect the RRset and its RRSIGs from the answer section. With `take`
+ * the records are moved out of the packet, the section compacted to what
+ * is left, so nothing is copied: a rescan's answers are mostly an RRset
+ * and its signature, and cloning them, a dozen allocations a record, was
+ * a twentieth of the scanner's CPU (docs/BENCH.md).
+ */
+static int rrset_collect(ldns_pkt *pkt, const ldns_rdf *name,
+			 ldns_rr_type type, struct scan_rrset *out, bool take)
 {
-	const ldns_rr_list *ans = ldns_pkt_answer(pkt);
+	ldns_rr_list *ans = ldns_pkt_answer(pkt);
+	size_t kept = 0, n = ans ? ldns_rr_list_rr_count(ans) : 0;
 	int rc = CDS_ENOMEM;
 
 	out->rrs = ldns_rr_list_new();
@@ -111,21 +119,48 @@ int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *name,
 	if (!out->rrs || !out->sigs)
 		goto out;
 	rc = CDS_OK;
-	for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans) && !rc; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+		ldns_rr_list *to = NULL;
 
-		if (!name_is(rr, name))
-			continue;
-		if (ldns_rr_get_type(rr) == type)
-			rc = push_clone(out->rrs, rr);
-		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
-			 sig_covers(rr) == type)
-			rc = push_clone(out->sigs, rr);
+		if (rc == CDS_OK && name_is(rr, name)) {
+			if (ldns_rr_get_type(rr) == type)
+				to = out->rrs;
+			else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
+				 sig_covers(rr) == type)
+				to = out->sigs;
+		}
+		if (!to) {
+			if (take)
+				ldns_rr_list_set_rr(ans, rr, kept++);
+		} else if (!take) {
+			rc = push_clone(to, rr);
+		} else if (!ldns_rr_list_push_rr(to, rr)) {
+			rc = CDS_ENOMEM; /* rr stays in the packet */
+			ldns_rr_list_set_rr(ans, rr, kept++);
+		}
+	}
+	if (take) {
+		ldns_rr_list_set_rr_count(ans, kept);
+		ldns_pkt_set_ancount(pkt, (uint16_t)kept);
 	}
 out:
 	if (rc)
 		scan_rrset_free(out);
 	return rc;
+}
+
+int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *name,
+			   ldns_rr_type type, struct scan_rrset *out)
+{
+	/* without take the packet is only read */
+	return rrset_collect((ldns_pkt *)pkt, name, type, out, false);
+}
+
+int scan_rrset_take_from_pkt(ldns_pkt *pkt, const ldns_rdf *name,
+			     ldns_rr_type type, struct scan_rrset *out)
+{
+	return rrset_collect(pkt, name, type, out, true);
 }
 
 void scan_rrset_free(struct scan_rrset *set)

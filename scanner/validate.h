@@ -34,6 +34,10 @@ int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
    per delegation, not once per answer). */
 int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *owner,
 			   ldns_rr_type type, struct scan_rrset *out);
+/* The same, but the records are moved out of the packet's answer section
+   instead of cloned; what is left stays there, in order. */
+int scan_rrset_take_from_pkt(ldns_pkt *pkt, const ldns_rdf *owner,
+			     ldns_rr_type type, struct scan_rrset *out);
 void scan_rrset_free(struct scan_rrset *set);
 
 /*

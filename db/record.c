@@ -21,66 +21,98 @@
 #include "core/json.h"
 #include "db/db_int.h"
 
+#define COUNT(a) (sizeof(a) / sizeof *(a))
+
+/*
+ * The staging tables' columns after seq (their first), once: the tables
+ * are made from these lists, and a single result is handed over as JSON
+ * keyed by the same names (record_staged).
+ */
+#define REC_SCAN_COLS(X)                                                    \
+	X(domain, text) X(batch, integer) X(time, bigint) X(verdict, text)  \
+	X(reason, text) X(detail, text) X(current_ds, text[])               \
+	X(proposed_ds, text[]) X(queries, integer) X(outcome, text)         \
+	X(csync_verdict, text) X(csync_reason, text) X(csync_detail, text)  \
+	X(csync_outcome, text) X(boot_scan, integer) X(boot_needed, integer) \
+	X(boot_eligible, bigint)
+#define REC_SERVER_COLS(X)                                                  \
+	X(sseq, smallint) X(ns_name, text) X(addr, text) X(transport, text) \
+	X(error, text) X(soa_serial, bigint) X(dnskey_state, text)          \
+	X(dnskey_proven, boolean) X(cds_state, text) X(cds_sig, text)       \
+	X(cds, text[]) X(cdnskey_state, text) X(cdnskey_sig, text)          \
+	X(cdnskey, text[]) X(csync_state, text) X(csync_sig, text)          \
+	X(csync_serial, bigint) X(csync_flags, integer)                     \
+	X(csync_types, integer[]) X(csync_ns, text[])
+#define COL_DEF(name, type) ", " #name " " #type
+#define COL_NAME(name, type) , #name
+
+static const char *const rec_scan_names[] = {"seq" REC_SCAN_COLS(COL_NAME)};
+static const char *const rec_server_names[] = {
+	"seq" REC_SERVER_COLS(COL_NAME)};
+
 /* Session-local staging tables; ON COMMIT DELETE ROWS empties them at
    the end of every transaction, rolled back or not. */
 static const char rec_tables[] =
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_scan ("
-	" seq integer, domain text, batch integer, time bigint, verdict text,"
-	" reason text, detail text, current_ds text[], proposed_ds text[],"
-	" queries integer, outcome text, csync_verdict text,"
-	" csync_reason text, csync_detail text, csync_outcome text,"
-	" boot_scan integer, boot_needed integer, boot_eligible bigint)"
-	" ON COMMIT DELETE ROWS;"
+	"seq integer" REC_SCAN_COLS(COL_DEF) ") ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS cdscan_rec_server ("
-	" seq integer, sseq smallint, ns_name text, addr text,"
-	" transport text, error text, soa_serial bigint, dnskey_state text,"
-	" dnskey_proven boolean, cds_state text, cds_sig text, cds text[],"
-	" cdnskey_state text, cdnskey_sig text, cdnskey text[],"
-	" csync_state text, csync_sig text, csync_serial bigint,"
-	" csync_flags integer, csync_types integer[], csync_ns text[])"
-	" ON COMMIT DELETE ROWS";
+	"seq integer" REC_SERVER_COLS(COL_DEF) ") ON COMMIT DELETE ROWS";
 
 /*
- * From the staging tables to the real ones, in one statement: scans and
+ * From the staged rows to the real ones, in one statement: scans and
  * server rows only for the batches ($4) this worker still holds (locked
  * FOR KEY SHARE until the commit, so that no one takes them over
  * meanwhile, while the lease renewal, which updates no key, goes on),
  * and not for a delegation already recorded in the run (nor twice from
  * one set: record_staged stages each delegation once). Returns the new
- * scan ids.
+ * scan ids. SCAN and SERVER are where the staged rows come from.
  */
+#define REC_APPLY(SCAN, SERVER)                                              \
+	"WITH held AS ("                                                     \
+	" SELECT batch FROM cdscan.run_batch"                                \
+	" WHERE run_id = $1 AND batch = ANY($4::integer[]) AND worker = $2"  \
+	" AND state = 'claimed' FOR KEY SHARE),"                             \
+	" ins AS ("                                                          \
+	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"   \
+	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome," \
+	"  csync_verdict, csync_reason, csync_detail, csync_outcome,"       \
+	"  boot_scan, boot_needed, boot_eligible)"                           \
+	" SELECT $1, r.domain, to_timestamp(r.time), $2, $3, r.verdict,"     \
+	"  r.reason, r.detail, r.current_ds, r.proposed_ds, r.queries,"      \
+	"  r.outcome, r.csync_verdict, r.csync_reason, r.csync_detail,"      \
+	"  r.csync_outcome, r.boot_scan, r.boot_needed,"                     \
+	"  to_timestamp(r.boot_eligible)"                                    \
+	" FROM " SCAN " r WHERE r.batch IN (SELECT batch FROM held)"         \
+	" ON CONFLICT (run_id, domain) DO NOTHING"                           \
+	" RETURNING id, domain),"                                            \
+	" srv AS ("                                                          \
+	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"      \
+	"  transport, error, soa_serial, dnskey_state, dnskey_proven,"       \
+	"  cds_state, cds_sig, cds, cdnskey_state, cdnskey_sig, cdnskey,"    \
+	"  csync_state, csync_sig, csync_serial, csync_flags, csync_types,"  \
+	"  csync_ns)"                                                        \
+	" SELECT ins.id, s.sseq, s.ns_name, s.addr, s.transport, s.error,"   \
+	"  s.soa_serial, s.dnskey_state, s.dnskey_proven, s.cds_state,"      \
+	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey,"     \
+	"  s.csync_state, s.csync_sig, s.csync_serial, s.csync_flags,"       \
+	"  s.csync_types, s.csync_ns"                                        \
+	" FROM ins JOIN " SCAN " r ON r.domain = ins.domain"                 \
+	" JOIN " SERVER " s ON s.seq = r.seq)"                               \
+	" SELECT id FROM ins"
+
+/* A set of results: COPY'd into the staging tables. */
 static const char rec_apply[] =
-	"WITH held AS ("
-	" SELECT batch FROM cdscan.run_batch"
-	" WHERE run_id = $1 AND batch = ANY($4::integer[]) AND worker = $2"
-	" AND state = 'claimed' FOR KEY SHARE),"
-	" ins AS ("
-	" INSERT INTO cdscan.scan (run_id, domain, time, worker, dry_run,"
-	"  verdict, reason, detail, current_ds, proposed_ds, queries, outcome,"
-	"  csync_verdict, csync_reason, csync_detail, csync_outcome,"
-	"  boot_scan, boot_needed, boot_eligible)"
-	" SELECT $1, r.domain, to_timestamp(r.time), $2, $3, r.verdict,"
-	"  r.reason, r.detail, r.current_ds, r.proposed_ds, r.queries,"
-	"  r.outcome, r.csync_verdict, r.csync_reason, r.csync_detail,"
-	"  r.csync_outcome, r.boot_scan, r.boot_needed,"
-	"  to_timestamp(r.boot_eligible)"
-	" FROM cdscan_rec_scan r WHERE r.batch IN (SELECT batch FROM held)"
-	" ON CONFLICT (run_id, domain) DO NOTHING"
-	" RETURNING id, domain),"
-	" srv AS ("
-	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"
-	"  transport, error, soa_serial, dnskey_state, dnskey_proven,"
-	"  cds_state, cds_sig, cds, cdnskey_state, cdnskey_sig, cdnskey,"
-	"  csync_state, csync_sig, csync_serial, csync_flags, csync_types,"
-	"  csync_ns)"
-	" SELECT ins.id, s.sseq, s.ns_name, s.addr, s.transport, s.error,"
-	"  s.soa_serial, s.dnskey_state, s.dnskey_proven, s.cds_state,"
-	"  s.cds_sig, s.cds, s.cdnskey_state, s.cdnskey_sig, s.cdnskey,"
-	"  s.csync_state, s.csync_sig, s.csync_serial, s.csync_flags,"
-	"  s.csync_types, s.csync_ns"
-	" FROM ins JOIN cdscan_rec_scan r ON r.domain = ins.domain"
-	" JOIN cdscan_rec_server s ON s.seq = r.seq)"
-	" SELECT id FROM ins";
+	REC_APPLY("cdscan_rec_scan", "cdscan_rec_server");
+
+/*
+ * One result (a change transaction): its rows as JSON parameters ($5,
+ * $6), read as the staging tables' row types. Writing the temporary
+ * tables made every commit truncate them, ~1 ms of the server's time a
+ * transaction, the largest part of a change's cost (docs/BENCH.md).
+ */
+static const char rec_apply_one[] = REC_APPLY(
+	"jsonb_populate_recordset(NULL::cdscan_rec_scan, $5::jsonb)",
+	"jsonb_populate_recordset(NULL::cdscan_rec_server, $6::jsonb)");
 
 /*
  * The worker's count, as the last statement before COMMIT: its row is
@@ -429,6 +461,79 @@ static int copy_in(struct db *db, const char *table, const char *buf,
 	return ret;
 }
 
+/*
+ * Rows in COPY's text format (as staged) as a JSON array of objects
+ * keyed by the columns' names, every value a string or null, which
+ * jsonb_populate_recordset() reads with each column type's input
+ * function, as COPY would. NULL when out of memory, or when a row has
+ * more fields than there are names (a bug: the names and the staging
+ * are made from one list).
+ */
+static char *copy_to_json(const char *buf, size_t len,
+			  const char *const *names, size_t n_names)
+{
+	char *out = NULL, *val = malloc(len + 1);
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	struct json j;
+	bool ok = f && val;
+
+	if (ok) {
+		json_init(&j, f, false);
+		json_array_begin(&j, NULL);
+	}
+	for (size_t pos = 0; ok && pos < len;) {
+		size_t col = 0;
+
+		json_object_begin(&j, NULL);
+		for (;;) {
+			size_t k = 0;
+			bool null = len - pos >= 2 && buf[pos] == '\\' &&
+				    buf[pos + 1] == 'N' &&
+				    (pos + 2 == len || buf[pos + 2] == '\t' ||
+				     buf[pos + 2] == '\n');
+
+			if (null)
+				pos += 2;
+			for (; !null && pos < len && buf[pos] != '\t' &&
+			       buf[pos] != '\n'; pos++) {
+				char c = buf[pos];
+
+				if (c == '\\' && pos + 1 < len) {
+					c = buf[++pos];
+					c = c == 't' ? '\t' : c == 'n' ? '\n'
+					  : c == 'r' ? '\r' : c;
+				}
+				val[k++] = c;
+			}
+			val[k] = '\0';
+			if (col >= n_names) {
+				ok = false;
+				break;
+			}
+			if (null)
+				json_null(&j, names[col]);
+			else
+				json_str(&j, names[col], val);
+			col++;
+			if (pos >= len || buf[pos++] == '\n')
+				break;
+		}
+		json_object_end(&j);
+	}
+	if (f) {
+		if (ok)
+			json_array_end(&j);
+		ok = fclose(f) == 0 && ok;
+	}
+	free(val);
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* The batches of a set of results, each once (a set spans a few). */
 static void add_batch(int64_t *v, size_t *n, int64_t b)
 {
@@ -490,7 +595,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	char *sb = NULL, *vb = NULL, id[24];
 	size_t sl = 0, vl = 0;
 	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
-	const char *p[4] = {id, worker, dry_run ? "t" : "f", NULL};
+	const char *p[6] = {id, worker, dry_run ? "t" : "f", NULL, NULL, NULL};
+	char *js = NULL, *jv = NULL;
 	int64_t *batches = calloc(n ? n : 1, sizeof *batches);
 	bool *rep = repeated(res, n);
 	size_t nb = 0;
@@ -520,13 +626,25 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		snprintf(db->err, sizeof db->err, "out of memory");
 		goto out;
 	}
-	if ((ret = copy_in(db, "cdscan_rec_scan", sb, sl)) != 0 ||
-	    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
-		goto out;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
-	/* One result is a change transaction's (see enum db_stmt). */
-	r = n == 1 ? db_exec_prepared(db, DB_ST_REC_APPLY_ONE, rec_apply, 4, p)
-		   : db_exec(db, rec_apply, 4, p);
+	if (n == 1) {
+		/* a change transaction's (see enum db_stmt), as JSON */
+		if (!(p[4] = js = copy_to_json(sb, sl, rec_scan_names,
+					       COUNT(rec_scan_names))) ||
+		    !(p[5] = jv = copy_to_json(vb, vl, rec_server_names,
+					       COUNT(rec_server_names)))) {
+			ret = CDS_ENOMEM;
+			snprintf(db->err, sizeof db->err, "out of memory");
+			goto out;
+		}
+		r = db_exec_prepared(db, DB_ST_REC_APPLY_ONE, rec_apply_one, 6,
+				     p);
+	} else {
+		if ((ret = copy_in(db, "cdscan_rec_scan", sb, sl)) != 0 ||
+		    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
+			goto out;
+		r = db_exec(db, rec_apply, 4, p);
+	}
 	if (!r) {
 		ret = CDS_EDB;
 		goto out;
@@ -546,6 +664,8 @@ out:
 	free(batches);
 	free(rep);
 	free(lit);
+	free(js);
+	free(jv);
 	return ret;
 }
 

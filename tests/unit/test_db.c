@@ -876,6 +876,69 @@ START_TEST(record_change_applies)
 }
 END_TEST
 
+/* A change transaction hands its one result over as JSON, a batch as
+   COPY: the rows they write hold the same, to the escapes and NULLs. */
+START_TEST(record_change_rows_as_a_batch_writes_them)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct fake f[3];
+	struct db_result r[2];
+	enum db_outcome out;
+	size_t n, nrec;
+
+	add_domains(3);
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 3);
+	fake_result(&f[0], &d[0], CDS_DEC_UPDATE, DS_B);
+	fake_result(&f[1], &d[1], CDS_DEC_UNCHANGED, DS_B);
+	fake_result(&f[2], &d[2], CDS_DEC_UNCHANGED, DS_B);
+	ck_assert_msg(db_record_change(db, a.id, "h:1", DB_SINK_TABLES,
+				       &f[0].res, &out) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(out, DB_OUT_APPLIED);
+	r[0] = f[1].res;
+	r[1] = f[2].res;
+	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 2, &nrec),
+			 0);
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_str_eq(sql("SELECT detail FROM cdscan.scan"
+			     " WHERE domain = 'd0000.test.'"),
+			 "test\tdetail \\ \"q\"");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 3);
+	ck_assert_int_eq(sql_int(
+		"SELECT count(DISTINCT (v.seq, v.ns_name = 'ns1.' || s.domain,"
+		" v.addr, v.transport, v.error, v.soa_serial, v.dnskey_state,"
+		" v.dnskey_proven, v.cds_state, v.cds_sig, v.cds,"
+		" v.cdnskey_state, v.cdnskey_sig, v.cdnskey, v.csync_state,"
+		" v.csync_sig, v.csync_serial, v.csync_flags, v.csync_types,"
+		" v.csync_ns, s.time, s.detail, s.queries,"
+		" s.csync_verdict, s.csync_reason, s.csync_detail,"
+		" s.csync_outcome, s.boot_scan, s.boot_needed,"
+		" s.boot_eligible, s.worker, s.dry_run, s.run_id))"
+		" FROM cdscan.scan s JOIN cdscan.scan_server v"
+		" ON v.scan_id = s.id"), 1);
+	/* and what differs, differs as it should */
+	ck_assert_str_eq(sql("SELECT string_agg(verdict || '/' ||"
+			     " coalesce(outcome, '-') || '/' ||"
+			     " current_ds::text || '/' ||"
+			     " coalesce(proposed_ds::text, '-') || '/' ||"
+			     " (error IS NULL)::text || '/' ||"
+			     " (csync_state IS NULL)::text || '/' ||"
+			     " cdnskey::text, ' ' ORDER BY s.domain)"
+			     " FROM cdscan.scan s JOIN cdscan.scan_server v"
+			     " ON v.scan_id = s.id"),
+			 "update/applied/{\"" DS_A "\"}/{\"" DS_B
+			 "\"}/true/true/{}"
+			 " unchanged/-/{}/{}/true/true/{}"
+			 " unchanged/-/{}/{}/true/true/{}");
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(record_change_delete)
 {
 	struct db *db = open_db();
@@ -1140,6 +1203,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
+	tcase_add_test(tc, record_change_rows_as_a_batch_writes_them);
 	tcase_add_test(tc, record_change_delete);
 	tcase_add_test(tc, record_change_stale);
 	tcase_add_test(tc, record_change_requests);

@@ -140,7 +140,7 @@ static int rrset_collect(ldns_pkt *pkt, const ldns_rdf *name,
 			ldns_rr_list_set_rr(ans, rr, kept++);
 		}
 	}
-	if (take) {
+	if (take && ans) {
 		ldns_rr_list_set_rr_count(ans, kept);
 		ldns_pkt_set_ancount(pkt, (uint16_t)kept);
 	}

@@ -31,11 +31,9 @@ struct scan_rrset {
 int scan_rrset_from_pkt(const ldns_pkt *pkt, const char *owner,
 			ldns_rr_type type, struct scan_rrset *out);
 /* The same with the owner already a name (the prober makes its apex once
-   per delegation, not once per answer). */
-int scan_rrset_from_pkt_at(const ldns_pkt *pkt, const ldns_rdf *owner,
-			   ldns_rr_type type, struct scan_rrset *out);
-/* The same, but the records are moved out of the packet's answer section
-   instead of cloned; what is left stays there, in order. */
+   per delegation, not once per answer), and the records moved out of the
+   packet's answer section instead of cloned; what is left stays there, in
+   order. */
 int scan_rrset_take_from_pkt(ldns_pkt *pkt, const ldns_rdf *owner,
 			     ldns_rr_type type, struct scan_rrset *out);
 void scan_rrset_free(struct scan_rrset *set);

@@ -357,6 +357,9 @@ pipeline lo "$W"
 # The same again: a nightly run where nothing is left to change, so no
 # change transactions — the scanner's own pace.
 scan lo2 "$W"
+# And a third: the rejected delegations' streaks reach
+# policy.notify-rejected-after (3), so every batch writes their events.
+scan lo3 "$W"
 bench_knot_stop "$W"
 
 # ---- 2. 30 ms RTT, 1% loss, in a network namespace ----

@@ -47,6 +47,10 @@
    transaction and a claim or a batch of results proceed side by side. */
 #define SCAN_DB_THREADS 2
 
+/* Delegations whose decision reads their history, read together: at
+   most this many a query (and whatever waits at each tick). */
+#define HISTORY_BATCH 200
+
 struct batch;
 
 /* One delegation on its way through the worker. Jobs live in their
@@ -108,6 +112,16 @@ struct change_task {
 	enum db_outcome out;
 };
 
+/* The history of delegations decided once without it, for which
+   policy_history_matters. */
+struct history_task {
+	struct db_task t;
+	struct scan_worker *w;
+	struct job **jobs;
+	struct db_delegation **d; /* jobs[i]->deleg, sorted by the load */
+	size_t n;
+};
+
 struct renew_task {
 	struct db_task t;
 	struct scan_worker *w;
@@ -165,6 +179,10 @@ struct scan_worker {
 	/* probed and decided, waiting to be handed to the database */
 	struct job **unwritten;
 	size_t n_unwritten;
+	/* probed, waiting for their history (policy_history_matters);
+	   counted in n_waiting */
+	struct job **hist_wait;
+	size_t n_hist_wait;
 	size_t in_flight;       /* probes */
 	size_t n_waiting;       /* decided, not yet recorded */
 	size_t max_waiting;     /* past this, no probe starts */
@@ -829,6 +847,81 @@ static bool csync_decide(struct scan_worker *w, struct job *j)
 	return true;
 }
 
+/* ---- history, for the decisions that read it ------------------------- */
+
+static int history_run(struct db *db, struct db_task *t)
+{
+	struct history_task *ht = (struct history_task *)t;
+
+	return db_history_load(db, ht->d, ht->n);
+}
+
+static void history_done(struct db_task *t)
+{
+	struct history_task *ht = (struct history_task *)t;
+	struct scan_worker *w = ht->w;
+
+	w->n_tasks--;
+	if (t->rc != 0)
+		task_failed(w, t);
+	for (size_t i = 0; i < ht->n; i++) {
+		struct job *j = ht->jobs[i];
+
+		w->n_waiting--;
+		if (t->rc != 0 || w->fatal || w->closing) {
+			job_release(j);
+			continue;
+		}
+		cli_decide(j->deleg, j->res->obs, j->res->n_obs, &w->pol,
+			   j->now, &j->dec);
+		if (!csync_decide(w, j))
+			job_done(w, j);
+	}
+	free(ht->jobs);
+	free(ht->d);
+	free(ht);
+	fill(w);
+}
+
+/* Hand the delegations waiting for their history to the database, in
+   one query. */
+static void flush_history(struct scan_worker *w)
+{
+	struct history_task *ht;
+	struct job **fresh;
+
+	if (w->n_hist_wait == 0 || w->fatal || w->closing)
+		return;
+	ht = calloc(1, sizeof *ht);
+	fresh = calloc(HISTORY_BATCH, sizeof *fresh);
+	if (!ht || !fresh ||
+	    !(ht->d = calloc(w->n_hist_wait, sizeof *ht->d))) {
+		free(ht);
+		free(fresh);
+		fail_run(w, CDS_ENOMEM, NULL);
+		return;
+	}
+	ht->t.run = history_run;
+	ht->t.done = history_done;
+	ht->w = w;
+	ht->jobs = w->hist_wait;
+	ht->n = w->n_hist_wait;
+	for (size_t i = 0; i < ht->n; i++)
+		ht->d[i] = ht->jobs[i]->deleg;
+	w->hist_wait = fresh;
+	w->n_hist_wait = 0;
+	w->n_tasks++;
+	db_pool_submit(w->pool, &ht->t, false);
+}
+
+/*
+ * A delegation is probed: decided with no history first. Most
+ * decisions (no CDS, or the CDS the DS already says; no CSYNC) are the
+ * same whatever the history holds, and reading it for every claimed
+ * delegation was a sixth of what the database did in a scan where
+ * nothing changes (docs/BENCH.md). The others wait for theirs, read
+ * for many at once, and are decided again with it.
+ */
 static void probed(struct scan_result *res, void *arg)
 {
 	struct job *j = arg;
@@ -841,6 +934,14 @@ static void probed(struct scan_result *res, void *arg)
 		return;
 	}
 	cli_decide(j->deleg, res->obs, res->n_obs, &w->pol, j->now, &j->dec);
+	if (policy_history_matters(&j->dec, res->obs, res->n_obs)) {
+		w->n_waiting++;
+		w->hist_wait[w->n_hist_wait++] = j;
+		if (w->n_hist_wait >= HISTORY_BATCH)
+			flush_history(w);
+		fill(w);
+		return;
+	}
 	if (csync_decide(w, j))
 		return;
 	decided(w, j);
@@ -1062,6 +1163,7 @@ static void maybe_end(struct scan_worker *w)
 	if (!w->stopping &&
 	    (w->cur || w->claim_busy || !w->nothing_to_claim || w->end_checked))
 		return;
+	flush_history(w);
 	flush_unwritten(w);
 	if (w->n_tasks || w->fatal)
 		return;
@@ -1167,6 +1269,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		w->last_renew_ms = t;
 		db_pool_submit(w->pool, &w->renew.t, true);
 	}
+	flush_history(w);
 	if (t - w->last_flush_ms >= 2000)
 		flush_unwritten(w);
 	if (w->progress && !w->prog_busy) {
@@ -1235,6 +1338,7 @@ static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 	   that a slow database slows the scan instead of filling memory. */
 	w->max_waiting = 3 * w->batch_size;
 	w->unwritten = calloc(w->batch_size, sizeof *w->unwritten);
+	w->hist_wait = calloc(HISTORY_BATCH, sizeof *w->hist_wait);
 	w->cap_spare_csync = w->max_waiting + w->concurrency;
 	w->spare_csync = calloc(w->cap_spare_csync, sizeof *w->spare_csync);
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick, w);
@@ -1242,7 +1346,8 @@ static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 	w->ev_term = evsignal_new(w->base, SIGTERM, on_signal, w);
 	w->ev_db = event_new(w->base, db_pool_fd(w->pool), EV_READ | EV_PERSIST,
 			     db_wake, w);
-	if (!w->unwritten || !w->spare_csync || !w->ev_tick || !w->ev_int ||
+	if (!w->unwritten || !w->hist_wait || !w->spare_csync || !w->ev_tick ||
+	    !w->ev_int ||
 	    !w->ev_term || !w->ev_db)
 		return CDS_ENOMEM;
 	event_add(w->ev_tick, &(struct timeval){0, 250000});
@@ -1267,6 +1372,9 @@ static void teardown(struct scan_worker *w)
 	for (size_t i = 0; i < w->n_unwritten; i++)
 		job_release(w->unwritten[i]);
 	free(w->unwritten);
+	for (size_t i = 0; i < w->n_hist_wait; i++)
+		job_release(w->hist_wait[i]);
+	free(w->hist_wait);
 	free(w->done);
 	if (w->ev_tick)
 		event_free(w->ev_tick);

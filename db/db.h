@@ -86,7 +86,9 @@ struct db_delegation {
 	   with the claim. */
 	char registrar[DB_REGISTRAR_LEN];
 	bool registrar_optout;
-	/* Earlier scans and changes (db/history.c), read with the claim. */
+	/* Earlier scans and changes (db/history.c): zero from the claim;
+	   read after the probe, for a delegation whose decision they can
+	   change (policy_history_matters). */
 	struct cds_history hist;
 	/* Set when the row could not be read into this struct (too many NS
 	   names, a DS the parser refuses): the delegation is recorded with
@@ -98,11 +100,12 @@ struct db_delegation {
 void db_delegation_deinit(struct db_delegation *d);
 
 /*
- * Fill d[i].hist for n delegations from cdscan's own tables (audit,
- * scan), one query for all of them. db_run_claim calls it; `cdscan
- * status` may too.
+ * Fill d[i]->hist for n delegations from cdscan's own tables (audit,
+ * scan, csync_change): one query for all of them, and one more for the
+ * streaks of those whose newest scan was rejected or bootstrap-waiting.
+ * Sorts d by name. A name may come twice; both get its history.
  */
-int db_history_load(struct db *db, struct db_delegation *d, size_t n);
+int db_history_load(struct db *db, struct db_delegation **d, size_t n);
 
 /* ---- runs and work distribution (db/run.c) ---------------------------- */
 

@@ -1,7 +1,9 @@
 /*
- * What the registry remembers about each delegation, read with a claimed
- * batch: policy rules over time (hold-down, replay protection, bootstrap
- * progress) need it, and policy itself reads no database.
+ * What the registry remembers about each delegation: policy rules over
+ * time (hold-down, replay protection, bootstrap progress, rejected
+ * streaks, CSYNC serials) need it, and policy itself reads no database.
+ * `cdscan scan` reads it after the probe, for the few delegations whose
+ * decision it can change (policy_history_matters).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +15,27 @@
 #include "db/db.h"
 #include "db/db_int.h"
 
-static int find(const struct db_delegation *d, size_t n, const char *name)
+/* The delegations are sorted by name (db_history_load): the first of
+   that name, by binary search, or -1. */
+static int find(struct db_delegation *const *d, size_t n, const char *name)
 {
-	/* the claim returns its rows sorted by name */
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(d[mid].name, name);
 
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
+		if (strcmp(d[mid]->name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = 0; i < n; i++) /* not sorted after all */
-		if (strcmp(d[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	return lo < n && strcmp(d[lo]->name, name) == 0 ? (int)lo : -1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(struct db_delegation *const *)a)->name,
+		      (*(struct db_delegation *const *)b)->name);
 }
 
 /*
@@ -40,7 +43,7 @@ static int find(const struct db_delegation *d, size_t n, const char *name)
  * with the newest (in scan time order). `arr`: the names, as an array
  * literal, of the batch's domains whose newest scan was rejected.
  */
-static int load_rejected_streak(struct db *db, struct db_delegation *d,
+static int load_rejected_streak(struct db *db, struct db_delegation *const *d,
 				size_t n, const char *arr)
 {
 	const char *p[1] = {arr};
@@ -67,7 +70,7 @@ static int load_rejected_streak(struct db *db, struct db_delegation *d,
 		int k = find(d, n, PQgetvalue(r, i, 0));
 
 		if (k >= 0)
-			d[k].hist.rejected_streak =
+			d[k]->hist.rejected_streak =
 				(unsigned)strtoul(PQgetvalue(r, i, 1), NULL, 10);
 	}
 	PQclear(r);
@@ -83,8 +86,8 @@ static int load_rejected_streak(struct db *db, struct db_delegation *d,
  * count (STANDARDS §14). Scans are ordered by their time (the --now of
  * the scan) and id. `arr` is the batch's names as an array literal.
  */
-static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
-			    const char *arr)
+static int load_boot_streak(struct db *db, struct db_delegation *const *d,
+			    size_t n, const char *arr)
 {
 	const char *p[1] = {arr};
 	PGresult *r;
@@ -123,7 +126,7 @@ static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
 
 		if (k < 0)
 			continue;
-		h = &d[k].hist;
+		h = &d[k]->hist;
 		if (db_parse_array(PQgetvalue(r, i, 3), &ds, &nds) != 0)
 			continue; /* unreadable: no streak, the count restarts */
 		for (size_t j = 0; j < nds && h->n_boot_ds < CDS_DS_MAX; j++)
@@ -145,8 +148,8 @@ static int load_boot_streak(struct db *db, struct db_delegation *d, size_t n,
 
 /* The batch's names for which `want` holds, as an array literal; NULL
    with *none set when there is none, NULL alone when out of memory. */
-static char *subset(const struct db_delegation *d, size_t n, const bool *want,
-		    bool *none)
+static char *subset(struct db_delegation *const *d, size_t n,
+		    const bool *want, bool *none)
 {
 	const char **names = calloc(n ? n : 1, sizeof *names);
 	size_t k = 0;
@@ -157,7 +160,7 @@ static char *subset(const struct db_delegation *d, size_t n, const bool *want,
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (want[i])
-			names[k++] = d[i].name;
+			names[k++] = d[i]->name;
 	if (k == 0) {
 		free(names);
 		*none = true;
@@ -168,7 +171,7 @@ static char *subset(const struct db_delegation *d, size_t n, const bool *want,
 	return arr;
 }
 
-int db_history_load(struct db *db, struct db_delegation *d, size_t n)
+int db_history_load(struct db *db, struct db_delegation **d, size_t n)
 {
 	const char **names;
 	char *arr = NULL, *sub = NULL;
@@ -177,13 +180,14 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 	int ret = CDS_ENOMEM;
 
 	for (size_t i = 0; i < n; i++)
-		memset(&d[i].hist, 0, sizeof d[i].hist);
+		memset(&d[i]->hist, 0, sizeof d[i]->hist);
 	if (n == 0)
 		return CDS_OK;
+	qsort(d, n, sizeof *d, by_name);
 	if (!(names = calloc(n, sizeof *names)))
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		names[i] = d[i].name;
+		names[i] = d[i]->name;
 	arr = db_array_literal(names, n);
 	free(names);
 	rej = calloc(n, sizeof *rej);
@@ -245,18 +249,18 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 
 		if (k < 0)
 			continue;
-		d[k].hist.last_change = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-		d[k].hist.last_change_other =
+		d[k]->hist.last_change = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		d[k]->hist.last_change_other =
 			strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		rej[k] = strcmp(PQgetvalue(r, i, 3), "rejected") == 0;
 		boot[k] = strcmp(PQgetvalue(r, i, 4), "bootstrap-waiting") == 0;
 		if (!PQgetisnull(r, i, 6))
-			d[k].hist.last_change_inception = strtoll(
+			d[k]->hist.last_change_inception = strtoll(
 				PQgetvalue(r, i, 6), NULL, 10);
 		/* Y5 with stored state: the newest CSYNC serial acted on */
 		if (!PQgetisnull(r, i, 5)) {
-			d[k].hist.has_csync_serial = true;
-			d[k].hist.csync_serial = (uint32_t)strtoul(
+			d[k]->hist.has_csync_serial = true;
+			d[k]->hist.csync_serial = (uint32_t)strtoul(
 				PQgetvalue(r, i, 5), NULL, 10);
 		}
 	}
@@ -276,6 +280,11 @@ int db_history_load(struct db *db, struct db_delegation *d, size_t n)
 	}
 	if (sub && (ret = load_boot_streak(db, d, n, sub)) != 0)
 		goto out;
+	/* A delegation twice in the list (a worker that took back its own
+	   lapsed batch holds two jobs for it): filled once, by find(). */
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(d[i]->name, d[i - 1]->name) == 0)
+			d[i]->hist = d[i - 1]->hist;
 	ret = CDS_OK;
 out:
 	if (ret == CDS_ENOMEM)

@@ -583,8 +583,6 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker,
 		if ((ret = fill_one(&d[i], r, (int)i, g, ng)) != 0)
 			goto out;
 	}
-	if ((ret = db_history_load(db, d, n)) != 0)
-		goto out;
 	*out = d;
 	*n_out = n;
 	d = NULL;

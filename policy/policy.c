@@ -1204,6 +1204,28 @@ static bool registry_rule(const struct policy_domain *dom,
 	return true;
 }
 
+bool policy_history_matters(const struct cds_decision *dec,
+			    const struct cds_server_obs *obs, size_t n_obs)
+{
+	switch (dec->verdict) {
+	case CDS_DEC_UPDATE:
+	case CDS_DEC_DELETE:
+	case CDS_DEC_REJECTED:
+		return true;
+	case CDS_DEC_PENDING:
+		if (dec->reason == CDS_R_BOOTSTRAP_WAITING ||
+		    dec->reason == CDS_R_HOLD_DOWN)
+			return true;
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < n_obs; i++)
+		if (obs[i].csync.rr.state == CDS_RR_PRESENT)
+			return true;
+	return false;
+}
+
 void policy_apply_registry(const struct policy_domain *dom,
 			   const struct cds_server_obs *obs, size_t n_obs,
 			   const struct policy_config *cfg, int64_t now,

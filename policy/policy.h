@@ -178,6 +178,25 @@ void policy_apply_registry(const struct policy_domain *dom,
 			   const struct policy_config *cfg, int64_t now,
 			   struct cds_decision *dec);
 
+/*
+ * Whether the domain's history (policy_domain.hist) could change what
+ * was decided without one: `dec` is the decision policy_decide_ds,
+ * policy_bootstrap_progress and policy_apply_registry reached with no
+ * history (hist NULL or zeroed), `obs` what it was decided on. The
+ * history is read by four rules only:
+ *   - the registry rules (hold-down, replay protection), which act on
+ *     UPDATE and DELETE, and can leave REJECTED or PENDING hold-down;
+ *   - the rejected streak (one event per streak), on REJECTED;
+ *   - accept-after-delay, on PENDING bootstrap-waiting, which it may
+ *     turn into UPDATE (or, through the registry rules, REJECTED);
+ *   - CSYNC's serial already acted on, when some server serves CSYNC.
+ * A decision outside those (UNCHANGED, PENDING for any other reason, no
+ * CSYNC) is the same whatever the history: `cdscan scan` reads history
+ * only for the delegations where this says true. Pure.
+ */
+bool policy_history_matters(const struct cds_decision *dec,
+			    const struct cds_server_obs *obs, size_t n_obs);
+
 /* ---- bootstrapping (policy/bootstrap.c, STANDARDS §5) ------------ */
 
 /*

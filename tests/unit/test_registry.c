@@ -305,6 +305,90 @@ START_TEST(test_detail_bounded)
 }
 END_TEST
 
+/*
+ * cdscan scan decides without history first and reads it only where
+ * policy_history_matters says it could change the decision. Over every
+ * verdict and reason a decision can come in with, and histories that
+ * each change some decision (a recent change under hold-down, a replay,
+ * a rejected streak one short of the event, a bootstrap streak that
+ * makes the delay), whenever the decision with history differs from the
+ * one without, policy_history_matters must have said so.
+ */
+START_TEST(test_history_matters_when_it_changes_the_decision)
+{
+	struct cds_ds ds;
+	struct cds_history hists[4] = {
+		{.last_change = NOW - HOUR},
+		{.last_change = NOW - 10 * DAY, .last_change_inception = NOW},
+		{.rejected_streak = 2},
+		{.boot_streak = 5, .boot_since = NOW - 10 * DAY, .n_boot_ds = 1},
+	};
+	const struct row r = {.cds_inc = {NOW - 60, NOW - 60}};
+	struct cds_server_obs obs[2];
+	struct policy_config cfg;
+	unsigned changed[4] = {0};
+
+	ck_assert_int_eq(cds_ds_parse("12345 13 2 "
+				      "0123456789abcdef0123456789abcdef"
+				      "0123456789abcdef0123456789abcdef",
+				      &ds), 0);
+	hists[3].boot_ds[0] = ds;
+	policy_config_default(&cfg);
+	cfg.hold_down = DAY;
+	fill_obs(&obs[0], 0, &r);
+	fill_obs(&obs[1], 1, &r);
+	for (int v = CDS_DEC_UNCHANGED; v <= CDS_DEC_PENDING; v++) {
+		for (int why = 0; why < CDS_R__COUNT; why++) {
+			for (int h = 0; h < 4; h++) {
+				struct policy_domain none = {.registrar = "r"};
+				struct policy_domain dom = {.registrar = "r",
+							    .hist = &hists[h]};
+				struct cds_decision a, b;
+
+				memset(&a, 0, sizeof a);
+				a.verdict = (enum cds_verdict)v;
+				a.reason = (enum cds_reason)why;
+				a.n_proposed = 1;
+				a.proposed[0] = ds;
+				b = a;
+				policy_bootstrap_progress(&none, &cfg, NOW, &a);
+				policy_apply_registry(&none, obs, 2, &cfg, NOW,
+						      &a);
+				policy_bootstrap_progress(&dom, &cfg, NOW, &b);
+				policy_apply_registry(&dom, obs, 2, &cfg, NOW,
+						      &b);
+				if (a.verdict == b.verdict &&
+				    a.reason == b.reason &&
+				    a.rejected_event == b.rejected_event &&
+				    a.boot_scan == b.boot_scan &&
+				    strcmp(a.detail, b.detail) == 0)
+					continue;
+				changed[h]++;
+				ck_assert_msg(policy_history_matters(&a, obs, 2),
+					      "%s %s: history %d makes it %s %s,"
+					      " but it was decided without",
+					      cds_verdict_name(a.verdict),
+					      cds_reason_name(a.reason), h,
+					      cds_verdict_name(b.verdict),
+					      cds_reason_name(b.reason));
+			}
+		}
+	}
+	/* every history changed something: the test can fail */
+	for (int h = 0; h < 4; h++)
+		ck_assert_msg(changed[h] > 0, "history %d changed nothing", h);
+	/* no CDS, no CSYNC: nothing to read */
+	{
+		struct cds_decision d = {.verdict = CDS_DEC_UNCHANGED,
+					 .reason = CDS_R_NO_CDS};
+
+		ck_assert(!policy_history_matters(&d, obs, 2));
+		obs[1].csync.rr.state = CDS_RR_PRESENT;
+		ck_assert(policy_history_matters(&d, obs, 2));
+	}
+}
+END_TEST
+
 START_TEST(test_config_keys)
 {
 	struct policy_config cfg;
@@ -370,6 +454,7 @@ static Suite *registry_suite(void)
 	tc = tcase_create("rules");
 	tcase_add_loop_test(tc, test_rules, 0, N_OF(rows));
 	tcase_add_test(tc, test_detail_bounded);
+	tcase_add_test(tc, test_history_matters_when_it_changes_the_decision);
 	tcase_add_test(tc, test_config_keys);
 	suite_add_tcase(s, tc);
 

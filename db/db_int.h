@@ -15,8 +15,8 @@
  * that PostgreSQL parses and plans each once, not thousands of times a
  * run (docs/BENCH.md: 3.4 s of planning in a first scan of 100k). Their
  * parameters are single keys, for which the generic plan is the custom
- * one. The withdrawn-CSYNC update and the worker's count also run once
- * per batch, with the same plan whatever the batch holds. The other
+ * one. The withdrawn-CSYNC update and the worker's and batches' counts
+ * also run once per batch, with the same plan whatever the batch holds. The other
  * statements of a batch are not prepared: planning them is a small part
  * of what they cost, and their plans depend on how many names a batch
  * carries.
@@ -28,6 +28,7 @@ enum db_stmt {
 	DB_ST_REC_APPLY_ONE,
 	DB_ST_WITHDRAWN,
 	DB_ST_COUNT_WORKER,
+	DB_ST_COUNT_BATCHES,
 	DB_STMT__COUNT
 };
 

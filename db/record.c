@@ -65,7 +65,8 @@ static const char rec_tables[] =
  * meanwhile, while the lease renewal, which updates no key, goes on),
  * and not for a delegation already recorded in the run (nor twice from
  * one set: record_staged stages each delegation once). Returns the new
- * scan ids. SCAN and SERVER are where the staged rows come from.
+ * scan ids with their batches. SCAN and SERVER are where the staged rows
+ * come from.
  */
 #define REC_APPLY(SCAN, SERVER)                                              \
 	"WITH held AS ("                                                     \
@@ -98,7 +99,8 @@ static const char rec_tables[] =
 	"  s.csync_types, s.csync_ns"                                        \
 	" FROM ins JOIN " SCAN " r ON r.domain = ins.domain"                 \
 	" JOIN " SERVER " s ON s.seq = r.seq)"                               \
-	" SELECT id FROM ins"
+	" SELECT ins.id, r.batch FROM ins"                                   \
+	" JOIN " SCAN " r ON r.domain = ins.domain"
 
 /* A set of results: COPY'd into the staging tables. */
 static const char rec_apply[] =
@@ -114,23 +116,42 @@ static const char rec_apply_one[] = REC_APPLY(
 	"jsonb_populate_recordset(NULL::cdscan_rec_scan, $5::jsonb)",
 	"jsonb_populate_recordset(NULL::cdscan_rec_server, $6::jsonb)");
 
-/*
- * The worker's count, as the last statement before COMMIT: its row is
- * the one row every transaction of this worker writes, so the row lock
- * is held for the commit alone and a change transaction on one database
- * thread does not wait for a whole batch on the other.
- */
-static int count_worker(struct db *db, int64_t run_id, const char *worker,
-			size_t n)
+/* What a transaction recorded: how many scans, in all and per batch. */
+struct tally {
+	size_t total;
+	size_t n;       /* batches */
+	int64_t *batch; /* n of them, with their counts */
+	int64_t *count;
+};
+
+static void tally_free(struct tally *t)
 {
-	char id[24], cnt[24];
+	free(t->batch);
+	free(t->count);
+	*t = (struct tally){0};
+}
+
+/*
+ * The counts, as the last statements before COMMIT: the worker's (its
+ * row is the one row every transaction of this worker writes, locked
+ * first, so that this worker's transactions meet there and nowhere
+ * else), then the batches' (cdscan.run_batch.recorded, schema 13: what
+ * is left of a batch is size - recorded, asked of no scan). The row
+ * locks are held for the commit alone, so that a change transaction on
+ * one database thread does not wait for a whole batch on the other.
+ */
+static int count_recorded(struct db *db, int64_t run_id, const char *worker,
+			  const struct tally *t)
+{
+	char id[24], cnt[24], *b = NULL, *c = NULL;
 	const char *p[3] = {id, worker, cnt};
 	PGresult *r;
+	int ret = CDS_ENOMEM;
 
-	if (n == 0)
+	if (t->total == 0)
 		return CDS_OK;
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
-	snprintf(cnt, sizeof cnt, "%zu", n);
+	snprintf(cnt, sizeof cnt, "%zu", t->total);
 	r = db_exec_prepared(db, DB_ST_COUNT_WORKER,
 			     "UPDATE cdscan.worker SET scanned = scanned"
 			     " + $3::integer, last_seen = now()"
@@ -139,7 +160,26 @@ static int count_worker(struct db *db, int64_t run_id, const char *worker,
 	if (!r)
 		return CDS_EDB;
 	PQclear(r);
-	return CDS_OK;
+	if (!(b = db_int_array_literal(t->batch, t->n)) ||
+	    !(c = db_int_array_literal(t->count, t->n))) {
+		snprintf(db->err, sizeof db->err, "out of memory");
+		goto out;
+	}
+	p[1] = b;
+	p[2] = c;
+	r = db_exec_prepared(db, DB_ST_COUNT_BATCHES,
+			     "UPDATE cdscan.run_batch x"
+			     " SET recorded = x.recorded + c.n"
+			     " FROM unnest($2::integer[], $3::integer[])"
+			     "  AS c(batch, n)"
+			     " WHERE x.run_id = $1 AND x.batch = c.batch",
+			     3, p);
+	ret = r ? CDS_OK : CDS_EDB;
+	PQclear(r);
+out:
+	free(b);
+	free(c);
+	return ret;
 }
 
 /* ---- COPY text format ---------------------------------------------------- */
@@ -585,11 +625,11 @@ static bool *repeated(const struct db_result *res, size_t n)
 /*
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
- * none was (claim lost); *n_recorded how many were.
+ * none was (claim lost); *t how many were, per batch (tally_free it).
  */
 static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 bool dry_run, const struct db_result *res, size_t n,
-			 enum db_outcome outcome, size_t *n_recorded,
+			 enum db_outcome outcome, struct tally *t,
 			 int64_t *scan_id)
 {
 	char *sb = NULL, *vb = NULL, id[24];
@@ -605,7 +645,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	bool ok = fs && fv;
 	int ret = CDS_ENOMEM;
 
-	*n_recorded = 0;
+	*t = (struct tally){0};
 	if (scan_id)
 		*scan_id = 0;
 	ok = ok && batches && rep;
@@ -616,6 +656,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		ok = stage_result(fs, fv, i, &res[i], outcome);
 	}
 	ok = ok && (lit = db_int_array_literal(batches, nb));
+	ok = ok && (t->batch = calloc(nb ? nb : 1, sizeof *t->batch)) &&
+	     (t->count = calloc(nb ? nb : 1, sizeof *t->count));
 	p[3] = lit;
 	if (fs && fclose(fs) != 0)
 		ok = false;
@@ -649,7 +691,20 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		ret = CDS_EDB;
 		goto out;
 	}
-	*n_recorded = (size_t)PQntuples(r);
+	for (int i = 0; i < PQntuples(r); i++) {
+		int64_t b = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		size_t k = 0;
+
+		while (k < t->n && t->batch[k] != b)
+			k++;
+		if (k == t->n) {
+			if (k == nb)
+				continue; /* not a batch staged: cannot be */
+			t->batch[t->n++] = b;
+		}
+		t->count[k]++;
+		t->total++;
+	}
 	if (scan_id && PQntuples(r))
 		*scan_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	ret = CDS_OK;
@@ -666,6 +721,8 @@ out:
 	free(lit);
 	free(js);
 	free(jv);
+	if (ret != CDS_OK)
+		tally_free(t);
 	return ret;
 }
 
@@ -673,6 +730,7 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 		    bool dry_run, const struct db_result *r, size_t n,
 		    size_t *n_recorded)
 {
+	struct tally t = {0};
 	int ret;
 
 	*n_recorded = 0;
@@ -680,8 +738,8 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 		return CDS_OK;
 	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
 		return ret;
-	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE,
-			    n_recorded, NULL);
+	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE, &t,
+			    NULL);
 	/* notifications in the transaction of the scans they report */
 	if (ret == 0 && !dry_run)
 		ret = db_events_rejected(db, run_id, r, n);
@@ -690,13 +748,14 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 	if (ret == 0 && !dry_run)
 		ret = db_csync_withdrawn(db, run_id, r, n);
 	if (ret == 0)
-		ret = count_worker(db, run_id, worker, *n_recorded);
+		ret = count_recorded(db, run_id, worker, &t);
 	if (ret == 0)
 		ret = db_cmd(db, "COMMIT");
-	if (ret != 0) {
+	if (ret == 0)
+		*n_recorded = t.total;
+	else
 		db_rollback(db);
-		*n_recorded = 0;
-	}
+	tally_free(&t);
 	return ret;
 }
 
@@ -920,7 +979,7 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 	enum db_outcome ns_out = DB_OUT_NONE;
 	bool held = false, applied = false;
 	int64_t scan_id = 0;
-	size_t n = 0;
+	struct tally t = {0};
 	int ret;
 
 	*outcome = DB_OUT_NONE;
@@ -968,10 +1027,10 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		goto fail;
 	if (r->csync_outcome)
 		*r->csync_outcome = ns_out;
-	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &n,
+	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &t,
 				 &scan_id)) != 0)
 		goto fail;
-	if (n != 1) {
+	if (t.total != 1) {
 		/* recorded meanwhile by a transaction claim_held could not
 		   see yet: this worker's earlier claim of the same batch,
 		   lapsed and taken back (db_run_claim); that one stands */
@@ -995,7 +1054,7 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		goto fail;
 	if (!ns_change && (ret = db_csync_withdrawn(db, run_id, r, 1)) != 0)
 		goto fail;
-	if ((ret = count_worker(db, run_id, worker, n)) != 0 ||
+	if ((ret = count_recorded(db, run_id, worker, &t)) != 0 ||
 	    (ret = db_cmd(db, "COMMIT")) != 0)
 		goto fail;
 	if (*outcome == DB_OUT_QUEUED)
@@ -1009,6 +1068,7 @@ fail:
 	if (r->csync_outcome)
 		*r->csync_outcome = DB_OUT_NONE;
 out:
+	tally_free(&t);
 	free(after);
 	return ret;
 }

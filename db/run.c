@@ -484,7 +484,8 @@ out:
  * The claim, in one statement:
  *
  *   fin    the batches the worker says it has recorded whole ($4) are
- *          done, where no item of theirs lacks its scan in this run;
+ *          done, where their count of recorded scans says so (schema
+ *          13: the transactions that record scans count them);
  *   pick   the next batch: one whose lease lapsed (its worker died or
  *          hangs: taken over first), else the first never claimed or
  *          given back. Never this worker's own: a claim of ours that
@@ -505,10 +506,7 @@ static const char claim_sql[] =
 	"WITH fin AS (UPDATE cdscan.run_batch b SET state = 'done',"
 	"  lease_until = NULL"
 	" WHERE b.run_id = $1 AND b.worker = $2 AND b.state = 'claimed'"
-	" AND b.batch = ANY($4::integer[]) AND NOT EXISTS ("
-	"  SELECT 1 FROM cdscan.run_item i"
-	"  WHERE i.run_id = $1 AND i.batch = b.batch"
-	"  AND NOT " RECORDED("i.domain") ")),"
+	" AND b.batch = ANY($4::integer[]) AND b.recorded >= b.size),"
 	" pick AS (SELECT batch FROM cdscan.run_batch"
 	"  WHERE run_id = $1 AND (state = 'todo' OR (state = 'claimed'"
 	"  AND worker <> $2 AND lease_until < now()))"
@@ -648,11 +646,9 @@ int db_run_renew(struct db *db, int64_t run_id, const char *worker,
 			  run_id, worker, lease, NULL);
 }
 
-/* Of a batch b of run $1: its items not recorded in the run. */
-#define LEFT_IN(b)                                                       \
-	"(SELECT count(*) FROM cdscan.run_item i"                        \
-	" WHERE i.run_id = $1 AND i.batch = " b                          \
-	" AND NOT " RECORDED("i.domain") ")"
+/* Of a batch b of run $1 (a cdscan.run_batch row): its items not
+   recorded in the run. */
+#define LEFT_IN(b) "(" b ".size - " b ".recorded)"
 
 int db_run_release(struct db *db, int64_t run_id, const char *worker,
 		   int64_t *n)
@@ -670,7 +666,7 @@ int db_run_release(struct db *db, int64_t run_id, const char *worker,
 		    " SET state = CASE WHEN l.n = 0 THEN 'done' ELSE 'todo' END,"
 		    " worker = CASE WHEN l.n = 0 THEN x.worker END,"
 		    " lease_until = NULL"
-		    " FROM (SELECT batch, " LEFT_IN("y.batch") " AS n"
+		    " FROM (SELECT batch, " LEFT_IN("y") " AS n"
 		    "  FROM cdscan.run_batch y WHERE y.run_id = $1"
 		    "  AND y.worker = $2 AND y.state = 'claimed') l"
 		    " WHERE x.run_id = $1 AND x.batch = l.batch"
@@ -738,7 +734,7 @@ int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
 		    " coalesce(sum(l.n) FILTER (WHERE l.state = 'todo'), 0)"
 		    " FROM (SELECT b.state, b.size, CASE"
 		    "  WHEN b.state = 'done' THEN 0 WHEN b.claims = 0 THEN b.size"
-		    "  ELSE " LEFT_IN("b.batch") " END AS n"
+		    "  ELSE " LEFT_IN("b") " END AS n"
 		    "  FROM cdscan.run_batch b WHERE b.run_id = $1) l",
 		    1, p);
 	if (!r)
@@ -772,7 +768,7 @@ int db_run_finish(struct db *db, int64_t run_id, bool *finished)
 		    " WHERE id = $1 AND state = 'running' AND NOT EXISTS ("
 		    "  SELECT 1 FROM cdscan.run_batch b"
 		    "  WHERE b.run_id = $1 AND b.state <> 'done'"
-		    "  AND (b.claims = 0 OR " LEFT_IN("b.batch") " > 0))"
+		    "  AND " LEFT_IN("b") " > 0)"
 		    " RETURNING state),"
 		    " b AS (UPDATE cdscan.run_batch SET state = 'done',"
 		    "  lease_until = NULL"

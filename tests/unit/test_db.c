@@ -337,6 +337,11 @@ START_TEST(migrate_runs_into_batches)
 			     " ORDER BY run_id, batch) FROM cdscan.run_batch"),
 			 "1/0:3:done:1 2/0:1000:done:1 2/1:1000:todo:1"
 			 " 2/2:500:todo:0");
+	/* schema 13: what each batch has recorded, from its scans (a done
+	   batch counts as whole) */
+	ck_assert_str_eq(sql("SELECT string_agg(recorded::text, ' '"
+			     " ORDER BY run_id, batch) FROM cdscan.run_batch"),
+			 "3 1000 250 0");
 	ck_assert_int_eq(db_run_progress(db, 2, &done, &claimed, &todo), 0);
 	ck_assert_int_eq(done, 1250);
 	ck_assert_int_eq(claimed, 0);
@@ -352,6 +357,23 @@ START_TEST(migrate_runs_into_batches)
 END_TEST
 
 /* ---- runs ------------------------------------------------------------------ */
+
+/* Schema 13: each batch counts what is recorded of it, and the count is
+   exact: the claim marks a batch done, and progress and the end of the
+   run count what is left, by it alone. */
+static void assert_counts_exact(void)
+{
+	ck_assert_str_eq(sql("SELECT coalesce(string_agg(b.batch || ':'"
+			     " || b.recorded || '/' || s.n, ' '), 'exact')"
+			     " FROM cdscan.run_batch b, LATERAL (SELECT"
+			     "  count(*) AS n FROM cdscan.run_item i"
+			     "  WHERE i.run_id = b.run_id AND i.batch = b.batch"
+			     "  AND EXISTS (SELECT 1 FROM cdscan.scan c"
+			     "  WHERE c.run_id = i.run_id"
+			     "  AND c.domain = i.domain)) s"
+			     " WHERE b.recorded <> s.n"),
+			 "exact");
+}
 
 START_TEST(run_begin_join)
 {
@@ -704,6 +726,7 @@ START_TEST(claim_batch_leaves_out_recorded)
 	ck_assert_int_eq(db_run_finish(w1, a.id, &fin), 0);
 	ck_assert(fin);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 9);
+	assert_counts_exact();
 	db_close(w1);
 	db_close(w2);
 }
@@ -787,6 +810,8 @@ START_TEST(record_batch_same_twice)
 	ck_assert_str_eq(sql("SELECT cds_state FROM cdscan.scan_server s"
 			     " JOIN cdscan.scan c ON c.id = s.scan_id"
 			     " WHERE c.domain = 'd0000.test.'"), "nodata");
+	ck_assert_int_eq(sql_int("SELECT recorded FROM cdscan.run_batch"), 2);
+	assert_counts_exact();
 	free_delegs(d, n);
 	db_close(db);
 }
@@ -871,6 +896,9 @@ START_TEST(record_change_applies)
 			 "{\"" DS_A "\"}|{\"" DS_B "\"}|scan|ds-update|update|"
 			 DS_B "|11111|true");
 	ck_assert_str_eq(sql("SELECT outcome FROM cdscan.scan"), "applied");
+	/* counted by the change transaction, with the worker's count */
+	ck_assert_int_eq(sql_int("SELECT recorded FROM cdscan.run_batch"), 1);
+	ck_assert_int_eq(sql_int("SELECT scanned FROM cdscan.worker"), 1);
 	free_delegs(d, 1);
 	db_close(db);
 }
@@ -1032,6 +1060,7 @@ START_TEST(record_change_lost)
 			 "{\"" DS_A "\"}");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.audit"), 0);
+	ck_assert_int_eq(sql_int("SELECT recorded FROM cdscan.run_batch"), 0);
 	free_delegs(d, 1);
 	db_close(db);
 }

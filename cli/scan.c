@@ -918,9 +918,10 @@ static void flush_history(struct scan_worker *w)
  * A delegation is probed: decided with no history first. Most
  * decisions (no CDS, or the CDS the DS already says; no CSYNC) are the
  * same whatever the history holds, and reading it for every claimed
- * delegation was a sixth of what the database did in a scan where
- * nothing changes (docs/BENCH.md). The others wait for theirs, read
- * for many at once, and are decided again with it.
+ * delegation (four index probes each) was 1.4 s of the ~11 s
+ * PostgreSQL spent on statements in a 100k rescan (docs/BENCH.md). The
+ * others wait for theirs, read for many at once, and are decided again
+ * with it.
  */
 static void probed(struct scan_result *res, void *arg)
 {

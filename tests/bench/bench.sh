@@ -15,11 +15,12 @@
 #   CDSCAN=./cdscan   binary under test; BUILD=build (benchworld, delayrelay)
 #   PORT=5300         DNS port of the bench servers (not 53: the test world
 #                     may hold 127.0.10.x:53 meanwhile)
-#   INFLIGHT=4000 CONCURRENCY=2000 BATCH=1000 RATE_PER_SERVER=0
+#   INFLIGHT=6000 CONCURRENCY=3000 BATCH=1000 RATE_PER_SERVER=0
 #                     scanner.max-inflight, scan.concurrency, scan.batch-size,
 #                     scanner.rate-per-server of the bench configuration
-#                     (a window of 2000: at 1000 the 30 ms rescan kept it
-#                     full; loopback runs the same with either, docs/BENCH.md)
+#                     (a window of 3000: at 1000 the 30 ms rescan kept it
+#                     full, at 2000 the 30 ms first scan half its time;
+#                     loopback never fills it, docs/BENCH.md)
 #   DNSPERF_SECS=15   length of the ceiling measurement
 #   LAT_LOSS=5        loss of the latency run, per mille each way (5: the
 #                     issue's 1% per round trip; 0 shows the delay alone)
@@ -148,12 +149,12 @@ bench_conf() {
 	  port: $PORT
 	  timeout: 400ms
 	  retries: 2
-	  max-inflight: ${INFLIGHT:-4000}
+	  max-inflight: ${INFLIGHT:-6000}
 	  rate-per-server: ${RATE_PER_SERVER:-0}
 	  rate-global: 0
 	scan:
 	  batch-size: ${BATCH:-1000}
-	  concurrency: ${CONCURRENCY:-2000}
+	  concurrency: ${CONCURRENCY:-3000}
 	  early-stop: true
 	EOF
 	"$CDSCAN" -c "$f" config check >/dev/null
@@ -270,7 +271,7 @@ ceiling() {
 	# bench's scans: what the scanner could do without probes, policy
 	# and database.
 	timeout 120 "$ENGINEBENCH" -s "127.1.0.1@$PORT" -d "$w/queries.txt" \
-		-n $((DNSPERF_SECS * 20000)) -w "${INFLIGHT:-4000}" >"$w/enginebench.out" 2>&1 || true
+		-n $((DNSPERF_SECS * 20000)) -w "${INFLIGHT:-6000}" >"$w/enginebench.out" 2>&1 || true
 	result "$tag.engine_qps" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "qps") print $(i + 1) }' "$w/enginebench.out")"
 	result "$tag.engine_cpu_us_per_query" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "cpu_us_per_query") print $(i + 1) }' "$w/enginebench.out")"
 }

@@ -817,6 +817,32 @@ START_TEST(record_batch_same_twice)
 }
 END_TEST
 
+/* History is read for the delegations whose decision it can change, in
+   any order, a name possibly twice (two jobs of one worker for it):
+   each gets its own, both copies of a name the same. */
+START_TEST(history_load_unsorted_and_twice)
+{
+	struct db *db = open_db();
+	struct db_delegation d[3] = {{.name = "d0001.test."},
+				     {.name = "d0000.test."},
+				     {.name = "d0001.test."}};
+	struct db_delegation *p[3] = {&d[0], &d[1], &d[2]};
+
+	add_domains(2);
+	sql("INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds,"
+	    " after_ds) VALUES (to_timestamp(1700000000), 'd0001.test.',"
+	    " 'scan', 'ds-update', '{}', '{}'), (to_timestamp(1600000000),"
+	    " 'd0000.test.', 'import', 'ds-update', '{}', '{}')");
+	ck_assert_msg(db_history_load(db, p, 3) == 0, "%s", db_errmsg(db));
+	ck_assert_int_eq(d[0].hist.last_change, 1700000000);
+	ck_assert_int_eq(d[2].hist.last_change, 1700000000);
+	ck_assert_int_eq(d[1].hist.last_change, 0);
+	ck_assert_int_eq(d[1].hist.last_change_other, 1600000000);
+	ck_assert_int_eq(d[0].hist.last_change_other, 0);
+	db_close(db);
+}
+END_TEST
+
 /* Schema 11: the scan records carry no foreign keys (checked per row
    written), but deleting keeps what the keys did: a scan's server rows
    go with it; a run's scans stay with run_id NULL and its items go. */
@@ -1230,6 +1256,7 @@ static Suite *db_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, record_batch_once);
 	tcase_add_test(tc, record_batch_same_twice);
+	tcase_add_test(tc, history_load_unsorted_and_twice);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_rows_as_a_batch_writes_them);

@@ -733,7 +733,7 @@ int db_run_progress(struct db *db, int64_t run_id, int64_t *done,
 		    " coalesce(sum(l.n) FILTER (WHERE l.state = 'claimed'), 0),"
 		    " coalesce(sum(l.n) FILTER (WHERE l.state = 'todo'), 0)"
 		    " FROM (SELECT b.state, b.size, CASE"
-		    "  WHEN b.state = 'done' THEN 0 WHEN b.claims = 0 THEN b.size"
+		    "  WHEN b.state = 'done' THEN 0"
 		    "  ELSE " LEFT_IN("b") " END AS n"
 		    "  FROM cdscan.run_batch b WHERE b.run_id = $1) l",
 		    1, p);

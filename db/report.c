@@ -262,14 +262,14 @@ static const char SQL_REQUESTS[] =
 
 enum { C_RUN, C_STATE, C_WORKER, C_LEASE, C_LAPSED };
 static const char SQL_CLAIMS[] =
-	"SELECT i.run_id, b.state, b.worker, " TS("b.lease_until") ", "
+	"SELECT b.run_id, b.state, b.worker, " TS("b.lease_until") ", "
 	"b.lease_until < now() "
-	"FROM cdscan.run_item i JOIN cdscan.run r ON r.id = i.run_id "
-	"JOIN cdscan.run_batch b ON b.run_id = i.run_id AND b.batch = i.batch "
-	"WHERE i.domain = $1 AND r.state = 'running' AND b.state <> 'done' "
+	"FROM cdscan.run r JOIN cdscan.run_batch b ON b.run_id = r.id "
+	"WHERE r.state = 'running' AND b.state <> 'done' "
+	"AND $1 = ANY(b.domains) "
 	"AND NOT EXISTS (SELECT 1 FROM cdscan.scan s "
-	" WHERE s.run_id = i.run_id AND s.domain = i.domain) "
-	"ORDER BY i.run_id";
+	" WHERE s.run_id = b.run_id AND s.domain = $1) "
+	"ORDER BY b.run_id";
 
 enum { A_ID, A_TIME, A_ACTOR, A_KIND, A_RUN, A_SCAN, A_BEFORE, A_AFTER,
        A_EVIDENCE };

@@ -1,8 +1,8 @@
 /*
  * Runs and the work queue: which delegations a run covers, and how
  * workers on several hosts share them. A run lists its delegations once,
- * cut into batches in name order (cdscan.run_item and cdscan.run_batch,
- * each filled by one INSERT ... SELECT); workers claim a batch at a time
+ * cut into batches in name order (cdscan.run_batch: a row per batch with
+ * its names, filled by one INSERT ... SELECT); workers claim a batch at a time
  * with FOR UPDATE SKIP LOCKED, so two workers never hold the same batch,
  * and a claim carries a lease: a worker that dies stops renewing, its
  * lease lapses and the batch is claimed again by whoever asks next, who
@@ -93,18 +93,25 @@ static int run_create(struct db *db, const char *sel, const char *arr,
 	p[0] = id;
 	p[1] = arr;
 	p[2] = size;
-	/* One statement however many delegations: the view's ns and ds
-	   columns are not asked for, so the planner never computes them. */
+	/* One statement however many delegations, one row per batch (schema
+	   14): the view's ns and ds columns are not asked for, so the
+	   planner never computes them. */
 	r = db_exec(db,
-		    "INSERT INTO cdscan.run_item (run_id, domain, batch)"
-		    " SELECT $1::bigint, n.name,"
-		    " (row_number() OVER (ORDER BY n.name) - 1) / $3::bigint"
-		    " FROM (SELECT DISTINCT d.name FROM cdscan.delegation d"
-		    "  WHERE $2::text[] IS NULL OR d.name = ANY($2::text[])) n",
+		    "WITH b AS (INSERT INTO cdscan.run_batch"
+		    "  (run_id, batch, size, domains)"
+		    " SELECT $1::bigint, x.batch, count(*),"
+		    "  array_agg(x.name ORDER BY x.name)"
+		    " FROM (SELECT n.name, (row_number() OVER (ORDER BY n.name)"
+		    "  - 1) / $3::bigint AS batch"
+		    "  FROM (SELECT DISTINCT d.name FROM cdscan.delegation d"
+		    "   WHERE $2::text[] IS NULL OR d.name = ANY($2::text[])) n) x"
+		    " GROUP BY x.batch RETURNING size)"
+		    " UPDATE cdscan.run SET total = (SELECT coalesce(sum(size), 0)"
+		    "  FROM b) WHERE id = $1 RETURNING total",
 		    3, p);
 	if (!r)
 		return CDS_EDB;
-	snprintf(total, sizeof total, "%s", PQcmdTuples(r));
+	snprintf(total, sizeof total, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	out->total = strtoll(total, NULL, 10);
 	if (arr && out->total == 0) {
@@ -113,23 +120,10 @@ static int run_create(struct db *db, const char *sel, const char *arr,
 			 "(cdscan.delegation)");
 		return CDS_ENOTFOUND;
 	}
-	p[1] = total;
-	r = db_exec(db, "UPDATE cdscan.run SET total = $2 WHERE id = $1", 2, p);
-	if (!r)
-		return CDS_EDB;
-	PQclear(r);
-	r = db_exec(db,
-		    "INSERT INTO cdscan.run_batch (run_id, batch, size)"
-		    " SELECT $1, batch, count(*) FROM cdscan.run_item"
-		    " WHERE run_id = $1 GROUP BY batch",
-		    1, p);
-	if (!r)
-		return CDS_EDB;
-	PQclear(r);
-	/* Statistics on the new items, so that a claim of a batch given
-	   back is planned as index probes of the batch's scans, not as a
-	   join of every scan of the run; autovacuum would come too late. */
-	return db_cmd(db, "ANALYZE cdscan.run_item, cdscan.run_batch");
+	/* Statistics on the new batches, so that claims find them by index
+	   from the first; autovacuum would come too late. The names are not
+	   read (their statistics target is 0). */
+	return db_cmd(db, "ANALYZE cdscan.run_batch");
 }
 
 /* The unfinished run of this selection and mode, if any: *found. */
@@ -492,8 +486,8 @@ out:
  *          lapsed (the database made us wait past the lease) is still
  *          being scanned here. SKIP LOCKED: a batch another worker is
  *          claiming, or recording into, right now is passed over;
- *   c      claimed, with the lease;
- *   then its items and their delegations, each with its registrar's
+ *   c      claimed, with the lease, and its names;
+ *   then its items, in the order listed, and their delegations, each with its registrar's
  *   opt-out (cdscan.registrar: its own view, joined here rather than
  *   read again by name with the history). A batch claimed before
  *   (claims > 1: taken over, or given back) leaves out what was
@@ -515,16 +509,16 @@ static const char claim_sql[] =
 	"  claims = b.claims + 1,"
 	"  lease_until = now() + $3::bigint * interval '1 ms'"
 	"  FROM pick WHERE b.run_id = $1 AND b.batch = pick.batch"
-	"  RETURNING b.batch, b.claims)"
+	"  RETURNING b.batch, b.claims, b.domains)"
 	" SELECT i.domain, d.name IS NOT NULL, d.ns, d.ds, d.statuses,"
 	" d.optout, c.batch, coalesce(d.registrar, ''),"
 	" coalesce(g.optout, false)"
-	" FROM c LEFT JOIN LATERAL (SELECT x.domain FROM cdscan.run_item x"
-	"  WHERE x.run_id = $1 AND x.batch = c.batch AND (c.claims = 1"
-	"  OR NOT " RECORDED("x.domain") ")) i ON true"
+	" FROM c LEFT JOIN LATERAL (SELECT x.domain, x.ord"
+	"  FROM unnest(c.domains) WITH ORDINALITY AS x(domain, ord)"
+	"  WHERE c.claims = 1 OR NOT " RECORDED("x.domain") ") i ON true"
 	" LEFT JOIN cdscan.delegation d ON d.name = i.domain"
 	" LEFT JOIN cdscan.registrar g ON g.id = d.registrar"
-	" ORDER BY i.domain";
+	" ORDER BY i.ord";
 
 int db_run_claim(struct db *db, int64_t run_id, const char *worker,
 		 const int64_t *done, size_t n_done,

@@ -233,8 +233,8 @@ t_sigterm() {
 	# what it lacks
 	[ "$(sql "SELECT coalesce(sum(size), 0) FROM cdscan.run_batch WHERE run_id = $run AND state = 'done'")" -le "$n" ] ||
 		echo "batches done and scans recorded differ"
-	[ "$(sql "SELECT count(*) FROM cdscan.run_item i JOIN cdscan.run_batch b ON b.run_id = i.run_id AND b.batch = i.batch
-	          WHERE i.run_id = $run AND b.state = 'done' AND NOT EXISTS (SELECT 1 FROM cdscan.scan s WHERE s.run_id = $run AND s.domain = i.domain)")" = 0 ] ||
+	[ "$(sql "SELECT count(*) FROM cdscan.run_batch b, unnest(b.domains) AS i(domain)
+	          WHERE b.run_id = $run AND b.state = 'done' AND NOT EXISTS (SELECT 1 FROM cdscan.scan s WHERE s.run_id = $run AND s.domain = i.domain)")" = 0 ] ||
 		echo "a batch is done with a delegation not recorded"
 	sum=$(sed -n 's/^worker [^ ]*: \([0-9]*\) delegations.*/\1/p' "$T/term.out")
 	[ "$sum" = "$n" ] || echo "the summary counts '$sum' delegations, $n were recorded"

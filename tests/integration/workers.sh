@@ -98,10 +98,10 @@ why=$(t_three_workers)
 
 # claims of the worker with pid P in RUN (workers are "host:pid")
 claims_of() {
-	sql "SELECT i.domain FROM cdscan.run_item i JOIN cdscan.run_batch b
-	     ON b.run_id = i.run_id AND b.batch = i.batch WHERE i.run_id = $1
+	sql "SELECT i.domain FROM cdscan.run_batch b, unnest(b.domains) AS i(domain)
+	     WHERE b.run_id = $1
 	     AND b.state = 'claimed' AND b.worker LIKE '%:$2' AND NOT EXISTS (
-	      SELECT 1 FROM cdscan.scan s WHERE s.run_id = i.run_id
+	      SELECT 1 FROM cdscan.scan s WHERE s.run_id = b.run_id
 	      AND s.domain = i.domain) ORDER BY i.domain"
 }
 _has_claims() { [ -n "$(claims_of "$1" "$2")" ]; }

@@ -342,6 +342,23 @@ START_TEST(migrate_runs_into_batches)
 	ck_assert_str_eq(sql("SELECT string_agg(recorded::text, ' '"
 			     " ORDER BY run_id, batch) FROM cdscan.run_batch"),
 			 "3 1000 250 0");
+	/* schema 14: each batch holds its names, in name order, and the
+	   items are gone */
+	ck_assert_str_eq(sql("SELECT string_agg(cardinality(domains) || ':'"
+			     " || domains[1] || '-' || domains[cardinality("
+			     "domains)], ' ' ORDER BY run_id, batch)"
+			     " FROM cdscan.run_batch"),
+			 "3:r1.test.-r3.test. 1000:d0000.test.-d0999.test."
+			 " 1000:d1000.test.-d1999.test."
+			 " 500:d2000.test.-d2499.test.");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch b,"
+				 " unnest(b.domains) WITH ORDINALITY"
+				 " AS x(d, i), unnest(b.domains)"
+				 " WITH ORDINALITY AS y(d, i)"
+				 " WHERE y.i = x.i + 1 AND y.d <= x.d"),
+			 0);
+	ck_assert(sql_int("SELECT count(*) FROM pg_class"
+			  " WHERE relname = 'run_item'") == 0);
 	ck_assert_int_eq(db_run_progress(db, 2, &done, &claimed, &todo), 0);
 	ck_assert_int_eq(done, 1250);
 	ck_assert_int_eq(claimed, 0);
@@ -366,10 +383,9 @@ static void assert_counts_exact(void)
 	ck_assert_str_eq(sql("SELECT coalesce(string_agg(b.batch || ':'"
 			     " || b.recorded || '/' || s.n, ' '), 'exact')"
 			     " FROM cdscan.run_batch b, LATERAL (SELECT"
-			     "  count(*) AS n FROM cdscan.run_item i"
-			     "  WHERE i.run_id = b.run_id AND i.batch = b.batch"
-			     "  AND EXISTS (SELECT 1 FROM cdscan.scan c"
-			     "  WHERE c.run_id = i.run_id"
+			     "  count(*) AS n FROM unnest(b.domains) AS i(domain)"
+			     "  WHERE EXISTS (SELECT 1 FROM cdscan.scan c"
+			     "  WHERE c.run_id = b.run_id"
 			     "  AND c.domain = i.domain)) s"
 			     " WHERE b.recorded <> s.n"),
 			 "exact");
@@ -481,7 +497,8 @@ START_TEST(run_three_workers_one_run)
 	}
 	ck_assert_int_eq(joined, 2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run"), 1);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"), 2000);
+	ck_assert_int_eq(sql_int("SELECT sum(cardinality(domains))"
+				 " FROM cdscan.run_batch"), 2000);
 }
 END_TEST
 
@@ -873,7 +890,6 @@ START_TEST(record_delete_like_keys)
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"
 				 " WHERE run_id IS NULL"),
 			 2);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_item"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.worker"), 0);
 	free_delegs(d, n);

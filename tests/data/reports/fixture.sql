@@ -48,23 +48,21 @@ INSERT INTO cdscan.worker (run_id, worker, started, last_seen, scanned) VALUES
  (2, 'scan3:202', '2026-01-03 02:00:01', '2026-01-03 02:01:04', 1),
  (3, 'scan1:300', '2026-01-04 02:00:00', '2026-01-04 02:00:02', 2),
  (4, 'scan1:400', '2026-01-05 02:00:00', '2026-01-05 02:00:10', 1);
-INSERT INTO cdscan.run_item (run_id, domain, batch)
-SELECT r, name, 0 FROM registry.domain, generate_series(1, 2) r WHERE id <> 6;
-INSERT INTO cdscan.run_item (run_id, domain, batch)
-VALUES (3, 'locked.test.', 0), (3, 'pending.test.', 0),
-       (4, 'rollover.test.', 0), (4, 'pending.test.', 0),
-       (4, 'locked.test.', 1), (4, 'quiet.test.', 1),
-       (4, 'requested.test.', 1), (4, 'stale.test.', 1);
 -- Run 4: rollover.test. recorded, pending.test. still claimed, the rest
 -- never claimed.
 INSERT INTO cdscan.run_batch (run_id, batch, size, state, worker, lease_until,
-                              claims)
-SELECT run_id, 0, count(*), 'done', 'scan1:' || run_id * 100, NULL, 1
-FROM cdscan.run_item WHERE run_id < 4 GROUP BY run_id;
+                              claims, domains)
+SELECT r, 0, count(*), 'done', 'scan1:' || r * 100, NULL, 1,
+       array_agg(name ORDER BY name)
+FROM registry.domain, generate_series(1, 2) r WHERE id <> 6 GROUP BY r;
 INSERT INTO cdscan.run_batch (run_id, batch, size, state, worker, lease_until,
-                              claims)
-VALUES (4, 0, 2, 'claimed', 'scan1:400', '2026-01-05 02:10:00', 1),
-       (4, 1, 4, 'todo', NULL, NULL, 0);
+                              claims, domains)
+VALUES (3, 0, 2, 'done', 'scan1:300', NULL, 1,
+        '{locked.test.,pending.test.}'),
+       (4, 0, 2, 'claimed', 'scan1:400', '2026-01-05 02:10:00', 1,
+        '{pending.test.,rollover.test.}'),
+       (4, 1, 4, 'todo', NULL, NULL, 0,
+        '{locked.test.,quiet.test.,requested.test.,stale.test.}');
 
 -- Run 1: no CDS anywhere yet (quiet.test. joined the registry later).
 INSERT INTO cdscan.scan (id, run_id, domain, time, worker, verdict, reason,

@@ -138,8 +138,8 @@ static int run_find(struct db *db, const char *sel, bool dry_run,
 		    "SELECT r.id, r.total, (SELECT count(*) FROM cdscan.scan s"
 		    "  WHERE s.run_id = r.id)"
 		    " FROM cdscan.run r"
-		    " WHERE r.selection = $1 AND r.dry_run = $2"
-		    " AND r.state = 'running'",
+		    " WHERE md5(r.selection) = md5($1) AND r.selection = $1"
+		    " AND r.dry_run = $2 AND r.state = 'running'",
 		    2, p);
 	if (!r)
 		return CDS_EDB;

@@ -12,6 +12,11 @@
 --                     them: ~0.6 s of a 100k rescan of ~9 s, during which
 --                     nothing was scanned, and ~10 MB per 100k that stayed
 --                     after the run (docs/BENCH.md).
+--   cdscan.run        run_one_unfinished keys the selection by its md5:
+--                     indexed whole, a selection of a few thousand names
+--                     (a registrar's list of the domains it hosts) was
+--                     larger than an index entry may be, and its run
+--                     could not begin.
 --
 -- Runs listed before this version keep their batches; their names move
 -- into the arrays, in the order the claims read them.
@@ -28,6 +33,10 @@ ALTER TABLE cdscan.run_batch ALTER COLUMN domains SET NOT NULL;
 ALTER TABLE cdscan.run_batch ALTER COLUMN domains SET STATISTICS 0;
 
 DROP TABLE cdscan.run_item;
+
+DROP INDEX cdscan.run_one_unfinished;
+CREATE UNIQUE INDEX run_one_unfinished ON cdscan.run (md5(selection), dry_run)
+    WHERE state = 'running';
 
 -- Deleting runs deletes their batches (and with them their lists).
 CREATE OR REPLACE FUNCTION cdscan.run_deleted() RETURNS trigger

@@ -458,6 +458,50 @@ START_TEST(run_begin_join)
 }
 END_TEST
 
+/* A selection of thousands of names, as a registrar's list of the
+   domains it hosts: the run's selection text is far larger than an index
+   entry may be (it was indexed whole until schema 14, and such a run
+   could not begin). */
+START_TEST(run_of_many_names)
+{
+	enum { N = 3000 };
+	struct db *db = open_db(), *db2 = open_db();
+	static char names[N][40];
+	const char *v[N];
+	struct db_run_spec spec = {.worker = "h:1", .domains = v,
+				   .n_domains = N};
+	struct db_run_info a, b;
+	uint32_t x = 2463534242u;
+	char *q, *o;
+
+	/* names that do not compress well */
+	ck_assert_ptr_nonnull(o = q = malloc((size_t)N * 48 + 128));
+	o += sprintf(o, "INSERT INTO registry.domain (name) VALUES ");
+	for (int i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		snprintf(names[i], sizeof names[i], "m%08x%04x.test.", x, i);
+		v[i] = names[i];
+		o += sprintf(o, "%s('%s')", i ? "," : "", names[i]);
+	}
+	sql(q);
+	free(q);
+	ck_assert_msg(db_run_begin(db, &spec, &a) == 0, "%s", db_errmsg(db));
+	ck_assert(!a.joined);
+	ck_assert_int_eq(a.total, N);
+	ck_assert_int_eq(sql_int("SELECT sum(cardinality(domains))"
+				 " FROM cdscan.run_batch"), N);
+	/* the same selection joins it */
+	spec.worker = "h:2";
+	ck_assert_msg(db_run_begin(db2, &spec, &b) == 0, "%s",
+		      db_errmsg(db2));
+	ck_assert(b.joined);
+	ck_assert_int_eq(b.id, a.id);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run"), 1);
+	db_close(db);
+	db_close(db2);
+}
+END_TEST
+
 struct begin_arg {
 	const char *worker;
 	struct db_run_info info;
@@ -1260,6 +1304,7 @@ static Suite *db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, run_begin_join);
+	tcase_add_test(tc, run_of_many_names);
 	tcase_add_test(tc, run_three_workers_one_run);
 	tcase_add_test(tc, claim_reads_delegation);
 	tcase_add_test(tc, claims_never_overlap);

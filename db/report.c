@@ -1146,9 +1146,27 @@ int db_report_runs(struct db *db, size_t limit, bool json, FILE *out)
 	return CDS_OK;
 }
 
-/* Verdicts in the order of enum cds_verdict, reasons by count. */
+/*
+ * The end of a run: what the run row says and, in one pass over the run's
+ * scans, its counts per verdict and reason with their queries, outcomes
+ * and newest time; the totals are summed here. (The run's row from
+ * SQL_RUNS_SELECT would read the same scans a second time.) Verdicts in
+ * the order of enum cds_verdict, reasons by count.
+ */
+enum { U_ID, U_DRY, U_SELECTION, U_TOTAL, U_STARTED, U_FINISHED };
+static const char SQL_RUN_ONE[] =
+	"SELECT id, dry_run, selection, total, extract(epoch FROM started), "
+	"extract(epoch FROM finished) FROM cdscan.run WHERE id = $1";
+
+enum { G_VERDICT, G_REASON, G_N, G_QUERIES, G_APPLIED, G_REQUESTED,
+       G_STALE, G_LAST };
 static const char SQL_RUN_REASONS[] =
-	"SELECT verdict, reason, count(*) FROM cdscan.scan WHERE run_id = $1 "
+	"SELECT verdict, reason, count(*), coalesce(sum(queries), 0), "
+	"count(*) FILTER (WHERE outcome = 'applied'), "
+	"count(*) FILTER (WHERE outcome = 'requested'), "
+	"count(*) FILTER (WHERE outcome = 'stale'), "
+	"extract(epoch FROM max(time)) "
+	"FROM cdscan.scan WHERE run_id = $1 "
 	"GROUP BY verdict, reason "
 	"ORDER BY array_position(ARRAY['unchanged', 'update', 'delete', "
 	"'rejected', 'pending'], verdict), verdict, count(*) DESC, reason";
@@ -1157,32 +1175,47 @@ static void text_summary(FILE *out, const PGresult *r, const PGresult *g)
 {
 	char dur[32], sel[48];
 	const char *last = NULL;
-	int64_t n = 0;
+	int64_t n = 0, done = 0, queries = 0, applied = 0, requested = 0,
+		stale = 0;
+	double started = col_double(r, 0, U_STARTED), end = started, secs;
 
-	fprintf(out, "run %s%s (%s): %" PRId64 "/%" PRId64 " delegations in "
-		"%s, %.1f/s, %" PRId64 " queries, %.1f/s\n", cstr(r, 0, R_ID),
-		col_true(r, 0, R_DRY) ? ", dry run" : "",
-		short_selection(cstr(r, 0, R_SELECTION), sel, sizeof sel),
-		col_int(r, 0, R_DONE), col_int(r, 0, R_TOTAL),
-		duration(col_double(r, 0, R_SECS), dur, sizeof dur),
-		run_rate(r, 0, R_DONE), col_int(r, 0, R_QUERIES),
-		run_rate(r, 0, R_QUERIES));
 	for (int i = 0; i < PQntuples(g); i++) {
-		const char *v = col(g, i, 0);
+		done += col_int(g, i, G_N);
+		queries += col_int(g, i, G_QUERIES);
+		applied += col_int(g, i, G_APPLIED);
+		requested += col_int(g, i, G_REQUESTED);
+		stale += col_int(g, i, G_STALE);
+		if (col_double(g, i, G_LAST) > end)
+			end = col_double(g, i, G_LAST);
+	}
+	/* as in cdscan runs: to the end, else to the newest scan */
+	if (col(r, 0, U_FINISHED))
+		end = col_double(r, 0, U_FINISHED);
+	secs = end - started;
+	fprintf(out, "run %s%s (%s): %" PRId64 "/%" PRId64 " delegations in "
+		"%s, %.1f/s, %" PRId64 " queries, %.1f/s\n", cstr(r, 0, U_ID),
+		col_true(r, 0, U_DRY) ? ", dry run" : "",
+		short_selection(cstr(r, 0, U_SELECTION), sel, sizeof sel),
+		done, col_int(r, 0, U_TOTAL), duration(secs, dur, sizeof dur),
+		secs > 0 ? (double)done / secs : 0, queries,
+		secs > 0 ? (double)queries / secs : 0);
+	for (int i = 0; i < PQntuples(g); i++) {
+		const char *v = col(g, i, G_VERDICT);
 
 		if (!last || strcmp(last, v) != 0) {
 			n = 0;
 			for (int k = i; k < PQntuples(g) &&
-					strcmp(col(g, k, 0), v) == 0; k++)
-				n += col_int(g, k, 2);
+					strcmp(col(g, k, G_VERDICT), v) == 0;
+			     k++)
+				n += col_int(g, k, G_N);
 			fprintf(out, "  %-32s%10" PRId64 "\n", v, n);
 			last = v;
 		}
-		fprintf(out, "    %-30s%10s\n", cstr(g, i, 1), cstr(g, i, 2));
+		fprintf(out, "    %-30s%10s\n", cstr(g, i, G_REASON),
+			cstr(g, i, G_N));
 	}
 	fprintf(out, "  %" PRId64 " applied, %" PRId64 " requested, %" PRId64
-		" stale\n", col_int(r, 0, R_APPLIED), col_int(r, 0, R_REQUESTED),
-		col_int(r, 0, R_STALE));
+		" stale\n", applied, requested, stale);
 }
 
 int db_report_run_summary(struct db *db, int64_t run_id, FILE *out)
@@ -1196,7 +1229,7 @@ int db_report_run_summary(struct db *db, int64_t run_id, FILE *out)
 	if ((ret = snapshot_begin(db)) != 0)
 		return ret;
 	ret = CDS_EDB;
-	if (!(r = db_exec(db, SQL_RUNS_SELECT "WHERE r.id = $1", 1, p)) ||
+	if (!(r = db_exec(db, SQL_RUN_ONE, 1, p)) ||
 	    !(g = db_exec(db, SQL_RUN_REASONS, 1, p)))
 		goto out;
 	if (PQntuples(r) == 0) {

@@ -91,6 +91,8 @@ golden history-quiet history quiet.test
 golden runs runs
 golden runs-limit runs --limit 1
 golden run-summary runs --run 2
+# a run still going: its duration runs to its newest scan
+golden run-summary-running runs --run 4
 
 # ---- JSON, with jq ----------------------------------------------------------
 

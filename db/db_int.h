@@ -49,6 +49,30 @@ struct db {
 #define DB_LOCK_MIGRATE 1
 #define DB_LOCK_RUN 2
 
+/*
+ * What the scans of run `run` (an SQL expression) came to, as the jsonb
+ * of cdscan.run.counts (schema 15): {"reasons": [[verdict, reason, scans,
+ * queries, applied, requested, stale, newest time as epoch seconds],
+ * ...]}. Written when the run finishes; taken from the scans for a run
+ * still going, or one finished before schema 15.
+ */
+#define DB_SQL_RUN_COUNTS(run)                                               \
+	"(SELECT jsonb_build_object('reasons', coalesce(jsonb_agg("          \
+	"  jsonb_build_array(g.verdict, g.reason, g.n, g.queries,"           \
+	"  g.applied, g.requested, g.stale, g.last)), '[]'))"                \
+	" FROM (SELECT verdict, reason, count(*) AS n,"                      \
+	"  coalesce(sum(queries), 0) AS queries,"                            \
+	"  count(*) FILTER (WHERE outcome = 'applied') AS applied,"          \
+	"  count(*) FILTER (WHERE outcome = 'requested') AS requested,"      \
+	"  count(*) FILTER (WHERE outcome = 'stale') AS stale,"              \
+	"  extract(epoch FROM max(time)) AS last"                            \
+	"  FROM cdscan.scan WHERE run_id = " run                            \
+	"  GROUP BY verdict, reason) g)"
+
+/* The counts of run `r` (an alias of cdscan.run), stored or taken. */
+#define DB_SQL_RUN_COUNTS_OF(r)                                              \
+	"coalesce(" r ".counts, " DB_SQL_RUN_COUNTS(r ".id") ")"
+
 /* Remember why the last call failed: `what` plus libpq's message. Returns
    CDS_EDB so callers can `return db_fail(db, "...")`. */
 int db_fail(struct db *db, const char *what);

@@ -755,10 +755,11 @@ int db_run_finish(struct db *db, int64_t run_id, bool *finished)
 	   an item recorded by a transaction not yet committed still counts
 	   as left, and its worker will call this again. A batch recorded
 	   whole and not yet marked done (its worker is about to) is done
-	   with the run. */
+	   with the run. What the scans came to is kept with it (schema 15),
+	   so that reports of it never read them again. */
 	r = db_exec(db,
 		    "WITH f AS (UPDATE cdscan.run SET state = 'done',"
-		    "  finished = now()"
+		    "  finished = now(), counts = " DB_SQL_RUN_COUNTS("$1")
 		    " WHERE id = $1 AND state = 'running' AND NOT EXISTS ("
 		    "  SELECT 1 FROM cdscan.run_batch b"
 		    "  WHERE b.run_id = $1 AND b.state <> 'done'"

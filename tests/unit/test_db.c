@@ -391,8 +391,24 @@ static void assert_counts_exact(void)
 			 "exact");
 }
 
+/* The summary of run `id` says `what`. */
+static void assert_summary(struct db *db, int64_t id, const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(db_report_run_summary(db, id, f) == 0, "%s",
+		      db_errmsg(db));
+	fclose(f);
+	ck_assert_msg(strstr(buf, what), "'%s' not in: %s", what, buf);
+	free(buf);
+}
+
 START_TEST(run_begin_join)
 {
+	char q[256];
 	struct db *db = open_db(), *db2 = open_db();
 	const char *ab[] = {"d0001.test.", "d0000.test.", "d0001.test."};
 	const char *ba[] = {"d0000.test.", "d0001.test."};
@@ -449,6 +465,16 @@ START_TEST(run_begin_join)
 	ck_assert(fin);
 	ck_assert_int_eq(db_run_finish(db2, a.id, &fin), 0);
 	ck_assert(fin);
+	/* schema 15: the finished run keeps its counts; its reports no
+	   longer read its scans */
+	snprintf(q, sizeof q, "SELECT jsonb_path_query_array(counts,"
+		 " '$.reasons[*][0 to 2]')::text FROM cdscan.run"
+		 " WHERE id = %lld", (long long)a.id);
+	ck_assert_str_eq(sql(q), "[\"unchanged\", \"no-cds\", 10]");
+	snprintf(q, sizeof q, "DELETE FROM cdscan.scan WHERE run_id = %lld",
+		 (long long)a.id);
+	sql(q);
+	assert_summary(db, a.id, "10/10 delegations");
 	b = begin(db2, "h:2", 60000);
 	ck_assert(!b.joined);
 	ck_assert_int_ne(b.id, a.id);

@@ -126,7 +126,9 @@ static int run_create(struct db *db, const char *sel, const char *arr,
 	return db_cmd(db, "ANALYZE cdscan.run_batch");
 }
 
-/* The unfinished run of this selection and mode, if any: *found. */
+/* The unfinished run of this selection and mode, if any: *found. What is
+   done is what its batches count as recorded (schema 13), not a count
+   of its scans, which grows with the run. */
 static int run_find(struct db *db, const char *sel, bool dry_run,
 		    struct db_run_info *out, bool *found)
 {
@@ -135,8 +137,8 @@ static int run_find(struct db *db, const char *sel, bool dry_run,
 
 	*found = false;
 	r = db_exec(db,
-		    "SELECT r.id, r.total, (SELECT count(*) FROM cdscan.scan s"
-		    "  WHERE s.run_id = r.id)"
+		    "SELECT r.id, r.total, (SELECT coalesce(sum(b.recorded), 0)"
+		    "  FROM cdscan.run_batch b WHERE b.run_id = r.id)"
 		    " FROM cdscan.run r"
 		    " WHERE md5(r.selection) = md5($1) AND r.selection = $1"
 		    " AND r.dry_run = $2 AND r.state = 'running'",

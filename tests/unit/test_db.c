@@ -459,6 +459,12 @@ START_TEST(run_begin_join)
 	/* one not recorded: not finished */
 	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
 	ck_assert(!fin);
+	/* a worker joining now is told what is done already */
+	spec = (struct db_run_spec){.worker = "h:4"};
+	ck_assert_int_eq(db_run_begin(db2, &spec, &c), 0);
+	ck_assert(c.joined);
+	ck_assert_int_eq(c.id, a.id);
+	ck_assert_int_eq(c.done, 9);
 	record_unchanged(db, a.id, "h:1", d + 9, 1);
 	free_delegs(d, n);
 	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);

@@ -81,6 +81,7 @@ int db_fail(struct db *db, const char *what)
 	const char *m = db->conn ? PQerrorMessage(db->conn) : "";
 	size_t len = strlen(m);
 
+	db->sqlstate[0] = '\0';
 	while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
 		len--;
 	if (len)
@@ -95,8 +96,11 @@ static PGresult *result_ok(struct db *db, PGresult *r)
 {
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
+	snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
 	if (r && PQresultErrorMessage(r)[0]) {
 		const char *m = PQresultErrorMessage(r);
 		size_t len = strlen(m);

@@ -36,6 +36,11 @@ struct db {
 	PGconn *conn;
 	char *conninfo; /* as given to db_open: db_pool_new opens more */
 	char err[1024];
+	/* SQLSTATE of the last statement that failed, "" if it gave none */
+	char sqlstate[6];
+	/* Batches recorded a second time, leaving out scans already in the
+	   run (db/record.c): a count for the tests. */
+	unsigned long rec_retries;
 	/* The lease of db_run_begin, used by db_run_claim (ms). */
 	int64_t lease_ms;
 	/* The temporary tables of db/record.c exist on this connection. */

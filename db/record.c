@@ -66,9 +66,11 @@ static const char rec_tables[] =
  * and not for a delegation already recorded in the run (nor twice from
  * one set: record_staged stages each delegation once). Returns the new
  * scan ids with their batches. SCAN and SERVER are where the staged rows
- * come from.
+ * come from; CONFLICT is what a scan already in the run meets: an error
+ * (unique_violation on scan_once_per_run) or REC_SKIP_RECORDED.
  */
-#define REC_APPLY(SCAN, SERVER)                                              \
+#define REC_SKIP_RECORDED " ON CONFLICT (run_id, domain) DO NOTHING"
+#define REC_APPLY(SCAN, SERVER, CONFLICT)                                    \
 	"WITH held AS ("                                                     \
 	" SELECT batch FROM cdscan.run_batch"                                \
 	" WHERE run_id = $1 AND batch = ANY($4::integer[]) AND worker = $2"  \
@@ -84,7 +86,7 @@ static const char rec_tables[] =
 	"  r.csync_outcome, r.boot_scan, r.boot_needed,"                     \
 	"  to_timestamp(r.boot_eligible)"                                    \
 	" FROM " SCAN " r WHERE r.batch IN (SELECT batch FROM held)"         \
-	" ON CONFLICT (run_id, domain) DO NOTHING"                           \
+	CONFLICT                                                             \
 	" RETURNING id, domain),"                                            \
 	" srv AS ("                                                          \
 	" INSERT INTO cdscan.scan_server (scan_id, seq, ns_name, addr,"      \
@@ -102,9 +104,18 @@ static const char rec_tables[] =
 	" SELECT ins.id, r.batch FROM ins"                                   \
 	" JOIN " SCAN " r ON r.domain = ins.domain"
 
-/* A set of results: COPY'd into the staging tables. */
+/*
+ * A set of results: COPY'd into the staging tables. First as a plain
+ * INSERT: ON CONFLICT's speculative insertion cost ~3 µs a scan row, a
+ * tenth of what writing the row costs (docs/BENCH.md), for a conflict
+ * that only a worker whose batch was taken over while it recorded can
+ * meet. That one gets unique_violation, and its transaction is done
+ * again with rec_apply_skip, which leaves out what is recorded already.
+ */
 static const char rec_apply[] =
-	REC_APPLY("cdscan_rec_scan", "cdscan_rec_server");
+	REC_APPLY("cdscan_rec_scan", "cdscan_rec_server", "");
+static const char rec_apply_skip[] =
+	REC_APPLY("cdscan_rec_scan", "cdscan_rec_server", REC_SKIP_RECORDED);
 
 /*
  * One result (a change transaction): its rows as JSON parameters ($5,
@@ -114,7 +125,8 @@ static const char rec_apply[] =
  */
 static const char rec_apply_one[] = REC_APPLY(
 	"jsonb_populate_recordset(NULL::cdscan_rec_scan, $5::jsonb)",
-	"jsonb_populate_recordset(NULL::cdscan_rec_server, $6::jsonb)");
+	"jsonb_populate_recordset(NULL::cdscan_rec_server, $6::jsonb)",
+	REC_SKIP_RECORDED);
 
 /* What a transaction recorded: how many scans, in all and per batch. */
 struct tally {
@@ -626,10 +638,12 @@ static bool *repeated(const struct db_result *res, size_t n)
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
  * none was (claim lost); *t how many were, per batch (tally_free it).
+ * A set of several is written with rec_apply unless skip (then
+ * rec_apply_skip); one result always leaves out a recorded scan.
  */
 static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 bool dry_run, const struct db_result *res, size_t n,
-			 enum db_outcome outcome, struct tally *t,
+			 enum db_outcome outcome, bool skip, struct tally *t,
 			 int64_t *scan_id)
 {
 	char *sb = NULL, *vb = NULL, id[24];
@@ -646,6 +660,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	int ret = CDS_ENOMEM;
 
 	*t = (struct tally){0};
+	db->sqlstate[0] = '\0';
 	if (scan_id)
 		*scan_id = 0;
 	ok = ok && batches && rep;
@@ -685,7 +700,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		if ((ret = copy_in(db, "cdscan_rec_scan", sb, sl)) != 0 ||
 		    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
 			goto out;
-		r = db_exec(db, rec_apply, 4, p);
+		r = db_exec(db, skip ? rec_apply_skip : rec_apply, 4, p);
 	}
 	if (!r) {
 		ret = CDS_EDB;
@@ -731,15 +746,24 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 		    size_t *n_recorded)
 {
 	struct tally t = {0};
+	bool skip = false;
 	int ret;
 
 	*n_recorded = 0;
 	if (n == 0)
 		return CDS_OK;
+again:
 	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
 		return ret;
-	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE, &t,
-			    NULL);
+	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE,
+			    skip, &t, NULL);
+	if (ret == CDS_EDB && !skip && strcmp(db->sqlstate, "23505") == 0) {
+		/* a scan of the set is in the run already (rec_apply) */
+		db_rollback(db);
+		db->rec_retries++;
+		skip = true;
+		goto again;
+	}
 	/* notifications in the transaction of the scans they report */
 	if (ret == 0 && !dry_run)
 		ret = db_events_rejected(db, run_id, r, n);
@@ -1027,8 +1051,8 @@ int db_record_change(struct db *db, int64_t run_id, const char *worker,
 		goto fail;
 	if (r->csync_outcome)
 		*r->csync_outcome = ns_out;
-	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome, &t,
-				 &scan_id)) != 0)
+	if ((ret = record_staged(db, run_id, worker, false, r, 1, *outcome,
+				 true, &t, &scan_id)) != 0)
 		goto fail;
 	if (t.total != 1) {
 		/* recorded meanwhile by a transaction claim_held could not

@@ -849,10 +849,14 @@ START_TEST(record_batch_once)
 	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
 			 0);
 	ck_assert_int_eq(nrec, 3);
-	/* a second time: already done, nothing more */
+	/* written without ON CONFLICT: nothing was in the run */
+	ck_assert_uint_eq(db->rec_retries, 0);
+	/* a second time: already done, nothing more; the plain INSERT met
+	   scan_once_per_run, and the set was done again leaving them out */
 	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
 			 0);
 	ck_assert_int_eq(nrec, 0);
+	ck_assert_uint_eq(db->rec_retries, 1);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 3);
 	ck_assert_int_eq(db_run_progress(db, a.id, &done, NULL, NULL), 0);
@@ -868,6 +872,49 @@ START_TEST(record_batch_once)
 			     " WHERE c.domain = 'd0000.test.'"),
 			 DS_A "|valid|2024010101|{\"" DS_A
 			      "\"}|unchanged|no-cds");
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
+/* A set of which one scan is in the run already (recorded meanwhile by
+   the worker that took the batch over): the plain INSERT meets
+   scan_once_per_run, and the set is written again without it; the
+   others are recorded, and counted, once. */
+START_TEST(record_batch_meets_a_recorded_scan)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct fake f[3];
+	struct db_result r[3];
+	size_t n, nrec;
+
+	add_domains(3);
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 3);
+	record_unchanged(db, a.id, "h:1", &d[1], 1);
+	ck_assert_uint_eq(db->rec_retries, 0);
+	for (size_t i = 0; i < n; i++) {
+		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, DS_A);
+		r[i] = f[i].res;
+	}
+	ck_assert_msg(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_uint_eq(db->rec_retries, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 3);
+	/* the scan that was there stands (no CDS), the others are new */
+	ck_assert_str_eq(sql("SELECT string_agg(c.domain || ':' || s.cds_state,"
+			     " ',' ORDER BY c.domain) FROM cdscan.scan_server s"
+			     " JOIN cdscan.scan c ON c.id = s.scan_id"),
+			 "d0000.test.:present,d0001.test.:nodata,"
+			 "d0002.test.:present");
+	ck_assert_int_eq(sql_int("SELECT recorded FROM cdscan.run_batch"), 3);
+	ck_assert_int_eq(sql_int("SELECT scanned FROM cdscan.worker"), 3);
+	assert_counts_exact();
 	free_delegs(d, n);
 	db_close(db);
 }
@@ -1348,6 +1395,7 @@ static Suite *db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, record_batch_once);
+	tcase_add_test(tc, record_batch_meets_a_recorded_scan);
 	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, history_load_unsorted_and_twice);
 	tcase_add_test(tc, record_delete_like_keys);

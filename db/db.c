@@ -95,7 +95,6 @@ int db_fail(struct db *db, const char *what)
 static PGresult *result_ok(struct db *db, PGresult *r)
 {
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)

@@ -107,7 +107,7 @@ static const char rec_tables[] =
 /*
  * A set of results: COPY'd into the staging tables. First as a plain
  * INSERT: ON CONFLICT's speculative insertion cost ~3 µs a scan row, a
- * tenth of what writing the row costs (docs/BENCH.md), for a conflict
+ * sixth of what inserting the row costs (docs/BENCH.md), for a conflict
  * that only a worker whose batch was taken over while it recorded can
  * meet. That one gets unique_violation, and its transaction is done
  * again with rec_apply_skip, which leaves out what is recorded already.

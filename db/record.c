@@ -197,36 +197,77 @@ out:
 /* ---- COPY text format ---------------------------------------------------- */
 
 /*
- * One field of COPY's text format: backslash, tab and line ends escaped;
- * NULL is \N. Written in runs between the characters to escape, with
- * the unlocked stdio calls (each stream is one record_staged()'s own): a
- * locked fputc() per byte was a tenth of a rescan's CPU (docs/BENCH.md).
+ * The rows being staged, in COPY's text format: a buffer that doubles
+ * as it fills. A failed allocation sticks (oom) and is looked at once,
+ * when the rows are done. It was an open_memstream(): stdio's generic
+ * xsputn copied every field into it, ~5 k instructions a delegation,
+ * 4% of a rescan's in callgrind (docs/BENCH.md).
  */
-static void copy_field(FILE *f, const char *s, bool last)
+struct cbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void cb_put(struct cbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 16384;
+		char *p;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void cb_putc(struct cbuf *b, char c)
+{
+	if (b->len < b->cap)
+		b->p[b->len++] = c;
+	else
+		cb_put(b, &c, 1);
+}
+
+/*
+ * One field of COPY's text format: backslash, tab and line ends escaped;
+ * NULL is \N. Written in runs between the characters to escape (a byte
+ * at a time, through a locked fputc(), it was a tenth of a rescan's CPU:
+ * docs/BENCH.md).
+ */
+static void copy_field(struct cbuf *f, const char *s, bool last)
 {
 	if (!s) {
-		fputs_unlocked("\\N", f);
+		cb_put(f, "\\N", 2);
 	} else {
 		for (;;) {
 			size_t n = strcspn(s, "\\\t\n\r");
 
-			fwrite_unlocked(s, 1, n, f);
+			cb_put(f, s, n);
 			s += n;
 			if (!*s)
 				break;
-			putc_unlocked('\\', f);
-			putc_unlocked(*s == '\t'   ? 't'
-				      : *s == '\n' ? 'n'
-				      : *s == '\r' ? 'r'
-						   : '\\',
-				      f);
+			cb_putc(f, '\\');
+			cb_putc(f, *s == '\t'   ? 't'
+				   : *s == '\n' ? 'n'
+				   : *s == '\r' ? 'r'
+						: '\\');
 			s++;
 		}
 	}
-	putc_unlocked(last ? '\n' : '\t', f);
+	cb_putc(f, last ? '\n' : '\t');
 }
 
-static void copy_int(FILE *f, long long v, bool last)
+static void copy_int(struct cbuf *f, long long v, bool last)
 {
 	char b[24], *p = b + sizeof b;
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
@@ -238,11 +279,11 @@ static void copy_int(FILE *f, long long v, bool last)
 	while (u /= 10);
 	if (v < 0)
 		*--p = '-';
-	fwrite_unlocked(p, 1, (size_t)(b + sizeof b - p), f);
+	cb_put(f, p, (size_t)(b + sizeof b - p));
 }
 
 /* An array field from n strings; false when out of memory. */
-static bool copy_array(FILE *f, const char *const *items, size_t n,
+static bool copy_array(struct cbuf *f, const char *const *items, size_t n,
 		       bool last)
 {
 	char *lit = db_array_literal(items, n);
@@ -254,7 +295,7 @@ static bool copy_array(FILE *f, const char *const *items, size_t n,
 	return true;
 }
 
-static bool copy_ds_array(FILE *f, const struct cds_ds *ds, size_t n,
+static bool copy_ds_array(struct cbuf *f, const struct cds_ds *ds, size_t n,
 			  bool last)
 {
 	char *lit = db_ds_array(ds, n);
@@ -266,7 +307,7 @@ static bool copy_ds_array(FILE *f, const struct cds_ds *ds, size_t n,
 	return true;
 }
 
-static bool copy_dnskeys(FILE *f, const struct cds_dnskey *k, size_t n,
+static bool copy_dnskeys(struct cbuf *f, const struct cds_dnskey *k, size_t n,
 			 bool last)
 {
 	char **s = calloc(n ? n : 1, sizeof *s);
@@ -287,7 +328,7 @@ static bool copy_dnskeys(FILE *f, const struct cds_dnskey *k, size_t n,
 }
 
 /* CDS records as received (not sorted: the server's order). */
-static bool copy_cds(FILE *f, const struct cds_ds *ds, size_t n, bool last)
+static bool copy_cds(struct cbuf *f, const struct cds_ds *ds, size_t n, bool last)
 {
 	char(*buf)[CDS_DS_STR_MAX] = calloc(n ? n : 1, sizeof *buf);
 	const char **s = calloc(n ? n : 1, sizeof *s);
@@ -317,7 +358,7 @@ static const char *outcome_name(enum db_outcome o)
 }
 
 /* The CSYNC columns of a scan row: NULL when CSYNC was not asked. */
-static void stage_csync(FILE *fs, const struct db_result *r)
+static void stage_csync(struct cbuf *fs, const struct db_result *r)
 {
 	const struct cds_csync_decision *c = r->csync;
 	const char *out = NULL;
@@ -343,7 +384,7 @@ static void stage_csync(FILE *fs, const struct db_result *r)
 /* The accept-after-delay progress policy counted (RFC 8078 §3): NULL
    columns when this scan counted no streak, so that status tells an
    old row or another decision from a first scan without the detail. */
-static void stage_boot(FILE *fs, const struct cds_decision *dec)
+static void stage_boot(struct cbuf *fs, const struct cds_decision *dec)
 {
 	if (dec->boot_scan == 0 || dec->boot_needed == 0) {
 		copy_field(fs, NULL, false);
@@ -358,7 +399,7 @@ static void stage_boot(FILE *fs, const struct cds_decision *dec)
 
 /* The CSYNC one server showed (NULL columns when it was not asked): its
    state, signature, serial, flags, the bit map's types and its NS set. */
-static bool stage_csync_server(FILE *fv, const struct cds_server_obs *o)
+static bool stage_csync_server(struct cbuf *fv, const struct cds_server_obs *o)
 {
 	const struct cds_csync_obs *c = &o->csync;
 	bool has = c->asked && c->rr.state == CDS_RR_PRESENT && !c->malformed;
@@ -367,24 +408,22 @@ static bool stage_csync_server(FILE *fv, const struct cds_server_obs *o)
 	copy_field(fv, c->asked ? cds_rrstate_name(c->rr.state) : NULL, false);
 	copy_field(fv, c->asked ? cds_sigstate_name(c->rr.sig) : NULL, false);
 	if (has) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *t = open_memstream(&buf, &len);
+		struct cbuf t = {0};
+		char num[16];
 
-		if (!t)
-			return false;
 		copy_int(fv, (long long)c->serial, false);
 		copy_int(fv, (long long)c->flags, false);
-		fputc('{', t);
+		cb_putc(&t, '{');
 		for (size_t i = 0; i < c->n_types; i++)
-			fprintf(t, "%s%u", i ? "," : "", c->types[i]);
-		fputc('}', t);
-		if (fclose(t) != 0) {
-			free(buf);
+			cb_put(&t, num, (size_t)snprintf(num, sizeof num,
+							 "%s%u", i ? "," : "",
+							 c->types[i]));
+		cb_put(&t, "}", 2); /* with the NUL copy_field reads to */
+		if (!t.oom)
+			copy_field(fv, t.p, false);
+		free(t.p);
+		if (t.oom)
 			return false;
-		}
-		copy_field(fv, buf, false);
-		free(buf);
 	} else {
 		copy_field(fv, NULL, false);
 		copy_field(fv, NULL, false);
@@ -409,7 +448,7 @@ static bool stage_csync_server(FILE *fv, const struct cds_server_obs *o)
 }
 
 /* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
-static bool stage_result(FILE *fs, FILE *fv, size_t seq,
+static bool stage_result(struct cbuf *fs, struct cbuf *fv, size_t seq,
 			 const struct db_result *r, enum db_outcome outcome)
 {
 	const struct cds_decision *dec = r->dec;
@@ -646,9 +685,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 enum db_outcome outcome, bool skip, struct tally *t,
 			 int64_t *scan_id)
 {
-	char *sb = NULL, *vb = NULL, id[24];
-	size_t sl = 0, vl = 0;
-	FILE *fs = open_memstream(&sb, &sl), *fv = open_memstream(&vb, &vl);
+	char id[24];
+	struct cbuf fs = {0}, fv = {0};
 	const char *p[6] = {id, worker, dry_run ? "t" : "f", NULL, NULL, NULL};
 	char *js = NULL, *jv = NULL;
 	int64_t *batches = calloc(n ? n : 1, sizeof *batches);
@@ -656,7 +694,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	size_t nb = 0;
 	char *lit = NULL;
 	PGresult *r = NULL;
-	bool ok = fs && fv;
+	bool ok = true;
 	int ret = CDS_ENOMEM;
 
 	*t = (struct tally){0};
@@ -668,27 +706,22 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		if (rep[i])
 			continue;
 		add_batch(batches, &nb, res[i].deleg->batch);
-		ok = stage_result(fs, fv, i, &res[i], outcome);
+		ok = stage_result(&fs, &fv, i, &res[i], outcome);
 	}
 	ok = ok && (lit = db_int_array_literal(batches, nb));
 	ok = ok && (t->batch = calloc(nb ? nb : 1, sizeof *t->batch)) &&
 	     (t->count = calloc(nb ? nb : 1, sizeof *t->count));
 	p[3] = lit;
-	if (fs && fclose(fs) != 0)
-		ok = false;
-	if (fv && fclose(fv) != 0)
-		ok = false;
-	fs = fv = NULL;
-	if (!ok) {
+	if (!ok || fs.oom || fv.oom) {
 		snprintf(db->err, sizeof db->err, "out of memory");
 		goto out;
 	}
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	if (n == 1) {
 		/* a change transaction's (see enum db_stmt), as JSON */
-		if (!(p[4] = js = copy_to_json(sb, sl, rec_scan_names,
+		if (!(p[4] = js = copy_to_json(fs.p, fs.len, rec_scan_names,
 					       COUNT(rec_scan_names))) ||
-		    !(p[5] = jv = copy_to_json(vb, vl, rec_server_names,
+		    !(p[5] = jv = copy_to_json(fv.p, fv.len, rec_server_names,
 					       COUNT(rec_server_names)))) {
 			ret = CDS_ENOMEM;
 			snprintf(db->err, sizeof db->err, "out of memory");
@@ -697,8 +730,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		r = db_exec_prepared(db, DB_ST_REC_APPLY_ONE, rec_apply_one, 6,
 				     p);
 	} else {
-		if ((ret = copy_in(db, "cdscan_rec_scan", sb, sl)) != 0 ||
-		    (ret = copy_in(db, "cdscan_rec_server", vb, vl)) != 0)
+		if ((ret = copy_in(db, "cdscan_rec_scan", fs.p, fs.len)) != 0 ||
+		    (ret = copy_in(db, "cdscan_rec_server", fv.p, fv.len)) != 0)
 			goto out;
 		r = db_exec(db, skip ? rec_apply_skip : rec_apply, 4, p);
 	}
@@ -725,12 +758,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	ret = CDS_OK;
 out:
 	PQclear(r);
-	if (fs)
-		fclose(fs);
-	if (fv)
-		fclose(fv);
-	free(sb);
-	free(vb);
+	free(fs.p);
+	free(fv.p);
 	free(batches);
 	free(rep);
 	free(lit);

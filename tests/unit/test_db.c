@@ -215,6 +215,27 @@ static void fake_result(struct fake *f, const struct db_delegation *d,
 				    .queries = 4};
 }
 
+/* The CSYNC a server showed: serial 7, flags 3, types NS and AAAA, and
+   its NS set. */
+static void fake_csync(struct fake *f)
+{
+	static char ns[2][CDS_NAME_MAX] = {"ns1.x.test.", "ns2.x.test."};
+	struct cds_csync_obs *c = &f->obs.csync;
+
+	c->asked = true;
+	c->rr.state = CDS_RR_PRESENT;
+	c->rr.count = 1;
+	c->rr.sig = CDS_SIG_VALID_DS_KEY;
+	c->serial = 7;
+	c->flags = 3;
+	c->types[0] = 2;  /* NS */
+	c->types[1] = 28; /* AAAA */
+	c->n_types = 2;
+	c->ns_rr.state = CDS_RR_PRESENT;
+	c->ns = ns;
+	c->n_ns = 2;
+}
+
 /* Record n claimed delegations as unchanged, all of them (asserted). */
 static void record_unchanged(struct db *db, int64_t run, const char *worker,
 			     const struct db_delegation *d, size_t n)
@@ -1088,6 +1109,8 @@ START_TEST(record_change_rows_as_a_batch_writes_them)
 	fake_result(&f[0], &d[0], CDS_DEC_UPDATE, DS_B);
 	fake_result(&f[1], &d[1], CDS_DEC_UNCHANGED, DS_B);
 	fake_result(&f[2], &d[2], CDS_DEC_UNCHANGED, DS_B);
+	for (size_t i = 0; i < 3; i++)
+		fake_csync(&f[i]);
 	ck_assert_msg(db_record_change(db, a.id, "h:1", DB_SINK_TABLES,
 				       &f[0].res, &out) == 0,
 		      "%s", db_errmsg(db));
@@ -1113,6 +1136,11 @@ START_TEST(record_change_rows_as_a_batch_writes_them)
 		" s.boot_eligible, s.worker, s.dry_run, s.run_id))"
 		" FROM cdscan.scan s JOIN cdscan.scan_server v"
 		" ON v.scan_id = s.id"), 1);
+	ck_assert_str_eq(sql("SELECT DISTINCT csync_state || '|' || csync_sig"
+			     " || '|' || csync_serial || '|' || csync_flags"
+			     " || '|' || csync_types::text || '|'"
+			     " || csync_ns::text FROM cdscan.scan_server"),
+			 "present|valid|7|3|{2,28}|{ns1.x.test.,ns2.x.test.}");
 	/* and what differs, differs as it should */
 	ck_assert_str_eq(sql("SELECT string_agg(verdict || '/' ||"
 			     " coalesce(outcome, '-') || '/' ||"
@@ -1124,9 +1152,9 @@ START_TEST(record_change_rows_as_a_batch_writes_them)
 			     " FROM cdscan.scan s JOIN cdscan.scan_server v"
 			     " ON v.scan_id = s.id"),
 			 "update/applied/{\"" DS_A "\"}/{\"" DS_B
-			 "\"}/true/true/{}"
-			 " unchanged/-/{}/{}/true/true/{}"
-			 " unchanged/-/{}/{}/true/true/{}");
+			 "\"}/true/false/{}"
+			 " unchanged/-/{}/{}/true/false/{}"
+			 " unchanged/-/{}/{}/true/false/{}");
 	free_delegs(d, n);
 	db_close(db);
 }

@@ -1580,6 +1580,32 @@ START_TEST(test_parse_addr_forms)
 }
 END_TEST
 
+/* IPv4 addresses as inet_ntop() writes them, every octet value in
+   every position; a buffer too short for any gets "?" as before. */
+START_TEST(test_addr_str_ipv4_as_inet_ntop)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	char buf[CDS_ADDR_STR_MAX], want[INET_ADDRSTRLEN], small[8];
+
+	for (unsigned v = 0; v < 256; v++) {
+		for (unsigned pos = 0; pos < 4; pos++) {
+			uint8_t o[4] = {127, 1, 0, 2};
+
+			o[pos] = (uint8_t)v;
+			memcpy(&sin.sin_addr, o, 4);
+			ck_assert_ptr_nonnull(inet_ntop(AF_INET, &sin.sin_addr,
+							want, sizeof want));
+			ck_assert_str_eq(scan_addr_str((struct sockaddr *)&sin,
+						       buf, sizeof buf),
+					 want);
+		}
+	}
+	ck_assert_str_eq(scan_addr_str((struct sockaddr *)&sin, small,
+				       sizeof small),
+			 "?");
+}
+END_TEST
+
 START_TEST(test_opts_defaults_and_conf)
 {
 	struct scan_engine_opts o;
@@ -1843,6 +1869,7 @@ static Suite *engine_suite(void)
 	tc = tcase_create("addr_opts");
 	tcase_add_loop_test(tc, test_parse_addr_forms, 0,
 	                    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
+	tcase_add_test(tc, test_addr_str_ipv4_as_inet_ntop);
 	tcase_add_test(tc, test_opts_defaults_and_conf);
 	suite_add_tcase(s, tc);
 

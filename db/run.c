@@ -333,10 +333,18 @@ static void fill_statuses(struct db_delegation *d, char **st, size_t n)
 	d->n_statuses = n;
 }
 
-/* One row of the claim query: domain, found, ns, ds, statuses, optout,
-   batch, registrar, the registrar's opt-out. */
+/* The NS names of one claimed row, parsed once for the glue lookup and
+   the delegation; ok false when the array could not be read. */
+struct ns_row {
+	char **v;
+	size_t n;
+	bool ok;
+};
+
+/* One row of the claim query: domain, found, ns (parsed: ns), ds,
+   statuses, optout, batch, registrar, the registrar's opt-out. */
 static int fill_one(struct db_delegation *d, PGresult *r, int row,
-		    const struct glue *g, size_t ng)
+		    const struct ns_row *ns, const struct glue *g, size_t ng)
 {
 	char **v = NULL;
 	size_t n = 0;
@@ -359,11 +367,9 @@ static int fill_one(struct db_delegation *d, PGresult *r, int row,
 	snprintf(d->registrar, sizeof d->registrar, "%s",
 		 PQgetvalue(r, row, 7));
 	d->registrar_optout = strcmp(PQgetvalue(r, row, 8), "t") == 0;
-	if (db_parse_array(PQgetvalue(r, row, 2), &v, &n) != 0)
+	if (!ns->ok)
 		goto bad;
-	ret = fill_ns(d, v, n, g, ng);
-	db_strv_free(v, n);
-	if (ret != CDS_OK)
+	if ((ret = fill_ns(d, ns->v, ns->n, g, ng)) != CDS_OK)
 		return ret;
 	if (db_parse_array(PQgetvalue(r, row, 3), &v, &n) != 0)
 		goto bad;
@@ -380,44 +386,47 @@ bad:
 	return CDS_OK;
 }
 
-/* The NS names of every claimed row, as one array literal for ANY(). */
-static char *all_ns(PGresult *r)
+/*
+ * The NS names of every claimed row, parsed into ns (one per row: the
+ * delegations are filled from them), and as one array literal for ANY().
+ * NULL when out of memory.
+ */
+static char *all_ns(PGresult *r, struct ns_row *ns)
 {
-	char **names = NULL, **v;
-	size_t n = 0, cap = 0, nv;
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
 	char *lit = NULL;
 
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (PQgetisnull(r, i, 2) ||
-		    db_parse_array(PQgetvalue(r, i, 2), &v, &nv) != 0)
-			continue;
-		for (size_t k = 0; k < nv; k++) {
-			if (n == cap) {
-				char **nn = realloc(names, (cap ? 2 * cap : 256) *
-								   sizeof *nn);
+		struct ns_row *x = &ns[i];
 
-				if (!nn) {
-					db_strv_free(v, nv);
-					goto out;
-				}
-				names = nn;
-				cap = cap ? 2 * cap : 256;
-			}
-			names[n++] = v[k];
-			v[k] = NULL;
+		/* NULL: a domain gone from the view (fill_one says so) */
+		x->ok = PQgetisnull(r, i, 2) ||
+			db_parse_array(PQgetvalue(r, i, 2), &x->v, &x->n) == 0;
+		if (x->n > cap - n) {
+			size_t nc = cap ? 2 * cap : 256;
+			const char **nn;
+
+			while (x->n > nc - n)
+				nc *= 2;
+			if (!(nn = realloc(names, nc * sizeof *nn)))
+				goto out;
+			names = nn;
+			cap = nc;
 		}
-		db_strv_free(v, nv);
+		for (size_t k = 0; k < x->n; k++)
+			names[n++] = x->v[k];
 	}
-	lit = db_array_literal((const char *const *)names, n);
+	lit = db_array_literal(names, n);
 out:
-	db_strv_free(names, n);
+	free(names);
 	return lit;
 }
 
-static int read_glue(struct db *db, PGresult *claimed, PGresult **out,
-		     struct glue **g, size_t *ng)
+static int read_glue(struct db *db, PGresult *claimed, struct ns_row *rows,
+		     PGresult **out, struct glue **g, size_t *ng)
 {
-	char *ns = all_ns(claimed);
+	char *ns = all_ns(claimed, rows);
 	const char *p[1] = {ns};
 	PGresult *r = NULL;
 	int ret = CDS_ENOMEM;
@@ -531,6 +540,7 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker,
 	PGresult *r = NULL, *gr = NULL;
 	struct db_delegation *d = NULL;
 	struct glue *g = NULL;
+	struct ns_row *rows = NULL;
 	size_t ng = 0, n = 0;
 	int64_t empty, batch;
 	int ret = CDS_EDB;
@@ -566,7 +576,11 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker,
 		goto out;
 	}
 	batch = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-	if ((ret = read_glue(db, r, &gr, &g, &ng)) != 0)
+	if (!(rows = calloc(n, sizeof *rows))) {
+		ret = CDS_ENOMEM;
+		goto out;
+	}
+	if ((ret = read_glue(db, r, rows, &gr, &g, &ng)) != 0)
 		goto out;
 	if (!(d = calloc(n, sizeof *d))) {
 		ret = CDS_ENOMEM;
@@ -574,7 +588,7 @@ int db_run_claim(struct db *db, int64_t run_id, const char *worker,
 	}
 	for (size_t i = 0; i < n; i++) {
 		d[i].batch = batch;
-		if ((ret = fill_one(&d[i], r, (int)i, g, ng)) != 0)
+		if ((ret = fill_one(&d[i], r, (int)i, &rows[i], g, ng)) != 0)
 			goto out;
 	}
 	*out = d;
@@ -589,6 +603,9 @@ out:
 			db_delegation_deinit(&d[i]);
 		free(d);
 	}
+	for (size_t i = 0; rows && i < n; i++)
+		db_strv_free(rows[i].v, rows[i].n);
+	free(rows);
 	free(fin);
 	free(g);
 	PQclear(gr);

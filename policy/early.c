@@ -131,26 +131,34 @@ static bool cds_proposal(const struct policy_config *cfg,
 	return *n_prop > 0;
 }
 
-/* C4, RFC 9975 §3.1: CDS and CDNSKEY name the same keys. */
+/* C4, RFC 9975 §3.1: CDS and CDNSKEY name the same keys: every key a
+   record of the other set matches, both ways. Each pair's digest is
+   computed once (it was twice, one per direction). */
 static bool keys_match(const char *zone, const struct cds_ds *prop,
 		       size_t n_prop, const struct cds_dnskey *k, size_t nk)
 {
+	bool prop_hit[CDS_RRSET_MAX] = {false};
 	size_t i, j;
 
+	if (n_prop > CDS_RRSET_MAX)
+		return false;
 	for (i = 0; i < nk; i++) {
-		for (j = 0; j < n_prop; j++)
+		bool hit = false;
+
+		for (j = 0; j < n_prop; j++) {
+			/* a record already matched only needs to be
+			   looked at while this key has no match yet */
+			if (hit && prop_hit[j])
+				continue;
 			if (cds_ds_matches_dnskey(zone, &prop[j], &k[i]))
-				break;
-		if (j == n_prop)
+				hit = prop_hit[j] = true;
+		}
+		if (!hit)
 			return false;
 	}
-	for (j = 0; j < n_prop; j++) {
-		for (i = 0; i < nk; i++)
-			if (cds_ds_matches_dnskey(zone, &prop[j], &k[i]))
-				break;
-		if (i == nk)
+	for (j = 0; j < n_prop; j++)
+		if (!prop_hit[j])
 			return false;
-	}
 	return true;
 }
 
@@ -204,17 +212,18 @@ bool policy_early_stop(const struct cds_delegation *deleg,
 	if (cds.used && cds.n > 0) {
 		if (!cds_proposal(cfg, obs, cds.n, prop, &n_prop))
 			return false;
-		if (cdnskey.used && cdnskey.n > 0 &&
-		    !keys_match(deleg->name, prop, n_prop, obs->cdnskey,
-				cdnskey.n))
-			return false;
 	} else if (!cdnskey_proposal(deleg->name, cfg, obs->cdnskey, cdnskey.n,
 				     prop, &n_prop)) {
 		return false;
 	}
-	/* M3: exactly the current DS set, as a set (RFC 2181 §5). */
+	/* M3: exactly the current DS set, as a set (RFC 2181 §5). Before
+	   C4, which computes digests: a request for a change goes on to
+	   the full probe whatever C4 says. */
 	if (deleg->n_ds > max ||
 	    !cds_ds_set_equal(prop, n_prop, deleg->ds, deleg->n_ds))
+		return false;
+	if (cds.used && cds.n > 0 && cdnskey.used && cdnskey.n > 0 &&
+	    !keys_match(deleg->name, prop, n_prop, obs->cdnskey, cdnskey.n))
 		return false;
 	*reason = CDS_R_SAME_AS_CURRENT;
 	return true;

@@ -104,6 +104,39 @@ int db_cmd(struct db *db, const char *sql);
 void db_rollback(struct db *db);
 
 /*
+ * Rows in COPY's text format, built in memory for db_copy_in(): a buffer
+ * that doubles as it fills. A failed allocation sticks (oom) and is
+ * looked at once, when the rows are sent. Zeroed to start; free(s).
+ */
+struct db_copybuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+void db_copy_put(struct db_copybuf *b, const char *s, size_t n);
+
+static inline void db_copy_putc(struct db_copybuf *b, char c)
+{
+	if (b->len < b->cap)
+		b->s[b->len++] = c;
+	else
+		db_copy_put(b, &c, 1);
+}
+
+/* One field: backslash, tab and line ends escaped, NULL as \N; then
+   end ('\t' between fields, '\n' after the last). */
+void db_copy_field(struct db_copybuf *b, const char *s, char end);
+
+/*
+ * `sql` ("COPY t FROM STDIN") with the rows of b, then b emptied for the
+ * next table. CDS_ENOMEM when b ran out of memory, CDS_EDB with db->err
+ * on failure; every result is drained either way, so that the connection
+ * can roll back.
+ */
+int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b);
+
+/*
  * A PostgreSQL array literal ("{"a","b"}") of `n` strings, quoted and
  * escaped. Returns a new string (free()) or NULL when out of memory.
  */

@@ -196,78 +196,13 @@ out:
 
 /* ---- COPY text format ---------------------------------------------------- */
 
-/*
- * The rows being staged, in COPY's text format: a buffer that doubles
- * as it fills. A failed allocation sticks (oom) and is looked at once,
- * when the rows are done. It was an open_memstream(): stdio's generic
- * xsputn copied every field into it, ~5 k instructions a delegation,
- * 4% of a rescan's in callgrind (docs/BENCH.md).
- */
-struct cbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void cb_put(struct cbuf *b, const char *s, size_t n)
+/* A field of the staged rows (db_copy_field): last ends the row. */
+static void copy_field(struct db_copybuf *f, const char *s, bool last)
 {
-	if (b->oom)
-		return;
-	if (b->cap - b->len < n) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *p;
-
-		while (cap - b->len < n)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	db_copy_field(f, s, last ? '\n' : '\t');
 }
 
-static void cb_putc(struct cbuf *b, char c)
-{
-	if (b->len < b->cap)
-		b->p[b->len++] = c;
-	else
-		cb_put(b, &c, 1);
-}
-
-/*
- * One field of COPY's text format: backslash, tab and line ends escaped;
- * NULL is \N. Written in runs between the characters to escape (a byte
- * at a time, through a locked fputc(), it was a tenth of a rescan's CPU:
- * docs/BENCH.md).
- */
-static void copy_field(struct cbuf *f, const char *s, bool last)
-{
-	if (!s) {
-		cb_put(f, "\\N", 2);
-	} else {
-		for (;;) {
-			size_t n = strcspn(s, "\\\t\n\r");
-
-			cb_put(f, s, n);
-			s += n;
-			if (!*s)
-				break;
-			cb_putc(f, '\\');
-			cb_putc(f, *s == '\t'   ? 't'
-				   : *s == '\n' ? 'n'
-				   : *s == '\r' ? 'r'
-						: '\\');
-			s++;
-		}
-	}
-	cb_putc(f, last ? '\n' : '\t');
-}
-
-static void copy_int(struct cbuf *f, long long v, bool last)
+static void copy_int(struct db_copybuf *f, long long v, bool last)
 {
 	char b[24], *p = b + sizeof b;
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
@@ -279,11 +214,11 @@ static void copy_int(struct cbuf *f, long long v, bool last)
 	while (u /= 10);
 	if (v < 0)
 		*--p = '-';
-	cb_put(f, p, (size_t)(b + sizeof b - p));
+	db_copy_put(f, p, (size_t)(b + sizeof b - p));
 }
 
 /* An array field from n strings; false when out of memory. */
-static bool copy_array(struct cbuf *f, const char *const *items, size_t n,
+static bool copy_array(struct db_copybuf *f, const char *const *items, size_t n,
 		       bool last)
 {
 	char *lit = db_array_literal(items, n);
@@ -295,7 +230,7 @@ static bool copy_array(struct cbuf *f, const char *const *items, size_t n,
 	return true;
 }
 
-static bool copy_ds_array(struct cbuf *f, const struct cds_ds *ds, size_t n,
+static bool copy_ds_array(struct db_copybuf *f, const struct cds_ds *ds, size_t n,
 			  bool last)
 {
 	char *lit = db_ds_array(ds, n);
@@ -307,7 +242,7 @@ static bool copy_ds_array(struct cbuf *f, const struct cds_ds *ds, size_t n,
 	return true;
 }
 
-static bool copy_dnskeys(struct cbuf *f, const struct cds_dnskey *k, size_t n,
+static bool copy_dnskeys(struct db_copybuf *f, const struct cds_dnskey *k, size_t n,
 			 bool last)
 {
 	char **s = calloc(n ? n : 1, sizeof *s);
@@ -328,7 +263,7 @@ static bool copy_dnskeys(struct cbuf *f, const struct cds_dnskey *k, size_t n,
 }
 
 /* CDS records as received (not sorted: the server's order). */
-static bool copy_cds(struct cbuf *f, const struct cds_ds *ds, size_t n, bool last)
+static bool copy_cds(struct db_copybuf *f, const struct cds_ds *ds, size_t n, bool last)
 {
 	char(*buf)[CDS_DS_STR_MAX] = calloc(n ? n : 1, sizeof *buf);
 	const char **s = calloc(n ? n : 1, sizeof *s);
@@ -358,7 +293,7 @@ static const char *outcome_name(enum db_outcome o)
 }
 
 /* The CSYNC columns of a scan row: NULL when CSYNC was not asked. */
-static void stage_csync(struct cbuf *fs, const struct db_result *r)
+static void stage_csync(struct db_copybuf *fs, const struct db_result *r)
 {
 	const struct cds_csync_decision *c = r->csync;
 	const char *out = NULL;
@@ -384,7 +319,7 @@ static void stage_csync(struct cbuf *fs, const struct db_result *r)
 /* The accept-after-delay progress policy counted (RFC 8078 §3): NULL
    columns when this scan counted no streak, so that status tells an
    old row or another decision from a first scan without the detail. */
-static void stage_boot(struct cbuf *fs, const struct cds_decision *dec)
+static void stage_boot(struct db_copybuf *fs, const struct cds_decision *dec)
 {
 	if (dec->boot_scan == 0 || dec->boot_needed == 0) {
 		copy_field(fs, NULL, false);
@@ -399,7 +334,7 @@ static void stage_boot(struct cbuf *fs, const struct cds_decision *dec)
 
 /* The CSYNC one server showed (NULL columns when it was not asked): its
    state, signature, serial, flags, the bit map's types and its NS set. */
-static bool stage_csync_server(struct cbuf *fv, const struct cds_server_obs *o)
+static bool stage_csync_server(struct db_copybuf *fv, const struct cds_server_obs *o)
 {
 	const struct cds_csync_obs *c = &o->csync;
 	bool has = c->asked && c->rr.state == CDS_RR_PRESENT && !c->malformed;
@@ -408,20 +343,21 @@ static bool stage_csync_server(struct cbuf *fv, const struct cds_server_obs *o)
 	copy_field(fv, c->asked ? cds_rrstate_name(c->rr.state) : NULL, false);
 	copy_field(fv, c->asked ? cds_sigstate_name(c->rr.sig) : NULL, false);
 	if (has) {
-		struct cbuf t = {0};
+		struct db_copybuf t = {0};
 		char num[16];
 
 		copy_int(fv, (long long)c->serial, false);
 		copy_int(fv, (long long)c->flags, false);
-		cb_putc(&t, '{');
+		db_copy_putc(&t, '{');
 		for (size_t i = 0; i < c->n_types; i++)
-			cb_put(&t, num, (size_t)snprintf(num, sizeof num,
-							 "%s%u", i ? "," : "",
-							 c->types[i]));
-		cb_put(&t, "}", 2); /* with the NUL copy_field reads to */
+			db_copy_put(&t, num,
+				    (size_t)snprintf(num, sizeof num, "%s%u",
+						     i ? "," : "",
+						     c->types[i]));
+		db_copy_put(&t, "}", 2); /* with the NUL copy_field reads to */
 		if (!t.oom)
-			copy_field(fv, t.p, false);
-		free(t.p);
+			copy_field(fv, t.s, false);
+		free(t.s);
 		if (t.oom)
 			return false;
 	} else {
@@ -448,7 +384,7 @@ static bool stage_csync_server(struct cbuf *fv, const struct cds_server_obs *o)
 }
 
 /* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
-static bool stage_result(struct cbuf *fs, struct cbuf *fv, size_t seq,
+static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv, size_t seq,
 			 const struct db_result *r, enum db_outcome outcome)
 {
 	const struct cds_decision *dec = r->dec;
@@ -519,37 +455,6 @@ static int ensure_tables(struct db *db)
 	PQclear(r);
 	db->rec_ready = true;
 	return CDS_OK;
-}
-
-static int copy_in(struct db *db, const char *table, const char *buf,
-		   size_t len)
-{
-	char sql[96];
-	PGresult *r;
-	int ret = CDS_OK;
-
-	snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
-	r = PQexec(db->conn, sql);
-	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-		PQclear(r);
-		return db_fail(db, sql);
-	}
-	PQclear(r);
-	if ((len && PQputCopyData(db->conn, buf, (int)len) != 1) ||
-	    PQputCopyEnd(db->conn, NULL) != 1)
-		ret = db_fail(db, sql);
-	/* drain every result, even after a failure, so the connection is
-	   usable for ROLLBACK */
-	while ((r = PQgetResult(db->conn))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == CDS_OK) {
-			snprintf(db->err, sizeof db->err, "%s: %s", sql,
-				 PQresultErrorMessage(r));
-			db->err[strcspn(db->err, "\n")] = '\0';
-			ret = CDS_EDB;
-		}
-		PQclear(r);
-	}
-	return ret;
 }
 
 /*
@@ -686,7 +591,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 int64_t *scan_id)
 {
 	char id[24];
-	struct cbuf fs = {0}, fv = {0};
+	struct db_copybuf fs = {0}, fv = {0};
 	const char *p[6] = {id, worker, dry_run ? "t" : "f", NULL, NULL, NULL};
 	char *js = NULL, *jv = NULL;
 	int64_t *batches = calloc(n ? n : 1, sizeof *batches);
@@ -719,9 +624,9 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	snprintf(id, sizeof id, "%lld", (long long)run_id);
 	if (n == 1) {
 		/* a change transaction's (see enum db_stmt), as JSON */
-		if (!(p[4] = js = copy_to_json(fs.p, fs.len, rec_scan_names,
+		if (!(p[4] = js = copy_to_json(fs.s, fs.len, rec_scan_names,
 					       COUNT(rec_scan_names))) ||
-		    !(p[5] = jv = copy_to_json(fv.p, fv.len, rec_server_names,
+		    !(p[5] = jv = copy_to_json(fv.s, fv.len, rec_server_names,
 					       COUNT(rec_server_names)))) {
 			ret = CDS_ENOMEM;
 			snprintf(db->err, sizeof db->err, "out of memory");
@@ -730,8 +635,10 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		r = db_exec_prepared(db, DB_ST_REC_APPLY_ONE, rec_apply_one, 6,
 				     p);
 	} else {
-		if ((ret = copy_in(db, "cdscan_rec_scan", fs.p, fs.len)) != 0 ||
-		    (ret = copy_in(db, "cdscan_rec_server", fv.p, fv.len)) != 0)
+		if ((ret = db_copy_in(db, "COPY cdscan_rec_scan FROM STDIN",
+				      &fs)) != 0 ||
+		    (ret = db_copy_in(db, "COPY cdscan_rec_server FROM STDIN",
+				      &fv)) != 0)
 			goto out;
 		r = db_exec(db, skip ? rec_apply_skip : rec_apply, 4, p);
 	}
@@ -758,8 +665,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	ret = CDS_OK;
 out:
 	PQclear(r);
-	free(fs.p);
-	free(fv.p);
+	free(fs.s);
+	free(fv.s);
 	free(batches);
 	free(rep);
 	free(lit);

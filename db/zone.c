@@ -526,98 +526,22 @@ static int plan(struct zfile *z, struct zplan *p)
 
 /* ---- COPY into temporary tables ---------------------------------------- */
 
-struct copybuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void cb_put(struct copybuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? 2 * b->cap : 1 << 16;
-		char *ns;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if (!(ns = realloc(b->s, ncap))) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-}
-
-/* A field in COPY's text format: backslash, tab and newline escaped
-   (presentation names may hold backslashes). */
-static void cb_field(struct copybuf *b, const char *s, char end)
-{
-	for (const char *p = s; *p; p++) {
-		switch (*p) {
-		case '\\': cb_put(b, "\\\\", 2); break;
-		case '\t': cb_put(b, "\\t", 2); break;
-		case '\n': cb_put(b, "\\n", 2); break;
-		case '\r': cb_put(b, "\\r", 2); break;
-		default: cb_put(b, p, 1); break;
-		}
-	}
-	cb_put(b, &end, 1);
-}
-
-static int copy_in(struct db *db, const char *sql, struct copybuf *b)
-{
-	PGresult *r;
-	int rc = CDS_OK;
-
-	if (b->oom)
-		return CDS_ENOMEM;
-	r = PQexec(db->conn, sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		PQclear(r);
-		return db_fail(db, "COPY");
-	}
-	PQclear(r);
-	if ((b->len && PQputCopyData(db->conn, b->s, (int)b->len) != 1) ||
-	    PQputCopyEnd(db->conn, NULL) != 1)
-		return db_fail(db, "COPY");
-	while ((r = PQgetResult(db->conn))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == CDS_OK) {
-			const char *m = PQresultErrorMessage(r);
-			size_t len = strlen(m);
-
-			while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
-				len--;
-			snprintf(db->err, sizeof db->err, "COPY: %.*s",
-				 (int)len, m);
-			rc = CDS_EDB;
-		}
-		PQclear(r);
-	}
-	b->len = 0;
-	return rc;
-}
-
 static int load_plan(struct db *db, const struct zfile *z,
 		     const struct zplan *p)
 {
-	struct copybuf b = {0};
+	struct db_copybuf b = {0};
 	char num[3][16];
 	int rc;
 
 	for (size_t i = 0; i < p->n_dom; i++)
-		cb_field(&b, p->dom[i], '\n');
-	if ((rc = copy_in(db, "COPY imp_dom FROM STDIN", &b)) != 0)
+		db_copy_field(&b, p->dom[i], '\n');
+	if ((rc = db_copy_in(db, "COPY imp_dom FROM STDIN", &b)) != 0)
 		goto out;
 	for (size_t i = 0; i < p->n_ns; i++) {
-		cb_field(&b, p->ns[i]->owner, '\t');
-		cb_field(&b, p->ns[i]->data, '\n');
+		db_copy_field(&b, p->ns[i]->owner, '\t');
+		db_copy_field(&b, p->ns[i]->data, '\n');
 	}
-	if ((rc = copy_in(db, "COPY imp_ns FROM STDIN", &b)) != 0)
+	if ((rc = db_copy_in(db, "COPY imp_ns FROM STDIN", &b)) != 0)
 		goto out;
 	for (size_t i = 0; i < p->n_ds; i++) {
 		const struct cds_ds *ds = &z->ds[p->ds[i]->ds];
@@ -630,19 +554,19 @@ static int load_plan(struct db *db, const struct zfile *z,
 		snprintf(num[0], sizeof num[0], "%u", ds->keytag);
 		snprintf(num[1], sizeof num[1], "%u", ds->alg);
 		snprintf(num[2], sizeof num[2], "%u", ds->digest_type);
-		cb_field(&b, p->ds[i]->owner, '\t');
-		cb_field(&b, num[0], '\t');
-		cb_field(&b, num[1], '\t');
-		cb_field(&b, num[2], '\t');
-		cb_field(&b, hex, '\n');
+		db_copy_field(&b, p->ds[i]->owner, '\t');
+		db_copy_field(&b, num[0], '\t');
+		db_copy_field(&b, num[1], '\t');
+		db_copy_field(&b, num[2], '\t');
+		db_copy_field(&b, hex, '\n');
 	}
-	if ((rc = copy_in(db, "COPY imp_ds FROM STDIN", &b)) != 0)
+	if ((rc = db_copy_in(db, "COPY imp_ds FROM STDIN", &b)) != 0)
 		goto out;
 	for (size_t i = 0; i < p->n_glue; i++) {
-		cb_field(&b, p->glue[i]->owner, '\t');
-		cb_field(&b, p->glue[i]->data, '\n');
+		db_copy_field(&b, p->glue[i]->owner, '\t');
+		db_copy_field(&b, p->glue[i]->data, '\n');
 	}
-	rc = copy_in(db, "COPY imp_host FROM STDIN", &b);
+	rc = db_copy_in(db, "COPY imp_host FROM STDIN", &b);
 out:
 	free(b.s);
 	return rc;

@@ -218,8 +218,8 @@ static void copy_int(struct db_copybuf *f, long long v, bool last)
 }
 
 /* An array field from n strings; false when out of memory. */
-static bool copy_array(struct db_copybuf *f, const char *const *items, size_t n,
-		       bool last)
+static bool copy_array(struct db_copybuf *f, const char *const *items,
+		       size_t n, bool last)
 {
 	char *lit = db_array_literal(items, n);
 
@@ -230,8 +230,8 @@ static bool copy_array(struct db_copybuf *f, const char *const *items, size_t n,
 	return true;
 }
 
-static bool copy_ds_array(struct db_copybuf *f, const struct cds_ds *ds, size_t n,
-			  bool last)
+static bool copy_ds_array(struct db_copybuf *f, const struct cds_ds *ds,
+			  size_t n, bool last)
 {
 	char *lit = db_ds_array(ds, n);
 
@@ -242,8 +242,8 @@ static bool copy_ds_array(struct db_copybuf *f, const struct cds_ds *ds, size_t 
 	return true;
 }
 
-static bool copy_dnskeys(struct db_copybuf *f, const struct cds_dnskey *k, size_t n,
-			 bool last)
+static bool copy_dnskeys(struct db_copybuf *f, const struct cds_dnskey *k,
+			 size_t n, bool last)
 {
 	char **s = calloc(n ? n : 1, sizeof *s);
 	bool ok = s != NULL;
@@ -263,7 +263,8 @@ static bool copy_dnskeys(struct db_copybuf *f, const struct cds_dnskey *k, size_
 }
 
 /* CDS records as received (not sorted: the server's order). */
-static bool copy_cds(struct db_copybuf *f, const struct cds_ds *ds, size_t n, bool last)
+static bool copy_cds(struct db_copybuf *f, const struct cds_ds *ds, size_t n,
+		     bool last)
 {
 	char(*buf)[CDS_DS_STR_MAX] = calloc(n ? n : 1, sizeof *buf);
 	const char **s = calloc(n ? n : 1, sizeof *s);
@@ -334,7 +335,8 @@ static void stage_boot(struct db_copybuf *fs, const struct cds_decision *dec)
 
 /* The CSYNC one server showed (NULL columns when it was not asked): its
    state, signature, serial, flags, the bit map's types and its NS set. */
-static bool stage_csync_server(struct db_copybuf *fv, const struct cds_server_obs *o)
+static bool stage_csync_server(struct db_copybuf *fv,
+			       const struct cds_server_obs *o)
 {
 	const struct cds_csync_obs *c = &o->csync;
 	bool has = c->asked && c->rr.state == CDS_RR_PRESENT && !c->malformed;
@@ -384,8 +386,9 @@ static bool stage_csync_server(struct db_copybuf *fv, const struct cds_server_ob
 }
 
 /* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
-static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv, size_t seq,
-			 const struct db_result *r, enum db_outcome outcome)
+static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv,
+			 size_t seq, const struct db_result *r,
+			 enum db_outcome outcome)
 {
 	const struct cds_decision *dec = r->dec;
 	const char *cur = r->deleg->ds_text ? r->deleg->ds_text : "{}";

@@ -1,6 +1,7 @@
 # cdscan — one non-recursive Makefile. `make`, `make check`, `make install`.
 # SANITIZE=1 builds with ASan/UBSan; WERROR=1 turns warnings into errors (CI);
 # FUZZ=1 builds with clang for libFuzzer (`make fuzz`); V=1 shows the commands.
+# MALLOC= links cdscan with glibc's allocator instead of tcmalloc (below).
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -21,6 +22,16 @@ WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS  := -l:libgetdns_ex_event.a $(PKG_LIBS) -lm
+# The binary's allocator. A rescan makes ~85 allocator calls a delegation
+# (ldns records and lists, libpq results); glibc's malloc and free were a
+# fifth of the scanner's instructions, and tcmalloc cut the scanner's CPU
+# seconds by ~15% (docs/BENCH.md, 2026-11-24). Only the binary: the unit
+# tests and the sanitizer builds keep glibc's (ASan brings its own).
+MALLOC  ?= libtcmalloc_minimal
+ifneq ($(SANITIZE)$(FUZZ),)
+MALLOC  :=
+endif
+MALLOC_LIBS := $(if $(MALLOC),$(shell pkg-config --libs $(MALLOC)))
 ifeq ($(CI),true)
 WERROR  ?= 1
 endif
@@ -59,7 +70,7 @@ all: cdscan
 
 cdscan: $(B)/cli/main.o $(B)/libcdscan.a
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MALLOC_LIBS)
 
 $(B)/libcdscan.a: $(LIB_OBJ)
 	$(E) "  AR      $@"

@@ -853,7 +853,9 @@ static int history_run(struct db *db, struct db_task *t)
 {
 	struct history_task *ht = (struct history_task *)t;
 
-	return db_history_load(db, ht->d, ht->n);
+	/* w->pol is set before the first task and never changed */
+	return db_history_load(db, ht->d, ht->n,
+			       ht->w->pol.notify_rejected_after);
 }
 
 static void history_done(struct db_task *t)

@@ -244,7 +244,8 @@ struct cds_history {
 	int64_t last_change_other;
 	/* Consecutive recorded scans (not dry runs) whose verdict was
 	   rejected, newest first, before this one: notifications
-	   (policy.notify-rejected-after) send one event per streak. */
+	   (policy.notify-rejected-after) send one event per streak.
+	   Counted up to notify-rejected-after (db_history_load). */
 	unsigned rejected_streak;
 	/* Accept-after-delay bootstrapping (RFC 8078 §3, STANDARDS §14):
 	   the consecutive recorded scans (not dry runs), newest first,

@@ -103,9 +103,13 @@ void db_delegation_deinit(struct db_delegation *d);
  * Fill d[i]->hist for n delegations from cdscan's own tables (audit,
  * scan, csync_change): one query for all of them, and one more for the
  * streaks of those whose newest scan was rejected or bootstrap-waiting.
+ * A rejected streak is counted up to streak_cap (policy.notify-rejected-
+ * after: whether it reaches that is all the policy asks; a longer one
+ * reads as streak_cap) and not at all when streak_cap is 0.
  * Sorts d by name. A name may come twice; both get its history.
  */
-int db_history_load(struct db *db, struct db_delegation **d, size_t n);
+int db_history_load(struct db *db, struct db_delegation **d, size_t n,
+		    unsigned streak_cap);
 
 /* ---- runs and work distribution (db/run.c) ---------------------------- */
 

@@ -40,30 +40,34 @@ static int by_name(const void *a, const void *b)
 
 /*
  * For policy.notify-rejected-after: the streak of rejected scans ending
- * with the newest (in scan time order). `arr`: the names, as an array
- * literal, of the batch's domains whose newest scan was rejected.
+ * with the newest (in scan time order), counted up to `cap`. `arr`: the
+ * names, as an array literal, of the batch's domains whose newest scan
+ * was rejected.
  */
 static int load_rejected_streak(struct db *db, struct db_delegation *const *d,
-				size_t n, const char *arr)
+				size_t n, const char *arr, unsigned cap)
 {
-	const char *p[1] = {arr};
+	char c[16];
+	const char *p[2] = {arr, c};
 	PGresult *r;
 
-	/* Per domain: its newest scan that was not rejected, then the
-	   rejected ones after it. Both walk scan_domain_time from the
-	   newest end, so a domain costs its streak, not its history. */
+	/* Per domain its newest `cap` scans from the newest end of
+	   scan_domain_time, and how many of them lead the list rejected.
+	   Counting the whole streak read a domain's whole history when it
+	   had never been anything but rejected — every night more of it
+	   (docs/BENCH.md) — and the policy only asks whether the streak
+	   reaches notify-rejected-after. */
+	snprintf(c, sizeof c, "%u", cap);
 	r = db_exec(db,
-		    "SELECT n.name, (SELECT count(*) FROM cdscan.scan s"
-		    "  WHERE s.domain = n.name AND NOT s.dry_run"
-		    "  AND s.verdict = 'rejected'"
-		    "  AND s.time >= coalesce(l.time, '-infinity')"
-		    "  AND (l.id IS NULL OR (s.time, s.id) > (l.time, l.id)))"
-		    " FROM unnest($1::text[]) AS n(name)"
-		    " LEFT JOIN LATERAL (SELECT t.time, t.id FROM cdscan.scan t"
-		    "  WHERE t.domain = n.name AND NOT t.dry_run"
-		    "  AND t.verdict <> 'rejected'"
-		    "  ORDER BY t.time DESC, t.id DESC LIMIT 1) l ON true",
-		    1, p);
+		    "SELECT n.name, (SELECT count(*) FROM"
+		    "  (SELECT bool_and(s.verdict = 'rejected') OVER"
+		    "   (ORDER BY s.time DESC, s.id DESC ROWS UNBOUNDED PRECEDING)"
+		    "   AS lead FROM cdscan.scan s"
+		    "   WHERE s.domain = n.name AND NOT s.dry_run"
+		    "   ORDER BY s.time DESC, s.id DESC LIMIT $2::integer) x"
+		    "  WHERE x.lead)"
+		    " FROM unnest($1::text[]) AS n(name)",
+		    2, p);
 	if (!r)
 		return CDS_EDB;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -171,7 +175,8 @@ static char *subset(struct db_delegation *const *d, size_t n,
 	return arr;
 }
 
-int db_history_load(struct db *db, struct db_delegation **d, size_t n)
+int db_history_load(struct db *db, struct db_delegation **d, size_t n,
+		    unsigned streak_cap)
 {
 	const char **names;
 	char *arr = NULL, *sub = NULL;
@@ -270,7 +275,8 @@ int db_history_load(struct db *db, struct db_delegation **d, size_t n)
 		ret = CDS_ENOMEM;
 		goto out;
 	}
-	if (sub && (ret = load_rejected_streak(db, d, n, sub)) != 0)
+	if (sub && streak_cap &&
+	    (ret = load_rejected_streak(db, d, n, sub, streak_cap)) != 0)
 		goto out;
 	free(sub);
 	sub = subset(d, n, boot, &none);

@@ -994,12 +994,64 @@ START_TEST(history_load_unsorted_and_twice)
 	    " after_ds) VALUES (to_timestamp(1700000000), 'd0001.test.',"
 	    " 'scan', 'ds-update', '{}', '{}'), (to_timestamp(1600000000),"
 	    " 'd0000.test.', 'import', 'ds-update', '{}', '{}')");
-	ck_assert_msg(db_history_load(db, p, 3) == 0, "%s", db_errmsg(db));
+	ck_assert_msg(db_history_load(db, p, 3, 3) == 0, "%s", db_errmsg(db));
 	ck_assert_int_eq(d[0].hist.last_change, 1700000000);
 	ck_assert_int_eq(d[2].hist.last_change, 1700000000);
 	ck_assert_int_eq(d[1].hist.last_change, 0);
 	ck_assert_int_eq(d[1].hist.last_change_other, 1600000000);
 	ck_assert_int_eq(d[0].hist.last_change_other, 0);
+	db_close(db);
+}
+END_TEST
+
+/* policy.notify-rejected-after: the streak of rejected scans ending with
+   the newest, dry runs left out, ties in time broken by id, counted up
+   to the cap (all the policy asks), and not read with a cap of 0. */
+START_TEST(history_rejected_streak_to_cap)
+{
+	struct db *db = open_db();
+	struct db_delegation d[4] = {{.name = "d0000.test."},
+				     {.name = "d0001.test."},
+				     {.name = "d0002.test."},
+				     {.name = "d0003.test."}};
+	struct db_delegation *p[4] = {&d[0], &d[1], &d[2], &d[3]};
+	static const unsigned want3[4] = {3, 2, 2, 1}, want9[4] = {5, 2, 2, 1};
+
+	add_domains(4);
+	/* in id order; (domain, second, verdict, dry run) */
+	sql("INSERT INTO cdscan.scan (domain, time, worker, dry_run, verdict,"
+	    " reason, queries) SELECT x.d || '.test.', to_timestamp("
+	    "1700000000 + x.t), 'h:1', x.dry, x.v, 'x', 1 FROM (VALUES"
+	    " (1, 'd0000', 1, false, 'rejected'),"
+	    " (2, 'd0000', 2, false, 'rejected'),"
+	    " (3, 'd0000', 3, false, 'rejected'),"
+	    " (4, 'd0000', 4, false, 'rejected'),"
+	    " (5, 'd0000', 5, false, 'rejected'),"
+	    " (6, 'd0001', 1, false, 'unchanged'),"
+	    " (7, 'd0001', 2, false, 'rejected'),"
+	    " (8, 'd0001', 3, false, 'rejected'),"
+	    " (9, 'd0002', 1, false, 'rejected'),"
+	    " (10, 'd0002', 2, false, 'unchanged'),"
+	    " (11, 'd0002', 3, false, 'rejected'),"
+	    " (12, 'd0002', 4, true, 'unchanged'),"
+	    " (13, 'd0002', 5, false, 'rejected'),"
+	    " (14, 'd0003', 1, false, 'rejected'),"
+	    " (15, 'd0003', 1, false, 'unchanged'),"
+	    " (16, 'd0003', 2, false, 'rejected'))"
+	    " AS x(o, d, t, dry, v) ORDER BY x.o");
+	ck_assert_msg(db_history_load(db, p, 4, 3) == 0, "%s", db_errmsg(db));
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(d[i].hist.rejected_streak == want3[i],
+			      "%s: cap 3: %u, expected %u", d[i].name,
+			      d[i].hist.rejected_streak, want3[i]);
+	ck_assert_msg(db_history_load(db, p, 4, 9) == 0, "%s", db_errmsg(db));
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(d[i].hist.rejected_streak == want9[i],
+			      "%s: cap 9: %u, expected %u", d[i].name,
+			      d[i].hist.rejected_streak, want9[i]);
+	ck_assert_msg(db_history_load(db, p, 4, 0) == 0, "%s", db_errmsg(db));
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(d[i].hist.rejected_streak, 0);
 	db_close(db);
 }
 END_TEST
@@ -1426,6 +1478,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, record_batch_meets_a_recorded_scan);
 	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, history_load_unsorted_and_twice);
+	tcase_add_test(tc, history_rejected_streak_to_cap);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_rows_as_a_batch_writes_them);

@@ -224,6 +224,11 @@ int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b)
 		ret = db_fail(db, sql);
 	while ((r = PQgetResult(db->conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == CDS_OK) {
+			const char *st =
+				PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+			snprintf(db->sqlstate, sizeof db->sqlstate, "%s",
+				 st ? st : "");
 			snprintf(db->err, sizeof db->err, "%s: %s", sql,
 				 PQresultErrorMessage(r));
 			db->err[strcspn(db->err, "\n")] = '\0';

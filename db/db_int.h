@@ -15,8 +15,9 @@
  * that PostgreSQL parses and plans each once, not thousands of times a
  * run (docs/BENCH.md: 3.4 s of planning in a first scan of 100k). Their
  * parameters are single keys, for which the generic plan is the custom
- * one. The withdrawn-CSYNC update and the worker's and batches' counts
- * also run once per batch, with the same plan whatever the batch holds. The other
+ * one. The withdrawn-CSYNC update, the worker's and batches' counts and
+ * the held batches with the scans' ids (record.c) also run once per
+ * batch, with the same plan whatever the batch holds. The other
  * statements of a batch are not prepared: planning them is a small part
  * of what they cost, and their plans depend on how many names a batch
  * carries.
@@ -29,6 +30,7 @@ enum db_stmt {
 	DB_ST_WITHDRAWN,
 	DB_ST_COUNT_WORKER,
 	DB_ST_COUNT_BATCHES,
+	DB_ST_REC_DIRECT,
 	DB_STMT__COUNT
 };
 
@@ -41,6 +43,9 @@ struct db {
 	/* Batches recorded a second time, leaving out scans already in the
 	   run (db/record.c): a count for the tests. */
 	unsigned long rec_retries;
+	/* Sets of results written straight into the scan tables, without
+	   the staging tables (db/record.c): a count for the tests. */
+	unsigned long rec_direct;
 	/* The lease of db_run_begin, used by db_run_claim (ms). */
 	int64_t lease_ms;
 	/* The temporary tables of db/record.c exist on this connection. */
@@ -131,8 +136,8 @@ void db_copy_field(struct db_copybuf *b, const char *s, char end);
 /*
  * `sql` ("COPY t FROM STDIN") with the rows of b, then b emptied for the
  * next table. CDS_ENOMEM when b ran out of memory, CDS_EDB with db->err
- * on failure; every result is drained either way, so that the connection
- * can roll back.
+ * (and db->sqlstate, when the server refused the rows) on failure; every
+ * result is drained either way, so that the connection can roll back.
  */
 int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b);
 

@@ -1,11 +1,11 @@
 /*
  * Recording results: what every server said, the decision and why, and
  * for accepted changes the change itself with its audit row. Results that
- * change nothing are recorded in batches (COPY into temporary tables,
- * then one statement whose data-modifying CTEs check the claims, write
- * the scans and their server rows), so that
- * a whole registry records in seconds. An accepted change gets its own
- * transaction, so that a failure leaves no change half-applied.
+ * change nothing are recorded in batches (the claims checked and the
+ * scans' ids drawn in one statement, then COPY straight into the scan
+ * and server tables), so that a whole registry records in seconds. An
+ * accepted change gets its own transaction, so that a failure leaves no
+ * change half-applied.
  *
  * The claim is checked, and its batch locked against a takeover, in the
  * transaction that records: a worker whose lease lapsed and whose batch
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/errors.h"
 #include "core/json.h"
@@ -128,6 +129,34 @@ static const char rec_apply_one[] = REC_APPLY(
 	"jsonb_populate_recordset(NULL::cdscan_rec_server, $6::jsonb)",
 	REC_SKIP_RECORDED);
 
+/*
+ * A set of results written straight into cdscan.scan and
+ * cdscan.scan_server, without the staging tables: the batches of the
+ * set ($3) this worker still holds, locked FOR KEY SHARE until the
+ * commit as in REC_APPLY, and $4 ids for the scans, drawn from the
+ * scan's sequence so that the server rows can name their scan in the
+ * same COPY. Staging first and copying the rows over with INSERT ...
+ * SELECT cost a third more of PostgreSQL's time than the COPY alone
+ * (docs/BENCH.md). A scan already in the run makes the COPY fail with
+ * unique_violation, and the set is done again with rec_apply_skip.
+ */
+static const char rec_direct_prepare[] =
+	"SELECT ARRAY(SELECT batch FROM cdscan.run_batch"
+	" WHERE run_id = $1 AND batch = ANY($3::integer[]) AND worker = $2"
+	" AND state = 'claimed' FOR KEY SHARE),"
+	" ARRAY(SELECT nextval('cdscan.scan_id_seq')"
+	" FROM generate_series(1, $4::integer))";
+static const char rec_direct_scan[] =
+	"COPY cdscan.scan (id, run_id, domain, time, worker, dry_run,"
+	" verdict, reason, detail, current_ds, proposed_ds, queries, outcome,"
+	" csync_verdict, csync_reason, csync_detail, csync_outcome,"
+	" boot_scan, boot_needed, boot_eligible) FROM STDIN";
+static const char rec_direct_server[] =
+	"COPY cdscan.scan_server (scan_id, seq, ns_name, addr, transport,"
+	" error, soa_serial, dnskey_state, dnskey_proven, cds_state, cds_sig,"
+	" cds, cdnskey_state, cdnskey_sig, cdnskey, csync_state, csync_sig,"
+	" csync_serial, csync_flags, csync_types, csync_ns) FROM STDIN";
+
 /* What a transaction recorded: how many scans, in all and per batch. */
 struct tally {
 	size_t total;
@@ -215,6 +244,43 @@ static void copy_int(struct db_copybuf *f, long long v, bool last)
 	if (v < 0)
 		*--p = '-';
 	db_copy_put(f, p, (size_t)(b + sizeof b - p));
+}
+
+/*
+ * A timestamptz field from unix time, in UTC ("2026-11-24 03:07:05+00").
+ * False, writing nothing, for a time before year 1 or after 9999, which
+ * this form cannot say (the staging tables take such a time as a
+ * number).
+ */
+static bool copy_time(struct db_copybuf *f, int64_t t, bool last)
+{
+	char b[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+	int v[6];
+
+	if (!gmtime_r(&tt, &tm) || tm.tm_year < 1 - 1900 ||
+	    tm.tm_year > 9999 - 1900)
+		return false;
+	v[0] = tm.tm_year + 1900;
+	v[1] = tm.tm_mon + 1;
+	v[2] = tm.tm_mday;
+	v[3] = tm.tm_hour;
+	v[4] = tm.tm_min;
+	v[5] = tm.tm_sec;
+	b[0] = (char)('0' + v[0] / 1000);
+	b[1] = (char)('0' + v[0] / 100 % 10);
+	b[2] = (char)('0' + v[0] / 10 % 10);
+	b[3] = (char)('0' + v[0] % 10);
+	for (int i = 1; i < 6; i++) {
+		b[1 + 3 * i] = " -- ::"[i];
+		b[2 + 3 * i] = (char)('0' + v[i] / 10);
+		b[3 + 3 * i] = (char)('0' + v[i] % 10);
+	}
+	memcpy(b + 19, "+00", 3);
+	b[22] = last ? '\n' : '\t';
+	db_copy_put(f, b, 23);
+	return true;
 }
 
 /* An array field from n strings; false when out of memory. */
@@ -317,20 +383,59 @@ static void stage_csync(struct db_copybuf *fs, const struct db_result *r)
 	copy_field(fs, out, false);
 }
 
+/*
+ * Where stage_result writes a result's rows: the staging tables (direct
+ * false: a sequence number joins a scan to its server rows, the batch
+ * goes along, times are unix seconds), or cdscan.scan and
+ * cdscan.scan_server themselves (the scan's id, its run, worker and
+ * dry-run flag; times as timestamps, see copy_time).
+ */
+struct stage_to {
+	bool direct;
+	int64_t run_id;
+	const char *worker;
+	bool dry_run;
+};
+
+/* Whether a time can go straight into a timestamptz column (copy_time). */
+static bool time_direct(int64_t t)
+{
+	struct db_copybuf probe = {0};
+	bool ok = copy_time(&probe, t, true);
+
+	free(probe.s);
+	return ok && !probe.oom;
+}
+
+/* Whether every time of the results can be written directly. */
+static bool times_direct(const struct db_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!time_direct(res[i].time) ||
+		    (res[i].dec->boot_scan && res[i].dec->boot_needed &&
+		     !time_direct(res[i].dec->boot_eligible)))
+			return false;
+	return true;
+}
+
 /* The accept-after-delay progress policy counted (RFC 8078 §3): NULL
    columns when this scan counted no streak, so that status tells an
    old row or another decision from a first scan without the detail. */
-static void stage_boot(struct db_copybuf *fs, const struct cds_decision *dec)
+static bool stage_boot(struct db_copybuf *fs, const struct cds_decision *dec,
+		       const struct stage_to *to)
 {
 	if (dec->boot_scan == 0 || dec->boot_needed == 0) {
 		copy_field(fs, NULL, false);
 		copy_field(fs, NULL, false);
 		copy_field(fs, NULL, true);
-		return;
+		return true;
 	}
 	copy_int(fs, (long long)dec->boot_scan, false);
 	copy_int(fs, (long long)dec->boot_needed, false);
+	if (to->direct)
+		return copy_time(fs, dec->boot_eligible, true);
 	copy_int(fs, (long long)dec->boot_eligible, true);
+	return true;
 }
 
 /* The CSYNC one server showed (NULL columns when it was not asked): its
@@ -385,18 +490,31 @@ static bool stage_csync_server(struct db_copybuf *fv,
 	return true;
 }
 
-/* The rows of one result for cdscan_rec_scan and cdscan_rec_server. */
+/*
+ * The rows of one result, for the staging tables or the real ones (`to`):
+ * `key` is the sequence number that joins the staged rows, or the scan's
+ * id. False when out of memory (or given a time times_direct refuses).
+ */
 static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv,
-			 size_t seq, const struct db_result *r,
-			 enum db_outcome outcome)
+			 int64_t key, const struct db_result *r,
+			 enum db_outcome outcome, const struct stage_to *to)
 {
 	const struct cds_decision *dec = r->dec;
 	const char *cur = r->deleg->ds_text ? r->deleg->ds_text : "{}";
 
-	copy_int(fs, (long long)seq, false);
-	copy_field(fs, r->deleg->name, false);
-	copy_int(fs, (long long)r->deleg->batch, false);
-	copy_int(fs, (long long)r->time, false);
+	copy_int(fs, (long long)key, false);
+	if (to->direct) {
+		copy_int(fs, (long long)to->run_id, false);
+		copy_field(fs, r->deleg->name, false);
+		if (!copy_time(fs, r->time, false))
+			return false;
+		copy_field(fs, to->worker, false);
+		copy_field(fs, to->dry_run ? "t" : "f", false);
+	} else {
+		copy_field(fs, r->deleg->name, false);
+		copy_int(fs, (long long)r->deleg->batch, false);
+		copy_int(fs, (long long)r->time, false);
+	}
 	copy_field(fs, cds_verdict_name(dec->verdict), false);
 	copy_field(fs, cds_reason_name(dec->reason), false);
 	copy_field(fs, dec->detail, false);
@@ -406,7 +524,8 @@ static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv,
 	copy_int(fs, (long long)r->queries, false);
 	copy_field(fs, outcome_name(outcome), false);
 	stage_csync(fs, r);
-	stage_boot(fs, dec);
+	if (!stage_boot(fs, dec, to))
+		return false;
 
 	for (size_t i = 0; i < r->n_obs; i++) {
 		const struct cds_server_obs *o = &r->obs[i];
@@ -417,7 +536,7 @@ static bool stage_result(struct db_copybuf *fs, struct db_copybuf *fv,
 			err = o->error_text[0] ? o->error_text
 					       : cds_strerror(o->error);
 		snprintf(serial, sizeof serial, "%u", o->soa_serial);
-		copy_int(fv, (long long)seq, false);
+		copy_int(fv, (long long)key, false);
 		copy_int(fv, (long long)i, false);
 		copy_field(fv, o->name, false);
 		copy_field(fv, o->addr[0] ? o->addr : NULL, false);
@@ -582,6 +701,120 @@ static bool *repeated(const struct db_result *res, size_t n)
 }
 
 /*
+ * The integers of an array literal of bigints ("{1,2}") into v (cap of
+ * them); how many, or -1 when the literal is not one or has more.
+ */
+static long int_array(const char *lit, int64_t *v, size_t cap)
+{
+	size_t n = 0;
+	char *end;
+
+	if (*lit++ != '{')
+		return -1;
+	if (*lit == '}')
+		return lit[1] ? -1 : 0;
+	for (;;) {
+		if (n == cap)
+			return -1;
+		v[n++] = strtoll(lit, &end, 10);
+		if (end == lit)
+			return -1;
+		if (*end == '}')
+			return end[1] ? -1 : (long)n;
+		if (*end != ',')
+			return -1;
+		lit = end + 1;
+	}
+}
+
+/*
+ * A set of results straight into the scan tables (rec_direct_prepare),
+ * inside the caller's transaction: those of the batches this worker
+ * still holds. *t gets what was written, per batch.
+ */
+static int record_direct(struct db *db, int64_t run_id, const char *worker,
+			 bool dry_run, const struct db_result *res, size_t n,
+			 enum db_outcome outcome, struct tally *t)
+{
+	char id[24], cnt[24];
+	const char *p[4] = {id, worker, NULL, cnt};
+	const struct stage_to to = {true, run_id, worker, dry_run};
+	struct db_copybuf fs = {0}, fv = {0};
+	int64_t *batches = calloc(n, sizeof *batches);
+	int64_t *ids = calloc(n, sizeof *ids);
+	bool *rep = repeated(res, n);
+	size_t nb = 0, used = 0;
+	long nheld = 0;
+	char *lit = NULL;
+	PGresult *r = NULL;
+	bool ok = batches && ids && rep;
+	int ret = CDS_ENOMEM;
+
+	*t = (struct tally){0};
+	db->sqlstate[0] = '\0';
+	for (size_t i = 0; ok && i < n; i++)
+		if (!rep[i])
+			add_batch(batches, &nb, res[i].deleg->batch);
+	ok = ok && (lit = db_int_array_literal(batches, nb)) &&
+	     (t->batch = calloc(nb ? nb : 1, sizeof *t->batch)) &&
+	     (t->count = calloc(nb ? nb : 1, sizeof *t->count));
+	if (!ok)
+		goto out;
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	snprintf(cnt, sizeof cnt, "%zu", n);
+	p[2] = lit;
+	if (!(r = db_exec_prepared(db, DB_ST_REC_DIRECT, rec_direct_prepare, 4,
+				   p))) {
+		ret = CDS_EDB;
+		goto out;
+	}
+	/* the held batches go where the set's batches were */
+	if ((nheld = int_array(PQgetvalue(r, 0, 0), batches, nb)) < 0 ||
+	    int_array(PQgetvalue(r, 0, 1), ids, n) != (long)n) {
+		snprintf(db->err, sizeof db->err,
+			 "recording: unexpected held batches or scan ids");
+		ret = CDS_EDB;
+		goto out;
+	}
+	t->n = (size_t)nheld;
+	memcpy(t->batch, batches, t->n * sizeof *batches);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		if (rep[i])
+			continue;
+		while (k < t->n && t->batch[k] != res[i].deleg->batch)
+			k++;
+		if (k == t->n)
+			continue; /* taken over: recorded by its new holder */
+		if (!stage_result(&fs, &fv, ids[used++], &res[i], outcome,
+				  &to))
+			goto out;
+		t->count[k]++;
+		t->total++;
+	}
+	if (used &&
+	    ((ret = db_copy_in(db, rec_direct_scan, &fs)) != 0 ||
+	     (ret = db_copy_in(db, rec_direct_server, &fv)) != 0))
+		goto out;
+	db->rec_direct++;
+	ret = CDS_OK;
+out:
+	if (ret == CDS_ENOMEM)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	if (ret != CDS_OK)
+		tally_free(t);
+	PQclear(r);
+	free(fs.s);
+	free(fv.s);
+	free(batches);
+	free(ids);
+	free(rep);
+	free(lit);
+	return ret;
+}
+
+/*
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
  * none was (claim lost); *t how many were, per batch (tally_free it).
@@ -594,6 +827,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 int64_t *scan_id)
 {
 	char id[24];
+	const struct stage_to staged = {0};
 	struct db_copybuf fs = {0}, fv = {0};
 	const char *p[6] = {id, worker, dry_run ? "t" : "f", NULL, NULL, NULL};
 	char *js = NULL, *jv = NULL;
@@ -614,7 +848,8 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		if (rep[i])
 			continue;
 		add_batch(batches, &nb, res[i].deleg->batch);
-		ok = stage_result(&fs, &fv, i, &res[i], outcome);
+		ok = stage_result(&fs, &fv, (int64_t)i, &res[i], outcome,
+				  &staged);
 	}
 	ok = ok && (lit = db_int_array_literal(batches, nb));
 	ok = ok && (t->batch = calloc(nb ? nb : 1, sizeof *t->batch)) &&
@@ -694,10 +929,15 @@ int db_record_batch(struct db *db, int64_t run_id, const char *worker,
 again:
 	if ((ret = ensure_tables(db)) != 0 || (ret = db_cmd(db, "BEGIN")) != 0)
 		return ret;
-	ret = record_staged(db, run_id, worker, dry_run, r, n, DB_OUT_NONE,
-			    skip, &t, NULL);
+	if (!skip && n > 1 && times_direct(r, n))
+		ret = record_direct(db, run_id, worker, dry_run, r, n,
+				    DB_OUT_NONE, &t);
+	else
+		ret = record_staged(db, run_id, worker, dry_run, r, n,
+				    DB_OUT_NONE, skip, &t, NULL);
 	if (ret == CDS_EDB && !skip && strcmp(db->sqlstate, "23505") == 0) {
-		/* a scan of the set is in the run already (rec_apply) */
+		/* a scan of the set is in the run already (record_direct,
+		   rec_apply) */
 		db_rollback(db);
 		db->rec_retries++;
 		skip = true;

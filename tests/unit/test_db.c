@@ -870,14 +870,17 @@ START_TEST(record_batch_once)
 	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
 			 0);
 	ck_assert_int_eq(nrec, 3);
-	/* written without ON CONFLICT: nothing was in the run */
+	/* written without ON CONFLICT, straight into the scan tables:
+	   nothing was in the run */
 	ck_assert_uint_eq(db->rec_retries, 0);
+	ck_assert_uint_eq(db->rec_direct, 1);
 	/* a second time: already done, nothing more; the plain INSERT met
 	   scan_once_per_run, and the set was done again leaving them out */
 	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec),
 			 0);
 	ck_assert_int_eq(nrec, 0);
 	ck_assert_uint_eq(db->rec_retries, 1);
+	ck_assert_uint_eq(db->rec_direct, 1);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 3);
 	ck_assert_int_eq(db_run_progress(db, a.id, &done, NULL, NULL), 0);
@@ -973,6 +976,48 @@ START_TEST(record_batch_same_twice)
 			     " WHERE c.domain = 'd0000.test.'"), "nodata");
 	ck_assert_int_eq(sql_int("SELECT recorded FROM cdscan.run_batch"), 2);
 	assert_counts_exact();
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
+/* A set is written straight into the scan tables with its times as
+   timestamps, which say years 1 to 9999; a set with a time past that
+   goes through the staging tables, which take it as a number. */
+START_TEST(record_batch_times_past_9999)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct fake f[4];
+	struct db_result r[4];
+	size_t n, nrec;
+
+	add_domains(4);
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		fake_result(&f[i], &d[i], CDS_DEC_UNCHANGED, NULL);
+		/* 9999-12-31 23:59:59 UTC, then a second later */
+		f[i].res.time = i < 2 ? 253402300799 : 253402300800;
+		r[i] = f[i].res;
+	}
+	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 2, &nrec),
+			 0);
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_uint_eq(db->rec_direct, 1);
+	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r + 2, 2,
+					 &nrec),
+			 0);
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_uint_eq(db->rec_direct, 1);
+	ck_assert_str_eq(sql("SELECT string_agg(domain || ' ' ||"
+			     " (extract(epoch FROM time)::bigint)::text, ','"
+			     " ORDER BY domain) FROM cdscan.scan"),
+			 "d0000.test. 253402300799,d0001.test. 253402300799,"
+			 "d0002.test. 253402300800,d0003.test. 253402300800");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 4);
 	free_delegs(d, n);
 	db_close(db);
 }
@@ -1161,8 +1206,12 @@ START_TEST(record_change_rows_as_a_batch_writes_them)
 	fake_result(&f[0], &d[0], CDS_DEC_UPDATE, DS_B);
 	fake_result(&f[1], &d[1], CDS_DEC_UNCHANGED, DS_B);
 	fake_result(&f[2], &d[2], CDS_DEC_UNCHANGED, DS_B);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 3; i++) {
 		fake_csync(&f[i]);
+		f[i].dec.boot_scan = 2;
+		f[i].dec.boot_needed = 3;
+		f[i].dec.boot_eligible = 1700086399;
+	}
 	ck_assert_msg(db_record_change(db, a.id, "h:1", DB_SINK_TABLES,
 				       &f[0].res, &out) == 0,
 		      "%s", db_errmsg(db));
@@ -1172,9 +1221,15 @@ START_TEST(record_change_rows_as_a_batch_writes_them)
 	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 2, &nrec),
 			 0);
 	ck_assert_int_eq(nrec, 2);
+	ck_assert_uint_eq(db->rec_direct, 1);
 	ck_assert_str_eq(sql("SELECT detail FROM cdscan.scan"
 			     " WHERE domain = 'd0000.test.'"),
 			 "test\tdetail \\ \"q\"");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"
+				 " WHERE time = to_timestamp(1700000000)"
+				 " AND boot_eligible = to_timestamp(1700086399)"
+				 " AND worker = 'h:1' AND NOT dry_run"),
+			 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 3);
 	ck_assert_int_eq(sql_int(
 		"SELECT count(DISTINCT (v.seq, v.ns_name = 'ns1.' || s.domain,"
@@ -1479,6 +1534,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, history_load_unsorted_and_twice);
 	tcase_add_test(tc, history_rejected_streak_to_cap);
+	tcase_add_test(tc, record_batch_times_past_9999);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_rows_as_a_batch_writes_them);

@@ -981,6 +981,63 @@ START_TEST(record_batch_same_twice)
 }
 END_TEST
 
+/* A set spanning three batches of h:1, of which one was taken over by
+   h:2 and one given back: only the batch h:1 still holds is recorded,
+   and counted. */
+START_TEST(record_batch_only_what_is_held)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d[3];
+	struct fake f[6];
+	struct db_result r[6];
+	int64_t batch[3];
+	size_t n, nrec;
+	char q[640];
+
+	add_domains(6);
+	a = begin_b(db, "h:1", 60000, 2);
+	for (size_t b = 0; b < 3; b++) {
+		ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d[b],
+					      &n),
+				 0);
+		ck_assert_int_eq(n, 2);
+		batch[b] = d[b][0].batch;
+		for (size_t i = 0; i < 2; i++) {
+			fake_result(&f[2 * b + i], &d[b][i], CDS_DEC_UNCHANGED,
+				    NULL);
+			r[2 * b + i] = f[2 * b + i].res;
+		}
+	}
+	snprintf(q, sizeof q, "UPDATE cdscan.run_batch SET worker = 'h:2'"
+		 " WHERE batch = %lld", (long long)batch[1]);
+	sql(q);
+	snprintf(q, sizeof q, "UPDATE cdscan.run_batch SET state = 'todo'"
+		 " WHERE batch = %lld", (long long)batch[2]);
+	sql(q);
+	ck_assert_int_eq(db_record_batch(db, a.id, "h:1", false, r, 6, &nrec),
+			 0);
+	ck_assert_int_eq(nrec, 2);
+	ck_assert_uint_eq(db->rec_direct, 1);
+	snprintf(q, sizeof q, "SELECT count(*) FROM cdscan.scan s"
+		 " JOIN cdscan.scan_server v ON v.scan_id = s.id"
+		 " WHERE s.domain IN ('%s', '%s')", d[0][0].name,
+		 d[0][1].name);
+	ck_assert_int_eq(sql_int(q), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"), 2);
+	ck_assert_str_eq(sql("SELECT string_agg(recorded::text, ','"
+			     " ORDER BY batch) FROM cdscan.run_batch"),
+			 "2,0,0");
+	ck_assert_int_eq(sql_int("SELECT scanned FROM cdscan.worker"
+				 " WHERE worker = 'h:1'"),
+			 2);
+	for (size_t b = 0; b < 3; b++)
+		free_delegs(d[b], 2);
+	db_close(db);
+}
+END_TEST
+
 /* A set is written straight into the scan tables with its times as
    timestamps, which say years 1 to 9999; a set with a time past that
    goes through the staging tables, which take it as a number. */
@@ -1535,6 +1592,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, history_load_unsorted_and_twice);
 	tcase_add_test(tc, history_rejected_streak_to_cap);
 	tcase_add_test(tc, record_batch_times_past_9999);
+	tcase_add_test(tc, record_batch_only_what_is_held);
 	tcase_add_test(tc, record_delete_like_keys);
 	tcase_add_test(tc, record_change_applies);
 	tcase_add_test(tc, record_change_rows_as_a_batch_writes_them);

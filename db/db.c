@@ -206,9 +206,14 @@ void db_copy_field(struct db_copybuf *b, const char *s, char end)
 
 int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b)
 {
+	/* errors name the statement without its column list */
+	const char *cols = strstr(sql, " (");
+	char what[64];
 	PGresult *r;
 	int ret = CDS_OK;
 
+	snprintf(what, sizeof what, "%.*s",
+		 cols ? (int)(cols - sql) : (int)strlen(sql), sql);
 	if (b->oom) {
 		snprintf(db->err, sizeof db->err, "out of memory");
 		return CDS_ENOMEM;
@@ -216,12 +221,12 @@ int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b)
 	r = PQexec(db->conn, sql);
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
 		PQclear(r);
-		return db_fail(db, sql);
+		return db_fail(db, what);
 	}
 	PQclear(r);
 	if ((b->len && PQputCopyData(db->conn, b->s, (int)b->len) != 1) ||
 	    PQputCopyEnd(db->conn, NULL) != 1)
-		ret = db_fail(db, sql);
+		ret = db_fail(db, what);
 	while ((r = PQgetResult(db->conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == CDS_OK) {
 			const char *st =
@@ -229,7 +234,7 @@ int db_copy_in(struct db *db, const char *sql, struct db_copybuf *b)
 
 			snprintf(db->sqlstate, sizeof db->sqlstate, "%s",
 				 st ? st : "");
-			snprintf(db->err, sizeof db->err, "%s: %s", sql,
+			snprintf(db->err, sizeof db->err, "%s: %s", what,
 				 PQresultErrorMessage(r));
 			db->err[strcspn(db->err, "\n")] = '\0';
 			ret = CDS_EDB;

@@ -246,6 +246,15 @@ static void copy_int(struct db_copybuf *f, long long v, bool last)
 	db_copy_put(f, p, (size_t)(b + sizeof b - p));
 }
 
+/* Unix time t in UTC, when its year is 1 to 9999 (copy_time). */
+static bool utc_4digit(int64_t t, struct tm *tm)
+{
+	time_t tt = (time_t)t;
+
+	return gmtime_r(&tt, tm) && tm->tm_year >= 1 - 1900 &&
+	       tm->tm_year <= 9999 - 1900;
+}
+
 /*
  * A timestamptz field from unix time, in UTC ("2026-11-24 03:07:05+00").
  * False, writing nothing, for a time before year 1 or after 9999, which
@@ -256,11 +265,9 @@ static bool copy_time(struct db_copybuf *f, int64_t t, bool last)
 {
 	char b[32];
 	struct tm tm;
-	time_t tt = (time_t)t;
 	int v[6];
 
-	if (!gmtime_r(&tt, &tm) || tm.tm_year < 1 - 1900 ||
-	    tm.tm_year > 9999 - 1900)
+	if (!utc_4digit(t, &tm))
 		return false;
 	v[0] = tm.tm_year + 1900;
 	v[1] = tm.tm_mon + 1;
@@ -397,23 +404,15 @@ struct stage_to {
 	bool dry_run;
 };
 
-/* Whether a time can go straight into a timestamptz column (copy_time). */
-static bool time_direct(int64_t t)
-{
-	struct db_copybuf probe = {0};
-	bool ok = copy_time(&probe, t, true);
-
-	free(probe.s);
-	return ok && !probe.oom;
-}
-
 /* Whether every time of the results can be written directly. */
 static bool times_direct(const struct db_result *res, size_t n)
 {
+	struct tm tm;
+
 	for (size_t i = 0; i < n; i++)
-		if (!time_direct(res[i].time) ||
+		if (!utc_4digit(res[i].time, &tm) ||
 		    (res[i].dec->boot_scan && res[i].dec->boot_needed &&
-		     !time_direct(res[i].dec->boot_eligible)))
+		     !utc_4digit(res[i].dec->boot_eligible, &tm)))
 			return false;
 	return true;
 }

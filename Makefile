@@ -25,7 +25,7 @@ LDLIBS  := -l:libgetdns_ex_event.a $(PKG_LIBS) -lm
 # The binary's allocator. A rescan makes ~85 allocator calls a delegation
 # (ldns records and lists, libpq results); glibc's malloc and free were a
 # fifth of the scanner's instructions, and tcmalloc cut the scanner's CPU
-# seconds by ~15% (docs/BENCH.md, 2026-11-24). Only the binary: the unit
+# seconds by ~13% (docs/BENCH.md, 2026-11-24). Only the binary: the unit
 # tests and the sanitizer builds keep glibc's (ASan brings its own).
 MALLOC  ?= libtcmalloc_minimal
 ifneq ($(SANITIZE)$(FUZZ),)

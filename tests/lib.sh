@@ -11,6 +11,8 @@
 #   on_exit CMD                 run CMD when the script exits, however it
 #                               exits (several calls stack, last first)
 #   need_root / need_cmd CMD... skip the whole script with a clear reason
+#   CMD | grepq [GREP-OPTIONS] PATTERN
+#                               grep -q that reads all of its input first
 
 TESTS_PASSED=0
 TESTS_FAILED=0
@@ -37,6 +39,16 @@ finish() {
 	echo "# $TESTS_PASSED passed, $TESTS_FAILED failed"
 	[ "$TESTS_FAILED" -eq 0 ]
 	exit $?
+}
+
+# `grep -q` leaves at the first match; a writer with more to write then
+# dies of SIGPIPE, and under pipefail the pipeline fails although the
+# pattern was found: a test that fails when the machine is busy (seen
+# with `echo "$out" | grep -q` on a 4 KB listing). grepq reads everything.
+grepq() {
+	local in
+	in=$(cat)
+	grep -q "$@" <<<"$in"
 }
 
 # ss prints IPv6 addresses in brackets; match both families' wildcards.

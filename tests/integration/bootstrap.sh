@@ -75,7 +75,7 @@ check_case() {
 		fail "check/$name" "proposes a DS set: $(jq -c .ds.proposed <<<"$out")"
 		return
 	fi
-	if [ "$re" != - ] && ! jq -r .ds.detail <<<"$out" | grep -qE -- "$re"; then
+	if [ "$re" != - ] && ! jq -r .ds.detail <<<"$out" | grepq -E -- "$re"; then
 		fail "check/$name" "detail does not match /$re/: $(jq -r .ds.detail <<<"$out")"
 		return
 	fi
@@ -321,7 +321,7 @@ why=$(t_delay_import)
 t_status_old_row() {
 	local z=boot-delay-import.test. id st
 	id=$(sql "SELECT id FROM cdscan.scan WHERE domain = '$z' ORDER BY time DESC, id DESC LIMIT 1")
-	sql "SELECT detail FROM cdscan.scan WHERE id = $id" | grep -q "^scan 1 of 3.*eligible after" ||
+	sql "SELECT detail FROM cdscan.scan WHERE id = $id" | grepq "^scan 1 of 3.*eligible after" ||
 		{ echo "the last scan is no waiting one: $(scan_of $z)"; return; }
 	st=$(cdd status $z 2>&1)
 	grep -qE '^ +bootstrap +1 of 3 scans' <<<"$st" ||

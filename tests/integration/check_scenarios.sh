@@ -89,7 +89,7 @@ _extra_checks() {
 			jq -e --arg a "$v" 'any(.servers[]; .address == $a and .error != null)' <<<"$out" >/dev/null ||
 				{ echo "server $v has no error"; return 1; } ;;
 		detail=*)
-			jq -r '.ds.detail' <<<"$out" | grep -qE "$v" ||
+			jq -r '.ds.detail' <<<"$out" | grepq -E "$v" ||
 				{ echo "detail does not name $v: $(jq -r .ds.detail <<<"$out")"; return 1; } ;;
 		*) echo "unknown check $c"; return 1 ;;
 		esac
@@ -134,13 +134,13 @@ tests/world/start "$W" >/dev/null || { fail world/start "see above"; finish; }
 
 # the world itself: unbound validates a child of test. (AD bit) and treats
 # the child without DS as insecure (no AD, but an answer)
-if drill -D @127.0.10.53 SOA steady.test. | grep -q '^;; flags:.* ad[ ;]'; then
+if drill -D @127.0.10.53 SOA steady.test. | grepq '^;; flags:.* ad[ ;]'; then
 	pass world/validates
 else
 	fail world/validates "no AD bit for steady.test. SOA from unbound"
 fi
-if drill -D @127.0.10.53 SOA already-insecure.test. | grep -q 'rcode: NOERROR' &&
-   ! drill -D @127.0.10.53 SOA already-insecure.test. | grep -q '^;; flags:.* ad[ ;]'; then
+if drill -D @127.0.10.53 SOA already-insecure.test. | grepq 'rcode: NOERROR' &&
+   ! drill -D @127.0.10.53 SOA already-insecure.test. | grepq '^;; flags:.* ad[ ;]'; then
 	pass world/insecure-child
 else
 	fail world/insecure-child "already-insecure.test. should resolve without AD"

@@ -200,7 +200,7 @@ t_lame() {
 	[ -z "$why" ] || { echo "$why"; return; }
 	[ "$(cs_of $z)" = rejected/csync-new-ns-broken ] ||
 		{ echo "expected rejected/csync-new-ns-broken, got $(cs_of $z): $(cs_detail $z)"; return; }
-	cs_detail $z | grep -q "ns3.y-lame.test" || echo "the detail does not name ns3: $(cs_detail $z)"
+	cs_detail $z | grepq "ns3.y-lame.test" || echo "the detail does not name ns3: $(cs_detail $z)"
 }
 result pipeline/t6-new-ns-lame-refused "$(t_lame)"
 

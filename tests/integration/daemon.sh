@@ -43,7 +43,7 @@ free_port() {
 	for i in $(seq 50); do
 		p=$((20000 + RANDOM % 30000))
 		port_in_use 127.0.0.1 "$p" >/dev/null ||
-			{ ss -Hlnt | grep -q ":$p " || { echo "$p"; return; }; }
+			{ ss -Hlnt | grepq ":$p " || { echo "$p"; return; }; }
 	done
 	return 1
 }

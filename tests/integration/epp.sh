@@ -110,7 +110,7 @@ fi
 epp_stop "$E"
 EPP_SERVER_CERT=$E/wrong.crt EPP_SERVER_KEY=$E/wrong.key epp_start "$E"
 out=$(cds epp info a.test. 2>&1)
-if [ $? -ne 0 ] && echo "$out" | grep -q "server certificate refused"; then
+if [ $? -ne 0 ] && echo "$out" | grepq "server certificate refused"; then
 	pass E1_server_certificate_name_checked
 else
 	fail E1_server_certificate_name_checked "connected to a server named wrong.test: $out"
@@ -128,7 +128,7 @@ fi
 
 chmod 644 "$E/password"
 out=$(cds epp info a.test. 2>&1)
-if [ $? -ne 0 ] && echo "$out" | grep -q "epp.password-file: $E/password is readable by group or others"; then
+if [ $? -ne 0 ] && echo "$out" | grepq "epp.password-file: $E/password is readable by group or others"; then
 	pass epp_password_file_readable_by_others_refused
 else
 	fail epp_password_file_readable_by_others_refused "$out"
@@ -186,9 +186,9 @@ send
 send
 msg=$(sql "SELECT last_message FROM cdscan.epp_outbox WHERE id = $id")
 if [ "$(state_of "$id")" = "refused 2304" ] && [ "$(count_log '^update locked.test. 2304')" = 1 ] &&
-   echo "$msg" | grep -q clientUpdateProhibited &&
-   cds outbox | grep -q "refused.*\[2304\].*clientUpdateProhibited" &&
-   cds status locked.test. 2>/dev/null | grep -q "EPP outbox"; then
+   echo "$msg" | grepq clientUpdateProhibited &&
+   cds outbox | grepq "refused.*\[2304\].*clientUpdateProhibited" &&
+   cds status locked.test. 2>/dev/null | grepq "EPP outbox"; then
 	pass E4_2304_recorded_no_retry_loop
 else
 	fail E4_2304_recorded_no_retry_loop "$(state_of "$id"), $(count_log 'update locked.test.') updates: $msg"
@@ -203,7 +203,7 @@ s2=$(state_of "$id")
 ds_before=$(grep "^ds pend.test." "$E/state")
 echo "settle" >"$E/control"
 send
-if [ "$s1" = "pending 1001" ] && [ "$s2" = "pending 1001" ] && echo "$ds_before" | grep -q 11111 &&
+if [ "$s1" = "pending 1001" ] && [ "$s2" = "pending 1001" ] && echo "$ds_before" | grepq 11111 &&
    [ "$(state_of "$id")" = "done 1301" ] && grep -q "^ds pend.test. 22222" "$E/state" &&
    [ "$(local_ds pend.test.)" = "$DS_B" ] && [ "$(count_log '^poll-ack')" = 1 ] &&
    ! grep -q "^poll " "$E/state"; then
@@ -299,7 +299,7 @@ s1=$(state_of "$id")
 m1=$(sql "SELECT last_message FROM cdscan.epp_outbox WHERE id = $id")
 epp_start "$E"   # the same port: EPP_PORT is kept
 send
-if [ "$s1" = "queued -" ] && echo "$m1" | grep -q "connect" &&
+if [ "$s1" = "queued -" ] && echo "$m1" | grepq "connect" &&
    [ "$(state_of "$id")" = "done 1000" ] && [ "$(count_log '^update down.test. 1000')" = 1 ]; then
 	pass epp_server_down_change_waits_then_goes_through
 else
@@ -350,7 +350,7 @@ with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         t.sendall(struct.pack(">I", len(doc) + 4) + doc)
         print(t.recv(4096)[4:].decode(errors="replace"))
 PY
-if grep -q 'code="2001"' "$D/raw.out" && epp_errors "$E" | grep -q "frobnicate"; then
+if grep -q 'code="2001"' "$D/raw.out" && epp_errors "$E" | grepq "frobnicate"; then
 	pass epp_server_records_invalid_frames
 else
 	fail epp_server_records_invalid_frames "$(cat "$D/raw.out")"

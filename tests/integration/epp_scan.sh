@@ -153,7 +153,7 @@ t_end_to_end() {
 	          WHERE run_id = $run AND domain IN ('$ROLL', '$DEL')")" = "queued,queued" ] ||
 		echo "scans of run $run not recorded as queued"
 	out=$(cds outbox)
-	echo "$out" | grep -q "nothing queued" || echo "cdscan outbox: $out"
+	echo "$out" | grepq "nothing queued" || echo "cdscan outbox: $out"
 }
 why=$(t_end_to_end)
 [ -z "$why" ] && pass E7_E8_rollover_and_delete_pushed_by_scan ||
@@ -266,16 +266,16 @@ t_set() {
 		echo "epp info went through on port 1: $out"
 	out=$(cds epp --set epp.port=1 info $ROLL --set=epp.port=$EPP_PORT 2>&1) ||
 		echo "epp info with --set=epp.port: $out"
-	echo "$out" | grep -q "^  ds " || echo "epp info printed no DS: $out"
+	echo "$out" | grepq "^  ds " || echo "epp info printed no DS: $out"
 	out=$(cds epp send --set epp.no-such-key=1 2>&1)
 	rc=$?
-	[ $rc = 2 ] && echo "$out" | grep -q "epp.no-such-key" ||
+	[ $rc = 2 ] && echo "$out" | grepq "epp.no-such-key" ||
 		echo "epp send --set of an unknown key: exit $rc: $out"
 	out=$(cds outbox --all --set "database=host=$T/nowhere dbname=cdscan" 2>&1) &&
 		echo "outbox ignored --set database: $out"
 	out=$(cds outbox --all --json --set scanner.timeout=1s 2>&1) ||
 		echo "outbox --set: $out"
-	echo "$out" | grep -q '"state": "superseded"' || echo "outbox --all --json: $out"
+	echo "$out" | grepq '"state": "superseded"' || echo "outbox --all --json: $out"
 	out=$(cds outbox --set 2>&1)
 	[ $? = 2 ] || echo "outbox --set without a value: $out"
 }

@@ -80,7 +80,7 @@ t_under() {
 	[ "$(jq '.servers | length' <<<"$out")" = 16 ] || echo "$(jq '.servers | length' <<<"$out") servers, expected 16"
 	[ "${dec%%/*}" = update ] && [ "$prop" = "$WANT" ] ||
 		echo "expected update to {old,new}, got $dec {$prop}: $(jq -r .ds.detail <<<"$out")"
-	jq -r '.servers[].error // empty' <<<"$out" | grep -q . &&
+	jq -r '.servers[].error // empty' <<<"$out" | grepq . &&
 		echo "a server failed under the budget: $(jq -r '[.servers[].error // empty][0]' <<<"$out")"
 }
 # over it: 25 servers verified (25 × 20 = 500), 7 not, nothing changes
@@ -95,7 +95,7 @@ t_over() {
 	esac
 	spent=$(jq -r '[.servers[] | select((.error // "") | test("budget of 512 verifications is spent"))] | length' <<<"$out")
 	[ "$spent" = 7 ] || echo "$spent servers left unverified by the budget, expected 7 (32 − 512 / 20)"
-	jq -r .ds.detail <<<"$out" | grep -q "budget" ||
+	jq -r .ds.detail <<<"$out" | grepq "budget" ||
 		echo "the detail does not name the budget: $(jq -r .ds.detail <<<"$out")"
 	[ "$(grep -c "manysigs" "$T/badns.log")" -ge 32 ] ||
 		echo "badns sent its broken RRSIGs $(grep -c manysigs "$T/badns.log") times, expected ≥ 32"

@@ -173,13 +173,13 @@ t_fault() {
 	esac
 	# the reason names the server: its address in the detail or in its
 	# own entry's error
-	jq -r '.ds.detail' <<<"$out" | grep -qE "$BAD|ns2\.h-$f" || [ -n "$e" ] ||
+	jq -r '.ds.detail' <<<"$out" | grepq -E "$BAD|ns2\.h-$f" || [ -n "$e" ] ||
 		{ echo "$dec, but neither the detail nor an error names $BAD: $(jq -c '[.ds.detail, .servers]' <<<"$out")"; return; }
 	if [ "$err" != - ] && ! grep -qiE "$err" <<<"$e"; then
 		echo "$dec, but the error at $BAD does not say '$err': '$e'"
 		return
 	fi
-	if [ "$err" = - ] && ! jq -r '.ds.detail' <<<"$out" | grep -qE "$BAD|ns2\.h-$f"; then
+	if [ "$err" = - ] && ! jq -r '.ds.detail' <<<"$out" | grepq -E "$BAD|ns2\.h-$f"; then
 		echo "$dec, but the detail does not name $BAD: $(jq -r .ds.detail <<<"$out")"
 		return
 	fi
@@ -282,7 +282,7 @@ t_spoof() {
 		echo "UNSAFE: the forged CDS was proposed"
 	elif [ "$dec" = update ] && [ "$prop" = "$want" ]; then
 		echo "ok: $sent forged answers, $((in1 - in0)) delivered, decision the signed change" >>"$T/outcomes"
-	elif [ "$dec" = rejected ] && jq -r .ds.detail <<<"$out" | grep -qi sign; then
+	elif [ "$dec" = rejected ] && jq -r .ds.detail <<<"$out" | grepq -i sign; then
 		# a forged answer guessed an ID (1 in 65536 per try): DNSSEC refused it
 		echo "ok: a forgery got past the ID check and DNSSEC refused it" >>"$T/outcomes"
 	else

@@ -14,7 +14,7 @@ if make --no-print-directory install PREFIX=/opt/cds DESTDIR="$D" >"$D.log" 2>&1
 		 opt/cds/share/man/man8/cdscan.8 opt/cds/share/man/man5/cdscan.yaml.5; do
 		[ -f "$D/$f" ] || missing="$missing $f"
 	done
-	if [ -z "$missing" ] && "$D/opt/cds/bin/cdscan" -V | grep -q '^cdscan '; then
+	if [ -z "$missing" ] && "$D/opt/cds/bin/cdscan" -V | grepq '^cdscan '; then
 		pass install/prefix-destdir
 	else
 		fail install/prefix-destdir "missing:$missing"

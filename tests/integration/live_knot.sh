@@ -240,7 +240,7 @@ t_rollover() {
 	for i in $(seq 100); do
 		[ $SECONDS -lt $end ] || break
 		step
-		old_retired && ! dnskey_signers live1 | grep -qx "$KSK1" && break
+		old_retired && ! dnskey_signers live1 | grepq -x "$KSK1" && break
 		sleep 1
 	done
 	old_retired || { WHY="after $STEPS steps the old KSK $KSK1 is $(ksk_state "$KSK1")"; return; }
@@ -386,7 +386,7 @@ t_ns_both() {
 	live_deleg $Z "ns2=live2" >>"$T/ns.zone"
 	out=$(cds import "$T/ns.zone" --origin test. 2>&1) || { echo "import: $out"; return; }
 	publish || return
-	kdig +norec @"$(world_addr tld)" $Z. NS 2>/dev/null | grep -qiE "[[:space:]]NS[[:space:]]+ns2\.$Z\.$" ||
+	kdig +norec @"$(world_addr tld)" $Z. NS 2>/dev/null | grepq -iE "[[:space:]]NS[[:space:]]+ns2\.$Z\.$" ||
 		echo "the TLD server does not delegate to ns2.$Z.;"
 	live_wait 30 eval '[ "$(knot_log live2 "DNSSEC, KSK submission, confirmed")" -ge 1 ]' ||
 		echo "live2 did not see its DS at the parent within 30 s;"
@@ -411,12 +411,12 @@ t_agree() {
 	cds --now "$(clk)" scan $Z. >"$T/scan.out" 2>&1 || { echo "scan: $(tail -n 2 "$T/scan.out")"; return; }
 	[ "$(scan_of)" = unchanged/same-as-current ] || echo "scan: $(scan_of);"
 	for s in live1:$KSK1B live2:$KSK2; do
-		dnskey_signers "${s%%:*}" | grep -qx "${s#*:}" ||
+		dnskey_signers "${s%%:*}" | grepq -x "${s#*:}" ||
 			echo "${s%%:*}'s DNSKEY set is not signed by its KSK ${s#*:};"
 		[ "$(kdig +norec +short @"$(live_addr "${s%%:*}")" $Z. DNSKEY | wc -l)" = 4 ] ||
 			echo "${s%%:*} does not serve the 4 DNSKEYs;"
 	done
-	tld_ds | grep -q "^$KSK1B " && tld_ds | grep -q "^$KSK2 " || echo "the parent lacks a KSK's DS;"
+	tld_ds | grepq "^$KSK1B " && tld_ds | grepq "^$KSK2 " || echo "the parent lacks a KSK's DS;"
 }
 why=$(t_agree)
 [ -z "$why" ] && pass live/t7-both-signers-agree-no-change ||

@@ -176,7 +176,7 @@ t_export_reparent() {
 		sleep 0.2
 	done
 	[ "$i" -lt 100 ] || { echo "the resolver does not serve the new DS set validated: $(grep -E 'Flags|IN.DS' <<<"$got" | tr '\n' ' ')"; return; }
-	kdig +dnssec @127.0.10.53 SOA $ROLL 2>/dev/null | grep -q '^;; Flags:.* ad' ||
+	kdig +dnssec @127.0.10.53 SOA $ROLL 2>/dev/null | grepq '^;; Flags:.* ad' ||
 		{ echo "$ROLL does not validate (no AD) under the new DS set"; return; }
 	got=$(cds check $ROLL --json 2>&1 | jq -r '.ds.decision + " " + .ds.reason' 2>/dev/null)
 	[ "$got" = "unchanged same-as-current" ] ||
@@ -205,7 +205,7 @@ t_locked_optout() {
 		grep -q -- "$2" <<<"$out" || echo "$1: status does not say $2"
 		out=$(cds status "$1" --json 2>&1) || echo "$1: status --json exit $?"
 		jq -e . >/dev/null 2>&1 <<<"$out" || echo "$1: status --json is not JSON"
-		jq -r '.. | strings' <<<"$out" 2>/dev/null | grep -qx -- "$2" ||
+		jq -r '.. | strings' <<<"$out" 2>/dev/null | grepq -x -- "$2" ||
 			echo "$1: status --json has no value '$2'"
 	done
 	# and they do ask for a change: `cdscan check`, which knows nothing of

@@ -138,7 +138,7 @@ t_hold_down() {
 	local got
 	got=$(verdict $RUN1 $ROLL)
 	[ "$got" = "pending hold-down" ] || { echo "$ROLL: '$got', expected 'pending hold-down'"; return; }
-	detail $RUN1 $ROLL | grep -qF "from $(iso $((T0 + 86400)))" ||
+	detail $RUN1 $ROLL | grepq -F "from $(iso $((T0 + 86400)))" ||
 		echo "the detail does not say it is eligible from $(iso $((T0 + 86400))): $(detail $RUN1 $ROLL)"
 	[ "$(reg_ds $ROLL)" = "$ROLL_BEFORE" ] || echo "$ROLL: DS changed during the hold-down"
 	# a day after the last change it goes through, and the audit row
@@ -176,7 +176,7 @@ t_locked_optout() {
 	[ "$got" = "rejected locked" ] || echo "$LOCKED: '$got'"
 	got=$(verdict $RUN1 $REGOUT)
 	[ "$got" = "rejected opted-out" ] || echo "$REGOUT: '$got'"
-	detail $RUN1 $REGOUT | grep -qF "registrar reg-out opted out" ||
+	detail $RUN1 $REGOUT | grepq -F "registrar reg-out opted out" ||
 		echo "$REGOUT: the detail does not name the registrar: $(detail $RUN1 $REGOUT)"
 	[ "$(reg_ds $LOCKED)" = "$LOCKED_DS" ] && [ "$(reg_ds $REGOUT)" = "$REGOUT_DS" ] ||
 		echo "a locked or opted-out DS set changed"
@@ -220,7 +220,7 @@ t_change_event() {
 	out=$(cds events $ROLL --json 2>&1)
 	[ "$(jq -r '.[0].kind + " " + .[0].state' <<<"$out" 2>/dev/null)" = "ds-update delivered" ] ||
 		echo "events --json: $out"
-	cds events $ROLL | grep -q 'ds-update.*delivered' || echo "events: $(cds events $ROLL 2>&1 | head -n 3)"
+	cds events $ROLL | grepq 'ds-update.*delivered' || echo "events: $(cds events $ROLL 2>&1 | head -n 3)"
 }
 why=$(t_change_event)
 [ -z "$why" ] && pass policy/notify-applied-change-one-event || fail policy/notify-applied-change-one-event "$why"
@@ -337,8 +337,8 @@ t_replay() {
 	run=$(scan_at $((T4 + 7200)) --all) || { echo "$run"; return; }
 	got=$(verdict $run $ROLL)
 	[ "$got" = "rejected replayed-signature" ] || { echo "$ROLL: '$got', expected 'rejected replayed-signature'"; return; }
-	detail $run $ROLL | grep -qF "signed at $(iso $INC)" || echo "detail lacks the inception $(iso $INC): $(detail $run $ROLL)"
-	detail $run $ROLL | grep -qE "ns[0-9]\.[a-z0-9.-]*/127\." || echo "detail names no server: $(detail $run $ROLL)"
+	detail $run $ROLL | grepq -F "signed at $(iso $INC)" || echo "detail lacks the inception $(iso $INC): $(detail $run $ROLL)"
+	detail $run $ROLL | grepq -E "ns[0-9]\.[a-z0-9.-]*/127\." || echo "detail names no server: $(detail $run $ROLL)"
 	[ "$(verdict $run $DEL)" = "rejected replayed-signature" ] || echo "$DEL: '$(verdict $run $DEL)'"
 	[ "$(reg_ds $ROLL)" = "$ROLL_BEFORE" ] || echo "$ROLL: DS changed by a replay"
 	[ "$(reg_ds $DEL)" = "$DEL_BEFORE" ] || echo "$DEL: DS changed by a replay"

@@ -817,8 +817,10 @@ out:
  * Stage n results and apply them (inside the caller's transaction).
  * *scan_id (may be NULL) gets the id of the first scan written, 0 when
  * none was (claim lost); *t how many were, per batch (tally_free it).
- * A set of several is written with rec_apply unless skip (then
- * rec_apply_skip); one result always leaves out a recorded scan.
+ * A set of several comes here only when record_direct cannot take it
+ * (the second try of a set that met a recorded scan, or a time past
+ * 9999): written with rec_apply unless skip (then rec_apply_skip). One
+ * result (a change) always leaves out a recorded scan.
  */
 static int record_staged(struct db *db, int64_t run_id, const char *worker,
 			 bool dry_run, const struct db_result *res, size_t n,

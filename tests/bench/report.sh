@@ -33,14 +33,20 @@ for k in delegations world_build_s knot_load_s knot_rss_mb import_s scan_wall_s 
 	echo
 done
 echo
-echo "dnsperf ceiling: $(get lo.dnsperf_qps) q/s ($(get lo.dnsperf_args)), $(get lo.dnsperf_cpu_us_per_query) us CPU/query"
+# The ceiling is measured before the loopback scans and again after them;
+# the target is checked against the higher of the two.
+c0=$(get lo.dnsperf_qps) c1=$(get lo_end.dnsperf_qps) ceil=$c0
+[ -n "$c1" ] && { [ -z "$c0" ] || [ "$c1" -gt "$c0" ]; } && ceil=$c1
+echo "dnsperf ceiling: $c0 q/s before the scans ($(get lo.dnsperf_args)), $(get lo.dnsperf_cpu_us_per_query) us CPU/query"
+[ -n "$c1" ] && echo "dnsperf ceiling: $c1 q/s after them ($(get lo_end.dnsperf_args)), $(get lo_end.dnsperf_cpu_us_per_query) us CPU/query;" \
+	"the higher, $ceil q/s, is the ceiling below"
 [ -n "$(get lo.engine_qps)" ] && echo "engine alone (enginebench): $(get lo.engine_qps) q/s," \
-	"$(ratio "$(get lo.engine_qps)" "$(get lo.dnsperf_qps)")% of dnsperf, $(get lo.engine_cpu_us_per_query) us CPU/query"
+	"$(ratio "$(get lo.engine_qps)" "$c0")% of dnsperf before the scans, $(get lo.engine_cpu_us_per_query) us CPU/query"
 echo "latency by: $(get lat.delay_by), loss $(get lat.loss_per_mille_each_way) per mille each way"
 [ -n "$(get lat.delay)" ] && echo "delay: $(get lat.delay)"
 echo
 for c in lo lo2 lo3; do
-	q=$(ratio "$(get $c.queries_per_s)" "$(get lo.dnsperf_qps)")
+	q=$(ratio "$(get $c.queries_per_s)" "$ceil")
 	echo "$c queries/s vs dnsperf ceiling: $q% (target >= 50%: $(verdict "$q" 50))"
 done
 for p in "lat lo" "lat2 lo2"; do

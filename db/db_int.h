@@ -79,6 +79,28 @@ struct db {
 	"  FROM cdscan.scan WHERE run_id = " run                            \
 	"  GROUP BY verdict, reason) g)"
 
+/*
+ * DB_SQL_RUN_COUNTS from the run's tallies (cdscan.run_tally, schema 16:
+ * a few rows per batch, written with the scans), when they add up to
+ * what its batches count as recorded; from its scans otherwise (a run
+ * begun before schema 16).
+ */
+#define DB_SQL_RUN_COUNTS_TALLIED(run)                                       \
+	"(CASE WHEN (SELECT coalesce(sum(b.recorded), 0)"                    \
+	"  FROM cdscan.run_batch b WHERE b.run_id = " run ")"              \
+	"  = (SELECT coalesce(sum(t.n), 0) FROM cdscan.run_tally t"          \
+	"  WHERE t.run_id = " run ")"                                      \
+	" THEN (SELECT jsonb_build_object('reasons', coalesce(jsonb_agg("    \
+	"  jsonb_build_array(g.verdict, g.reason, g.n, g.queries,"           \
+	"  g.applied, g.requested, g.stale, g.last)), '[]'))"                \
+	"  FROM (SELECT verdict, reason, sum(n) AS n,"                       \
+	"  sum(queries) AS queries, sum(applied) AS applied,"                \
+	"  sum(requested) AS requested, sum(stale) AS stale,"                \
+	"  extract(epoch FROM max(last)) AS last"                            \
+	"  FROM cdscan.run_tally WHERE run_id = " run                       \
+	"  GROUP BY verdict, reason) g)"                                     \
+	" ELSE " DB_SQL_RUN_COUNTS(run) " END)"
+
 /* The counts of run `r` (an alias of cdscan.run), stored or taken. */
 #define DB_SQL_RUN_COUNTS_OF(r)                                              \
 	"coalesce(" r ".counts, " DB_SQL_RUN_COUNTS(r ".id") ")"

@@ -13,6 +13,7 @@
  * the run is not recorded again (scan_once_per_run), so each delegation
  * is recorded once per run.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ static const char rec_tables[] =
 	"  s.csync_types, s.csync_ns"                                        \
 	" FROM ins JOIN " SCAN " r ON r.domain = ins.domain"                 \
 	" JOIN " SERVER " s ON s.seq = r.seq)"                               \
-	" SELECT ins.id, r.batch FROM ins"                                   \
+	" SELECT ins.id, r.batch, r.seq FROM ins"                            \
 	" JOIN " SCAN " r ON r.domain = ins.domain"
 
 /*
@@ -157,19 +158,118 @@ static const char rec_direct_server[] =
 	" cds, cdnskey_state, cdnskey_sig, cdnskey, csync_state, csync_sig,"
 	" csync_serial, csync_flags, csync_types, csync_ns) FROM STDIN";
 
-/* What a transaction recorded: how many scans, in all and per batch. */
+/* Sink epp: recorded as 'queued' (DB_OUT_QUEUED, scan row and
+   evidence); callers are told DB_OUT_REQUESTED, "handed on, not applied
+   here". */
+static const char *outcome_name(enum db_outcome o)
+{
+	if (o == DB_OUT_QUEUED)
+		return "queued";
+	switch (o) {
+	case DB_OUT_APPLIED: return "applied";
+	case DB_OUT_REQUESTED: return "requested";
+	case DB_OUT_STALE: return "stale";
+	default: return NULL;
+	}
+}
+
+/* What the scans of a transaction came to under one verdict and reason
+   (cdscan.run_tally, schema 16). */
+struct reason_tally {
+	const char *verdict, *reason; /* static names */
+	int64_t n, queries, applied, requested, stale;
+	int64_t last; /* the newest scan's time, unix seconds */
+};
+
+/* What a transaction recorded: how many scans, in all and per batch,
+   and what they came to. */
 struct tally {
 	size_t total;
 	size_t n;       /* batches */
 	int64_t *batch; /* n of them, with their counts */
 	int64_t *count;
+	size_t n_reasons;
+	struct reason_tally *reasons;
+	bool oom; /* a reason could not be added; looked at in count_recorded */
 };
 
 static void tally_free(struct tally *t)
 {
 	free(t->batch);
 	free(t->count);
+	free(t->reasons);
 	*t = (struct tally){0};
+}
+
+/*
+ * Count the scan of r, recorded with `outcome`, under its verdict and
+ * reason, with the columns cdscan.run.counts sums (DB_SQL_RUN_COUNTS):
+ * an outcome counts by the name the scan row gets.
+ */
+static void tally_reason(struct tally *t, const struct db_result *r,
+			 enum db_outcome outcome)
+{
+	const char *v = cds_verdict_name(r->dec->verdict);
+	const char *why = cds_reason_name(r->dec->reason);
+	const char *out = outcome_name(outcome);
+	struct reason_tally *g = NULL;
+
+	for (size_t i = 0; i < t->n_reasons && !g; i++)
+		if (strcmp(t->reasons[i].verdict, v) == 0 &&
+		    strcmp(t->reasons[i].reason, why) == 0)
+			g = &t->reasons[i];
+	if (!g) {
+		struct reason_tally *more = realloc(
+			t->reasons, (t->n_reasons + 1) * sizeof *more);
+
+		if (!more) {
+			t->oom = true;
+			return;
+		}
+		t->reasons = more;
+		g = &t->reasons[t->n_reasons++];
+		*g = (struct reason_tally){.verdict = v, .reason = why,
+					   .last = r->time};
+	}
+	g->n++;
+	g->queries += r->queries;
+	g->applied += out && strcmp(out, "applied") == 0;
+	g->requested += out && strcmp(out, "requested") == 0;
+	g->stale += out && strcmp(out, "stale") == 0;
+	if (r->time > g->last)
+		g->last = r->time;
+}
+
+/* n strings of the tally's reasons, at byte offset `off` of each, as an
+   array literal; NULL when out of memory. */
+static char *reason_names(const struct tally *t, size_t off)
+{
+	const char **v = calloc(t->n_reasons ? t->n_reasons : 1, sizeof *v);
+	char *lit;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < t->n_reasons; i++)
+		v[i] = *(const char *const *)((const char *)&t->reasons[i] +
+					      off);
+	lit = db_array_literal(v, t->n_reasons);
+	free(v);
+	return lit;
+}
+
+/* An integer column of the tally's reasons as an array literal. */
+static char *reason_ints(const struct tally *t, size_t off)
+{
+	int64_t *v = calloc(t->n_reasons ? t->n_reasons : 1, sizeof *v);
+	char *lit;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < t->n_reasons; i++)
+		v[i] = *(const int64_t *)((const char *)&t->reasons[i] + off);
+	lit = db_int_array_literal(v, t->n_reasons);
+	free(v);
+	return lit;
 }
 
 /*
@@ -177,15 +277,26 @@ static void tally_free(struct tally *t)
  * row is the one row every transaction of this worker writes, locked
  * first, so that this worker's transactions meet there and nowhere
  * else), then the batches' (cdscan.run_batch.recorded, schema 13: what
- * is left of a batch is size - recorded, asked of no scan). The row
- * locks are held for the commit alone, so that a change transaction on
- * one database thread does not wait for a whole batch on the other.
+ * is left of a batch is size - recorded, asked of no scan) with, in the
+ * same statement, what the scans came to (cdscan.run_tally, schema 16:
+ * what finishing the run sums). The row locks are held for the commit
+ * alone, so that a change transaction on one database thread does not
+ * wait for a whole batch on the other.
  */
 static int count_recorded(struct db *db, int64_t run_id, const char *worker,
 			  const struct tally *t)
 {
-	char id[24], cnt[24], *b = NULL, *c = NULL;
-	const char *p[3] = {id, worker, cnt};
+	static const size_t cols[] = {
+		offsetof(struct reason_tally, verdict),
+		offsetof(struct reason_tally, reason),
+		offsetof(struct reason_tally, n),
+		offsetof(struct reason_tally, queries),
+		offsetof(struct reason_tally, applied),
+		offsetof(struct reason_tally, requested),
+		offsetof(struct reason_tally, stale),
+		offsetof(struct reason_tally, last)};
+	char id[24], cnt[24], *lit[3 + COUNT(cols)] = {0};
+	const char *p[3 + COUNT(cols)] = {id, worker, cnt};
 	PGresult *r;
 	int ret = CDS_ENOMEM;
 
@@ -201,25 +312,38 @@ static int count_recorded(struct db *db, int64_t run_id, const char *worker,
 	if (!r)
 		return CDS_EDB;
 	PQclear(r);
-	if (!(b = db_int_array_literal(t->batch, t->n)) ||
-	    !(c = db_int_array_literal(t->count, t->n))) {
-		snprintf(db->err, sizeof db->err, "out of memory");
+	if (t->oom || !(lit[1] = db_int_array_literal(t->batch, t->n)) ||
+	    !(lit[2] = db_int_array_literal(t->count, t->n)))
 		goto out;
-	}
-	p[1] = b;
-	p[2] = c;
+	for (size_t i = 0; i < COUNT(cols); i++)
+		if (!(lit[3 + i] = i < 2 ? reason_names(t, cols[i])
+					 : reason_ints(t, cols[i])))
+			goto out;
+	for (size_t i = 1; i < COUNT(p); i++)
+		p[i] = lit[i];
 	r = db_exec_prepared(db, DB_ST_COUNT_BATCHES,
-			     "UPDATE cdscan.run_batch x"
+			     "WITH t AS (INSERT INTO cdscan.run_tally"
+			     " (run_id, verdict, reason, n, queries, applied,"
+			     "  requested, stale, last)"
+			     " SELECT $1, g.v, g.w, g.n, g.q, g.a, g.rq, g.s,"
+			     "  to_timestamp(g.l)"
+			     " FROM unnest($4::text[], $5::text[], $6::bigint[],"
+			     "  $7::bigint[], $8::bigint[], $9::bigint[],"
+			     "  $10::bigint[], $11::bigint[])"
+			     "  AS g(v, w, n, q, a, rq, s, l))"
+			     " UPDATE cdscan.run_batch x"
 			     " SET recorded = x.recorded + c.n"
 			     " FROM unnest($2::integer[], $3::integer[])"
 			     "  AS c(batch, n)"
 			     " WHERE x.run_id = $1 AND x.batch = c.batch",
-			     3, p);
+			     (int)COUNT(p), p);
 	ret = r ? CDS_OK : CDS_EDB;
 	PQclear(r);
 out:
-	free(b);
-	free(c);
+	if (ret == CDS_ENOMEM)
+		snprintf(db->err, sizeof db->err, "out of memory");
+	for (size_t i = 0; i < COUNT(lit); i++)
+		free(lit[i]);
 	return ret;
 }
 
@@ -349,21 +473,6 @@ static bool copy_cds(struct db_copybuf *f, const struct cds_ds *ds, size_t n,
 	free(s);
 	free(buf);
 	return ok;
-}
-
-/* Sink epp: recorded as 'queued' (DB_OUT_QUEUED, scan row and
-   evidence); callers are told DB_OUT_REQUESTED, "handed on, not applied
-   here". */
-static const char *outcome_name(enum db_outcome o)
-{
-	if (o == DB_OUT_QUEUED)
-		return "queued";
-	switch (o) {
-	case DB_OUT_APPLIED: return "applied";
-	case DB_OUT_REQUESTED: return "requested";
-	case DB_OUT_STALE: return "stale";
-	default: return NULL;
-	}
 }
 
 /* The CSYNC columns of a scan row: NULL when CSYNC was not asked. */
@@ -791,6 +900,7 @@ static int record_direct(struct db *db, int64_t run_id, const char *worker,
 			goto out;
 		t->count[k]++;
 		t->total++;
+		tally_reason(t, &res[i], outcome);
 	}
 	if (used &&
 	    ((ret = db_copy_in(db, rec_direct_scan, &fs)) != 0 ||
@@ -887,8 +997,11 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		int64_t b = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		long long seq = strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		size_t k = 0;
 
+		if (seq < 0 || (size_t)seq >= n)
+			continue; /* not a result staged: cannot be */
 		while (k < t->n && t->batch[k] != b)
 			k++;
 		if (k == t->n) {
@@ -898,6 +1011,7 @@ static int record_staged(struct db *db, int64_t run_id, const char *worker,
 		}
 		t->count[k]++;
 		t->total++;
+		tally_reason(t, &res[seq], outcome);
 	}
 	if (scan_id && PQntuples(r))
 		*scan_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -775,10 +775,12 @@ int db_run_finish(struct db *db, int64_t run_id, bool *finished)
 	   as left, and its worker will call this again. A batch recorded
 	   whole and not yet marked done (its worker is about to) is done
 	   with the run. What the scans came to is kept with it (schema 15),
-	   so that reports of it never read them again. */
+	   so that reports of it never read them again, summed from the
+	   run's tallies (schema 16) rather than from every scan of it,
+	   which took ~0.17 s per 100k when nothing else was left to do. */
 	r = db_exec(db,
 		    "WITH f AS (UPDATE cdscan.run SET state = 'done',"
-		    "  finished = now(), counts = " DB_SQL_RUN_COUNTS("$1")
+		    "  finished = now(), counts = " DB_SQL_RUN_COUNTS_TALLIED("$1")
 		    " WHERE id = $1 AND state = 'running' AND NOT EXISTS ("
 		    "  SELECT 1 FROM cdscan.run_batch b"
 		    "  WHERE b.run_id = $1 AND b.state <> 'done'"

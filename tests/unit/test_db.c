@@ -303,6 +303,7 @@ START_TEST(migrate_runs_into_batches)
 	int from = -1, to = -1;
 	int64_t done, claimed, todo;
 	size_t n;
+	bool fin;
 	PGconn *c;
 
 	admin("DROP DATABASE IF EXISTS t_v11");
@@ -388,7 +389,22 @@ START_TEST(migrate_runs_into_batches)
 	ck_assert_int_eq(n, 750);
 	ck_assert_str_eq(d[0].name, "d1250.test.");
 	ck_assert_int_eq(d[0].batch, 1);
+	record_unchanged(db, 2, "h:2", d, n);
 	free_delegs(d, n);
+	ck_assert_int_eq(db_run_claim(db, 2, "h:2", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 500);
+	record_unchanged(db, 2, "h:2", d, n);
+	free_delegs(d, n);
+	/* schema 16: the run is finished with what its 2500 scans came to,
+	   though only the 1250 recorded since the upgrade were tallied */
+	ck_assert_int_eq(sql_int("SELECT sum(n) FROM cdscan.run_tally"),
+			 1250);
+	ck_assert_int_eq(db_run_finish(db, 2, &fin), 0);
+	ck_assert(fin);
+	ck_assert_int_eq(sql_int("SELECT sum((e->>2)::bigint) FROM"
+				 " cdscan.run, jsonb_array_elements("
+				 "counts->'reasons') e WHERE id = 2"),
+			 2500);
 	db_close(db);
 	admin("DROP DATABASE t_v11 WITH (FORCE)");
 }
@@ -398,7 +414,9 @@ END_TEST
 
 /* Schema 13: each batch counts what is recorded of it, and the count is
    exact: the claim marks a batch done, and progress and the end of the
-   run count what is left, by it alone. */
+   run count what is left, by it alone. Schema 16: so are the run's
+   tallies, per verdict and reason, every column the run's counts have
+   (what finishing the run sums instead of its scans). */
 static void assert_counts_exact(void)
 {
 	ck_assert_str_eq(sql("SELECT coalesce(string_agg(b.batch || ':'"
@@ -410,6 +428,28 @@ static void assert_counts_exact(void)
 			     "  AND c.domain = i.domain)) s"
 			     " WHERE b.recorded <> s.n"),
 			 "exact");
+	ck_assert_str_eq(
+		sql("SELECT coalesce(string_agg(r.id || ': ' || t.v::text"
+		    " || ' against ' || s.v::text, '; '), 'exact')"
+		    " FROM cdscan.run r,"
+		    " LATERAL (SELECT coalesce(jsonb_agg(x ORDER BY x::text),"
+		    "  '[]') AS v FROM (SELECT jsonb_build_array(verdict,"
+		    "  reason, sum(n), sum(queries), sum(applied),"
+		    "  sum(requested), sum(stale),"
+		    "  extract(epoch FROM max(last))) AS x"
+		    "  FROM cdscan.run_tally WHERE run_id = r.id"
+		    "  GROUP BY verdict, reason) g) t,"
+		    " LATERAL (SELECT coalesce(jsonb_agg(x ORDER BY x::text),"
+		    "  '[]') AS v FROM (SELECT jsonb_build_array(verdict,"
+		    "  reason, count(*), sum(queries),"
+		    "  count(*) FILTER (WHERE outcome = 'applied'),"
+		    "  count(*) FILTER (WHERE outcome = 'requested'),"
+		    "  count(*) FILTER (WHERE outcome = 'stale'),"
+		    "  extract(epoch FROM max(time))) AS x"
+		    "  FROM cdscan.scan WHERE run_id = r.id"
+		    "  GROUP BY verdict, reason) g) s"
+		    " WHERE t.v <> s.v"),
+		"exact");
 }
 
 /* The summary of run `id` says `what`. */
@@ -488,6 +528,12 @@ START_TEST(run_begin_join)
 	ck_assert_int_eq(c.done, 9);
 	record_unchanged(db, a.id, "h:1", d + 9, 1);
 	free_delegs(d, n);
+	/* schema 16: what the scans came to is summed from the tallies
+	   written with them, not from the scans (changed here behind
+	   cdscan's back, to tell the two apart) */
+	snprintf(q, sizeof q, "UPDATE cdscan.scan SET reason = 'edited'"
+		 " WHERE run_id = %lld", (long long)a.id);
+	sql(q);
 	ck_assert_int_eq(db_run_finish(db, a.id, &fin), 0);
 	ck_assert(fin);
 	ck_assert_int_eq(db_run_finish(db2, a.id, &fin), 0);
@@ -1184,11 +1230,13 @@ START_TEST(record_delete_like_keys)
 				 " LEFT JOIN cdscan.scan c ON c.id = s.scan_id"
 				 " WHERE c.id IS NULL"),
 			 0);
+	ck_assert_int_gt(sql_int("SELECT count(*) FROM cdscan.run_tally"), 0);
 	sql("DELETE FROM cdscan.run");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"
 				 " WHERE run_id IS NULL"),
 			 2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_tally"), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.worker"), 0);
 	free_delegs(d, n);
 	db_close(db);
@@ -1341,6 +1389,7 @@ START_TEST(record_change_delete)
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM registry.ds"), 0);
 	ck_assert_str_eq(sql("SELECT kind || after_ds::text FROM cdscan.audit"),
 			 "ds-delete{}");
+	assert_counts_exact();
 	free_delegs(d, 1);
 	db_close(db);
 }
@@ -1366,6 +1415,7 @@ START_TEST(record_change_stale)
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM registry.ds"), 1);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.audit"), 0);
 	ck_assert_str_eq(sql("SELECT outcome FROM cdscan.scan"), "stale");
+	assert_counts_exact();
 	free_delegs(d, 1);
 	db_close(db);
 }
@@ -1393,6 +1443,7 @@ START_TEST(record_change_requests)
 			     " cdscan.scan))::text FROM cdscan.change_request"),
 			 "ds-update{\"" DS_A "\"}{\"" DS_B "\"}newtrue");
 	ck_assert_str_eq(sql("SELECT outcome FROM cdscan.scan"), "requested");
+	assert_counts_exact();
 	free_delegs(d, 1);
 	db_close(db);
 }

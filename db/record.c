@@ -158,21 +158,6 @@ static const char rec_direct_server[] =
 	" cds, cdnskey_state, cdnskey_sig, cdnskey, csync_state, csync_sig,"
 	" csync_serial, csync_flags, csync_types, csync_ns) FROM STDIN";
 
-/* Sink epp: recorded as 'queued' (DB_OUT_QUEUED, scan row and
-   evidence); callers are told DB_OUT_REQUESTED, "handed on, not applied
-   here". */
-static const char *outcome_name(enum db_outcome o)
-{
-	if (o == DB_OUT_QUEUED)
-		return "queued";
-	switch (o) {
-	case DB_OUT_APPLIED: return "applied";
-	case DB_OUT_REQUESTED: return "requested";
-	case DB_OUT_STALE: return "stale";
-	default: return NULL;
-	}
-}
-
 /* What the scans of a transaction came to under one verdict and reason
    (cdscan.run_tally, schema 16). */
 struct reason_tally {
@@ -204,14 +189,13 @@ static void tally_free(struct tally *t)
 /*
  * Count the scan of r, recorded with `outcome`, under its verdict and
  * reason, with the columns cdscan.run.counts sums (DB_SQL_RUN_COUNTS):
- * an outcome counts by the name the scan row gets.
+ * 'queued' (DB_OUT_QUEUED) counts as none of applied, requested, stale.
  */
 static void tally_reason(struct tally *t, const struct db_result *r,
 			 enum db_outcome outcome)
 {
 	const char *v = cds_verdict_name(r->dec->verdict);
 	const char *why = cds_reason_name(r->dec->reason);
-	const char *out = outcome_name(outcome);
 	struct reason_tally *g = NULL;
 
 	for (size_t i = 0; i < t->n_reasons && !g; i++)
@@ -233,9 +217,9 @@ static void tally_reason(struct tally *t, const struct db_result *r,
 	}
 	g->n++;
 	g->queries += r->queries;
-	g->applied += out && strcmp(out, "applied") == 0;
-	g->requested += out && strcmp(out, "requested") == 0;
-	g->stale += out && strcmp(out, "stale") == 0;
+	g->applied += outcome == DB_OUT_APPLIED;
+	g->requested += outcome == DB_OUT_REQUESTED;
+	g->stale += outcome == DB_OUT_STALE;
 	if (r->time > g->last)
 		g->last = r->time;
 }
@@ -473,6 +457,21 @@ static bool copy_cds(struct db_copybuf *f, const struct cds_ds *ds, size_t n,
 	free(s);
 	free(buf);
 	return ok;
+}
+
+/* Sink epp: recorded as 'queued' (DB_OUT_QUEUED, scan row and
+   evidence); callers are told DB_OUT_REQUESTED, "handed on, not applied
+   here". */
+static const char *outcome_name(enum db_outcome o)
+{
+	if (o == DB_OUT_QUEUED)
+		return "queued";
+	switch (o) {
+	case DB_OUT_APPLIED: return "applied";
+	case DB_OUT_REQUESTED: return "requested";
+	case DB_OUT_STALE: return "stale";
+	default: return NULL;
+	}
 }
 
 /* The CSYNC columns of a scan row: NULL when CSYNC was not asked. */

@@ -39,6 +39,7 @@
 #include "core/conf.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/window.h"
 #include "db/db.h"
 #include "policy/policy.h"
 #include "scanner/probe.h"
@@ -50,6 +51,11 @@
 /* Delegations whose decision reads their history, read together: at
    most this many a query (and whatever waits at each tick). */
 #define HISTORY_BATCH 200
+/* How often the in-flight limit is judged (core/window.h), and where it
+   starts: an interval holds a few hundred answers at the rates a loop
+   turns over, and 64 probes in flight keep even a slow host busy. */
+#define WINDOW_TICK_MS 100
+#define WINDOW_MIN 64
 
 struct batch;
 
@@ -152,7 +158,8 @@ struct scan_worker {
 	struct policy_config pol;
 	enum db_sink sink;
 	size_t batch_size;
-	size_t concurrency;
+	size_t concurrency;     /* the most in flight */
+	bool adaptive;          /* scan.adaptive-window */
 	int64_t lease_ms;
 	bool early_stop;
 	uint16_t port;
@@ -166,6 +173,17 @@ struct scan_worker {
 	struct event_base *base; /* parts.base */
 	struct scanner *sc;      /* parts.sc */
 	struct event *ev_tick;  /* progress, lease, flush, retry claims */
+	/* The in-flight limit (core/window.h): concurrency when not
+	   adaptive, else what wctl says, judged every WINDOW_TICK_MS from
+	   the loop thread's scheduling, the window's fullness and the
+	   engine's round trips since the last judgement (wprev). */
+	size_t limit;
+	struct cds_window wctl;
+	struct event *ev_window;
+	struct {
+		int64_t t_us, full_us, sched_ns;
+		uint64_t rtt_hist[CDS_RTT_BUCKETS];
+	} wprev;
 	struct event *ev_int, *ev_term;
 	struct event *ev_db;    /* database tasks came back */
 
@@ -262,7 +280,7 @@ static void win_account(struct scan_worker *w)
 	}
 	w->win.last_us = t;
 	w->win.in_flight = w->in_flight;
-	if (w->in_flight >= w->concurrency)
+	if (w->in_flight >= w->limit)
 		w->win.state = WIN_FULL;
 	else if (w->n_waiting >= w->max_waiting)
 		w->win.state = WIN_HELD;
@@ -339,6 +357,7 @@ static int read_conf(struct scan_worker *w, const struct conf *conf)
 	w->sink = db_sink_from_name(conf_enum(conf, "sink"));
 	w->batch_size = (size_t)conf_int(conf, "scan.batch-size");
 	w->concurrency = (size_t)conf_int(conf, "scan.concurrency");
+	w->adaptive = conf_bool(conf, "scan.adaptive-window");
 	w->lease_ms = conf_duration_ms(conf, "scan.lease");
 	w->early_stop = conf_bool(conf, "scan.early-stop");
 	w->port = (uint16_t)conf_int(conf, "scanner.port");
@@ -1091,6 +1110,69 @@ static void start_one(struct scan_worker *w, struct job *j)
 	w->in_flight++;
 }
 
+/* The loop thread's time on a CPU and waiting for one, in ns
+   (/proc/thread-self/schedstat: schedstats), or -1. */
+static int64_t loop_sched_ns(void)
+{
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	unsigned long long run, wait;
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	return n == 2 ? (int64_t)(run + wait) : -1;
+}
+
+/* Where the next interval of the window starts from. */
+static void window_mark(struct scan_worker *w, int64_t t_us)
+{
+	struct scan_engine_stats st;
+
+	scan_engine_get_stats(w->parts.eng, &st);
+	w->wprev.t_us = t_us;
+	w->wprev.full_us = w->win.full_us;
+	w->wprev.sched_ns = loop_sched_ns();
+	memcpy(w->wprev.rtt_hist, st.rtt_hist, sizeof w->wprev.rtt_hist);
+}
+
+/* One interval of the adaptive window: what it showed to core/window.h,
+   and the limit it gives back. */
+static void window_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_worker *w = arg;
+	struct cds_window_obs obs = {.busy = -1};
+	struct scan_engine_stats st;
+	int64_t t, sched;
+	double dt;
+
+	(void)fd;
+	(void)what;
+	win_account(w);
+	t = w->win.last_us;
+	dt = (double)(t - w->wprev.t_us);
+	sched = loop_sched_ns();
+	scan_engine_get_stats(w->parts.eng, &st);
+	if (dt > 0) {
+		if (sched >= 0 && w->wprev.sched_ns >= 0)
+			obs.busy = (double)(sched - w->wprev.sched_ns) /
+				   (dt * 1000.0);
+		obs.full = (double)(w->win.full_us - w->wprev.full_us) / dt;
+		obs.rtt_ms = cds_rtt_percentile(st.rtt_hist, w->wprev.rtt_hist,
+						0.10, &obs.samples);
+		obs.rate = (double)obs.samples * 1e6 / dt;
+		w->limit = cds_window_update(&w->wctl, &obs);
+		log_debug("scan: window busy %.2f full %.2f rtt p10 %.2f ms "
+			  "(%" PRIu64 " answers, least %.2f) in flight %zu, "
+			  "limit %zu",
+			  obs.busy, obs.full, obs.rtt_ms, obs.samples,
+			  w->wctl.base, w->in_flight, w->limit);
+	}
+	window_mark(w, t);
+	fill(w);
+}
+
 /*
  * Keep scan.concurrency delegations in flight while there is work and
  * the database keeps up (backpressure: at most max_waiting results
@@ -1101,7 +1183,7 @@ static void fill(struct scan_worker *w)
 	if (w->closing)
 		return;
 	while (!w->fatal && !w->stopping && w->cur &&
-	       w->in_flight < w->concurrency && w->n_waiting < w->max_waiting) {
+	       w->in_flight < w->limit && w->n_waiting < w->max_waiting) {
 		struct batch *b = w->cur;
 		struct job *j = &b->jobs[b->started];
 
@@ -1354,6 +1436,17 @@ static int setup_scanner(struct scan_worker *w, const struct conf *conf)
 	    !w->ev_term || !w->ev_db)
 		return CDS_ENOMEM;
 	event_add(w->ev_tick, &(struct timeval){0, 250000});
+	w->limit = w->concurrency;
+	if (w->adaptive) {
+		cds_window_init(&w->wctl, WINDOW_MIN, (unsigned)w->concurrency);
+		w->limit = w->wctl.limit;
+		if (!(w->ev_window = event_new(w->base, -1, EV_PERSIST,
+					       window_tick, w)))
+			return CDS_ENOMEM;
+		window_mark(w, now_us());
+		event_add(w->ev_window,
+			  &(struct timeval){0, WINDOW_TICK_MS * 1000});
+	}
 	event_add(w->ev_int, NULL);
 	event_add(w->ev_term, NULL);
 	event_add(w->ev_db, NULL);
@@ -1381,6 +1474,8 @@ static void teardown(struct scan_worker *w)
 	free(w->done);
 	if (w->ev_tick)
 		event_free(w->ev_tick);
+	if (w->ev_window)
+		event_free(w->ev_window);
 	if (w->ev_int)
 		event_free(w->ev_int);
 	if (w->ev_term)
@@ -1424,6 +1519,31 @@ static void print_worker_summary(struct scan_worker *w)
 		       (double)w->win.starved_us / 1e6,
 		       (double)w->win.held_us / 1e6,
 		       (double)w->win.rest_us / 1e6);
+	{
+		static const uint64_t none[CDS_RTT_BUCKETS];
+		struct scan_engine_stats st;
+		uint64_t n;
+		double p50, p90;
+
+		scan_engine_get_stats(w->parts.eng, &st);
+		p50 = cds_rtt_percentile(st.rtt_hist, none, 0.5, &n);
+		p90 = cds_rtt_percentile(st.rtt_hist, none, 0.9, &n);
+		if (n)
+			printf("  round trips of %" PRIu64 " first answers: "
+			       "half within %.2f ms, nine in ten within "
+			       "%.2f ms\n", n, p50, p90);
+	}
+	if (w->adaptive && w->win.last_us > 0) {
+		printf("  in-flight limit: %u at the end, at most %u",
+		       w->wctl.limit, w->wctl.high);
+		if (w->wctl.shrunk)
+			printf(", at least %u once lowered", w->wctl.low);
+		printf(" (scan.concurrency %zu; grown %u times, lowered %u, "
+		       "%u of those undone; least 10th percentile of an "
+		       "interval's round trips %.2f ms)\n",
+		       w->concurrency, w->wctl.grown, w->wctl.shrunk,
+		       w->wctl.undone, w->wctl.base);
+	}
 	if (w->stale)
 		printf("  %" PRIu64 " changes left alone: the DS set changed "
 		       "during the scan\n", w->stale);

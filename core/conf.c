@@ -181,7 +181,9 @@ static const struct conf_row schema[] = {
 	{.key = "scan.batch-size", .type = CONF_INT, .def = "500", .min = 1,
 	 .max = 100000, .doc = "delegations claimed and written per batch"},
 	{.key = "scan.concurrency", .type = CONF_INT, .def = "1000", .min = 1,
-	 .max = 100000, .doc = "delegations probed at once"},
+	 .max = 100000, .doc = "delegations probed at once, at most"},
+	{.key = "scan.adaptive-window", .type = CONF_BOOL, .def = "true",
+	 .doc = "keep fewer in flight while more would only queue"},
 	{.key = "scan.lease", .type = CONF_DURATION, .def = "5m",
 	 .min = SEC(1), .max = DAY, .doc = "a worker's claim lasts this long "
 	 "unless renewed"},

@@ -1035,7 +1035,7 @@ fail:
 	return rc;
 }
 
-static unsigned elapsed_ms(const struct timespec *since)
+static double elapsed_ms(const struct timespec *since)
 {
 	struct timespec ts;
 	double ms;
@@ -1043,15 +1043,17 @@ static unsigned elapsed_ms(const struct timespec *since)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ms = (double)(ts.tv_sec - since->tv_sec) * 1e3 +
 	     (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
-	return ms < 0 ? 0 : (unsigned)ms;
+	return ms < 0 ? 0 : ms;
 }
 
-static void rtt_sample(struct scan_query *q);
+static void rtt_sample(struct scan_query *q, double ms);
 
 static void query_answered(struct scan_query *q, ldns_pkt *pkt)
 {
-	q->rtt_ms = elapsed_ms(&q->w->sent);
-	rtt_sample(q);
+	double ms = elapsed_ms(&q->w->sent);
+
+	q->rtt_ms = (unsigned)ms;
+	rtt_sample(q, ms);
 	q->ans = pkt;
 	query_finish(q, CDS_OK);
 }
@@ -1089,13 +1091,13 @@ static double attempt_timeout_ms(const struct scan_query *q)
  * answer to a retry could be the answer to any attempt), RFC 6298 §2.2
  * and §2.3 with alpha 1/8 and beta 1/4.
  */
-static void rtt_sample(struct scan_query *q)
+static void rtt_sample(struct scan_query *q, double r)
 {
 	struct scan_server *s = q->srv;
-	double r = q->rtt_ms;
 
 	if (!s || q->tries != 1 || q->tcp)
 		return;
+	q->eng->st.rtt_hist[cds_rtt_bucket(r)]++;
 	if (!s->rtt_known) {
 		s->srtt = r;
 		s->rttvar = r / 2;

@@ -25,6 +25,7 @@
 #include <ldns/ldns.h>
 
 #include "core/obs.h"
+#include "core/window.h"
 
 struct scan_engine_opts {
 	unsigned max_inflight;  /* queries on the wire at once (default 2000) */
@@ -93,6 +94,9 @@ struct scan_engine_stats {
 	uint64_t dropped;       /* datagrams dropped: wrong source, ID,
 	                           question or unparseable */
 	uint64_t udp_sockets;   /* UDP sockets opened (pool, incl. reopened) */
+	/* Round trips of first UDP attempts answered (the samples of RFC
+	   6298 §2), counted by size (cds_rtt_bucket, core/window.h). */
+	uint64_t rtt_hist[CDS_RTT_BUCKETS];
 	unsigned inflight;      /* on the wire now */
 	unsigned queued;        /* waiting for a slot or a token */
 };

@@ -250,4 +250,41 @@ why=$(t_sigterm)
 [ -z "$why" ] && pass pipeline_async/sigterm-finishes-in-flight ||
 	fail pipeline_async/sigterm-finishes-in-flight "$why"
 
+# ---- the adaptive in-flight limit holds the window ----------------------
+
+# scan.adaptive-window (core/window.h): a run starts with 64 in flight
+# and grows from there, whatever scan.concurrency allows. 200 silent
+# delegations claimed at once (each in flight for its timeout and retry)
+# would all start at once with a fixed window of 400; here, at every
+# judgement (the debug line), no more are in flight than the limit the
+# judgement before allowed, the first not more than 64, and the limit
+# grew (the loop waits on timeouts: idle) without passing 400.
+t_adaptive() {
+	local conf=$T/adaptive.yaml out=$T/adaptive.out err=$T/adaptive.err bad n run
+	slow_zone z-slow 200 >"$T/slow200.zone"
+	out=$(cds import "$T/slow200.zone" --origin test. 2>&1) || { echo "import: $out"; return; }
+	out=$T/adaptive.out
+	pl_config "$conf" scanner.timeout=300ms scanner.retries=1 \
+		scan.concurrency=400 scan.batch-size=200 log.level=debug
+	timeout -k 5 60 "$CDSCAN" -c "$conf" scan --all --dry-run >"$out" 2>"$err" ||
+		{ echo "scan exit $?: $(tail -n 3 "$err")"; return; }
+	n=$(grep -c 'scan: window busy' "$err")
+	[ "$n" -ge 3 ] || { echo "$n judgements of the window in the debug log"; return; }
+	bad=$(sed -n 's/.*scan: window busy .* in flight \([0-9]*\), limit \([0-9]*\)$/\1 \2/p' "$err" |
+		awk 'BEGIN { prev = 64 }
+		     { if ($1 > prev) print "in flight " $1 " past the limit " prev " at judgement " NR
+		       if ($2 > 400) print "limit " $2 " past scan.concurrency 400"
+		       if ($2 > max) max = $2; prev = $2 }
+		     END { if (max <= 64) print "the limit never grew past 64" }')
+	[ -z "$bad" ] || { echo "$bad" | head -n 3; return; }
+	grep -q '^  in-flight limit: .*(scan.concurrency 400;' "$out" ||
+		echo "no in-flight limit in the summary: $(grep -A4 '^worker' "$out" | head -n 5)"
+	run=$(sql "SELECT max(id) FROM cdscan.run")
+	[ "$(sql "SELECT count(DISTINCT domain) FROM cdscan.scan WHERE run_id = $run AND domain LIKE 'z-slow%'")" = 200 ] ||
+		echo "run $run: not the 200 slow delegations recorded"
+}
+why=$(t_adaptive)
+[ -z "$why" ] && pass pipeline_async/adaptive-window-limits-in-flight ||
+	fail pipeline_async/adaptive-window-limits-in-flight "$why"
+
 finish

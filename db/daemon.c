@@ -206,11 +206,12 @@ int db_daemon_gauges(struct db *db, int64_t timeout_ms,
 
 	/* Only delegations without DS can be waiting to bootstrap: one
 	   index probe (scan_domain_time) for each of those, not a pass over
-	   every scan ever recorded. */
+	   every scan ever recorded. The index compares bytewise (schema
+	   17), whatever collation the registry's view gives its names. */
 	r = exec_bounded(db,
 		    "SELECT (SELECT count(*) FROM cdscan.delegation d,"
 		    "  LATERAL (SELECT s.reason FROM cdscan.scan s"
-		    "   WHERE s.domain = d.name AND NOT s.dry_run"
+		    "   WHERE s.domain = d.name COLLATE \"C\" AND NOT s.dry_run"
 		    "   ORDER BY s.time DESC, s.id DESC LIMIT 1) l"
 		    "  WHERE cardinality(d.ds) = 0"
 		    "   AND l.reason = 'bootstrap-waiting'),"

@@ -69,7 +69,10 @@ int db_events_rejected(struct db *db, int64_t run_id,
 		   newer than the table's statistics, so the planner takes
 		   it for a few rows and, as a join, hashed every scan the
 		   run had recorded so far, for each batch — up to 275 ms
-		   a batch at 100k (docs/BENCH.md). */
+		   a batch at 100k (docs/BENCH.md). The delegation is
+		   matched under the database's collation, its index's in
+		   the reference tables: a scan's name alone compares
+		   bytewise (schema 17). */
 		r = db_exec(db,
 			    "INSERT INTO cdscan.event (time, domain, kind,"
 			    " payload, run_id, scan_id, next_attempt)"
@@ -83,7 +86,8 @@ int db_events_rejected(struct db *db, int64_t run_id,
 			    " CROSS JOIN LATERAL (SELECT s.* FROM cdscan.scan s"
 			    "  WHERE s.run_id = $1 AND s.domain = x.domain"
 			    "  AND NOT s.dry_run OFFSET 0) s"
-			    " LEFT JOIN cdscan.delegation d ON d.name = s.domain",
+			    " LEFT JOIN cdscan.delegation d"
+			    "  ON d.name = s.domain COLLATE \"default\"",
 			    3, p);
 	}
 	ret = r ? CDS_OK : CDS_EDB;

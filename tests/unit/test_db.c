@@ -290,6 +290,123 @@ START_TEST(migrate_twice)
 }
 END_TEST
 
+/* Reads of `rel` by a sequential scan so far, stats flushed by every
+   backend that has ended or asked to (pg_stat_force_next_flush). */
+static long seq_scans(const char *rel)
+{
+	char q[256];
+
+	snprintf(q, sizeof q, "SELECT coalesce(seq_scan, 0) FROM"
+		 " pg_stat_user_tables WHERE relid = '%s'::regclass", rel);
+	return sql_int(q);
+}
+
+/* Flush what db's backend counted into the shared statistics. */
+static void flush_stats(struct db *db)
+{
+	PGresult *r = PQexec(db->conn, "SELECT pg_stat_force_next_flush()");
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	/* flushed before the server says it is ready again */
+	PQclear(PQexec(db->conn, "SELECT 1"));
+}
+
+/*
+ * Three delegations recorded as rejected with an event each, and the
+ * daemon's gauges read: where a scan's name meets the registry's. With
+ * `reads`, sequential scans are priced out and each side must be found
+ * by its own index: neither cdscan.scan nor registry.domain read whole
+ * (but by the gauges, which go over every delegation).
+ */
+static void names_meet(bool reads)
+{
+	struct db *db, *dd;
+	struct db_run_info a;
+	struct db_delegation *d;
+	struct db_daemon_gauges g;
+	struct fake f[3];
+	struct db_result r[3];
+	char q[160], err[256];
+	long scan0 = 0, dom0 = 0;
+	size_t n, nrec;
+
+	add_domains(3);
+	if (reads) {
+		snprintf(q, sizeof q, "ALTER DATABASE %s SET"
+			 " enable_seqscan = off", dbname);
+		admin(q);
+	}
+	db = open_db();
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_int_eq(n, 3);
+	flush_stats(db);
+	scan0 = seq_scans("cdscan.scan");
+	dom0 = seq_scans("registry.domain");
+	for (size_t i = 0; i < n; i++) {
+		fake_result(&f[i], &d[i], CDS_DEC_REJECTED, NULL);
+		f[i].dec.rejected_event = 3;
+		r[i] = f[i].res;
+	}
+	ck_assert_msg(db_record_batch(db, a.id, "h:1", false, r, 3, &nrec) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(nrec, 3);
+	flush_stats(db);
+	/* the events were written, with the registrar read by name */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.event"
+				 " WHERE kind = 'rejected'"
+				 " AND payload ? 'registrar'"), 3);
+	if (reads) {
+		ck_assert_int_eq(seq_scans("cdscan.scan"), scan0);
+		ck_assert_int_eq(seq_scans("registry.domain"), dom0);
+	}
+	ck_assert_msg(db_daemon_open(conninfo, 10000, &dd, err, sizeof err) == 0,
+		      "%s", err);
+	ck_assert_msg(db_daemon_gauges(dd, 10000, &g) == 0, "%s",
+		      db_errmsg(dd));
+	flush_stats(dd);
+	if (reads)
+		ck_assert_int_eq(seq_scans("cdscan.scan"), scan0);
+	free_delegs(d, n);
+	db_close(dd);
+	db_close(db);
+}
+
+/* Schema 17: a scan's domain compares bytewise (COLLATE "C"), so that
+   its two indexes are written without the locale; the indexes on either
+   side are still used where the names meet. */
+START_TEST(scan_names_bytewise)
+{
+	ck_assert_str_eq(sql("SELECT c.collname FROM pg_attribute a"
+			     " JOIN pg_collation c ON c.oid = a.attcollation"
+			     " WHERE a.attrelid = 'cdscan.scan'::regclass"
+			     " AND a.attname = 'domain'"),
+			 "C");
+	names_meet(true);
+}
+END_TEST
+
+/* A registry whose view gives its names a collation of their own (here
+   "POSIX", neither the database's nor "C"): a scan's name meets it
+   without "could not determine which collation to use". */
+START_TEST(scan_names_meet_another_collation)
+{
+	sql("BEGIN; DROP VIEW cdscan.delegation;"
+	    " CREATE VIEW cdscan.delegation AS"
+	    " SELECT d.name COLLATE \"POSIX\" AS name,"
+	    "  ARRAY(SELECT n.ns_name FROM registry.domain_ns n"
+	    "   WHERE n.domain_id = d.id ORDER BY n.ns_name) AS ns,"
+	    "  ARRAY(SELECT s.keytag || ' ' || s.algorithm || ' ' ||"
+	    "   s.digest_type || ' ' || s.digest FROM registry.ds s"
+	    "   WHERE s.domain_id = d.id ORDER BY s.keytag, s.algorithm,"
+	    "   s.digest_type, s.digest) AS ds,"
+	    "  d.statuses, d.optout, d.registrar FROM registry.domain d;"
+	    " COMMIT");
+	names_meet(false);
+}
+END_TEST
+
 /*
  * Schema 12 cuts the runs of schema 11 into batches: a run in progress
  * across the upgrade goes on where it stood (what was done stays done,
@@ -1636,6 +1753,8 @@ static Suite *db_suite(void)
 
 	tc = tcase_create("record");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, scan_names_bytewise);
+	tcase_add_test(tc, scan_names_meet_another_collation);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, record_batch_once);
 	tcase_add_test(tc, record_batch_meets_a_recorded_scan);

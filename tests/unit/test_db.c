@@ -313,11 +313,12 @@ static void flush_stats(struct db *db)
 }
 
 /*
- * Three delegations recorded as rejected with an event each, and the
- * daemon's gauges read: where a scan's name meets the registry's. With
- * `reads`, sequential scans are priced out and each side must be found
- * by its own index: neither cdscan.scan nor registry.domain read whole
- * (but by the gauges, which go over every delegation).
+ * Three delegations recorded as rejected with an event each, the
+ * daemon's gauges read, and a bootstrap streak: where a scan's name
+ * meets the registry's or the audit's. With `reads`, sequential scans
+ * are priced out and each side must be found by its own index: neither
+ * cdscan.scan, registry.domain nor cdscan.audit read whole (but
+ * registry.domain by the gauges, which go over every delegation).
  */
 static void names_meet(bool reads)
 {
@@ -328,7 +329,8 @@ static void names_meet(bool reads)
 	struct fake f[3];
 	struct db_result r[3];
 	char q[160], err[256];
-	long scan0 = 0, dom0 = 0;
+	struct db_delegation *p[3];
+	long scan0 = 0, dom0 = 0, audit0;
 	size_t n, nrec;
 
 	add_domains(3);
@@ -341,6 +343,8 @@ static void names_meet(bool reads)
 	a = begin(db, "h:1", 60000);
 	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
 	ck_assert_int_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		p[i] = &d[i];
 	flush_stats(db);
 	scan0 = seq_scans("cdscan.scan");
 	dom0 = seq_scans("registry.domain");
@@ -368,6 +372,21 @@ static void names_meet(bool reads)
 	flush_stats(dd);
 	if (reads)
 		ck_assert_int_eq(seq_scans("cdscan.scan"), scan0);
+	/* the bootstrap streak: the scans read by name, and for each the
+	   newest audit by its name */
+	sql("INSERT INTO cdscan.scan (domain, time, worker, verdict, reason,"
+	    " queries) VALUES ('d0001.test.', now(), 'h:1', 'pending',"
+	    " 'bootstrap-waiting', 1)");
+	flush_stats(db);
+	scan0 = seq_scans("cdscan.scan");
+	audit0 = seq_scans("cdscan.audit");
+	ck_assert_msg(db_history_load(db, p, 3, 3) == 0, "%s", db_errmsg(db));
+	flush_stats(db);
+	ck_assert_int_eq(d[1].hist.boot_streak, 1);
+	if (reads) {
+		ck_assert_int_eq(seq_scans("cdscan.scan"), scan0);
+		ck_assert_int_eq(seq_scans("cdscan.audit"), audit0);
+	}
 	free_delegs(d, n);
 	db_close(dd);
 	db_close(db);

@@ -106,6 +106,8 @@ static int load_boot_streak(struct db *db, struct db_delegation *const *d,
 		    " WHERE s.domain = ANY($1::text[]) AND NOT s.dry_run"
 		    "  AND s.time > coalesce((SELECT max(a.time)"
 		    "   FROM cdscan.audit a"
+		    /* audit_domain_time is in the database's collation,
+		       a scan's name bytewise (schema 17) */
 		    "   WHERE a.domain = s.domain COLLATE \"default\""
 		    "   AND a.actor <> 'scan' AND a.kind NOT LIKE 'ns-%'),"
 		    "   '-infinity')"

@@ -18,7 +18,7 @@
 -- order under C.UTF-8 too. Names are ASCII (IDNs as A-labels).
 --
 -- The table is not rewritten; its two indexes on domain are rebuilt,
--- holding the table locked while they are (a few seconds per million
--- scans).
+-- holding the table locked while they are (0.6 s for 400k scans on the
+-- bench's machine).
 
 ALTER TABLE cdscan.scan ALTER COLUMN domain TYPE text COLLATE "C";

@@ -386,10 +386,15 @@ bad:
 	return CDS_OK;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /*
  * The NS names of every claimed row, parsed into ns (one per row: the
- * delegations are filled from them), and as one array literal for ANY().
- * NULL when out of memory.
+ * delegations are filled from them), and once each, in strcmp's order,
+ * as one array literal for the glue lookup. NULL when out of memory.
  */
 static char *all_ns(PGresult *r, struct ns_row *ns)
 {
@@ -417,6 +422,18 @@ static char *all_ns(PGresult *r, struct ns_row *ns)
 		for (size_t k = 0; k < x->n; k++)
 			names[n++] = x->v[k];
 	}
+	/* Sorted and each once here rather than by the statement: a
+	   DISTINCT and a sort of 2000 names under a collation cost the
+	   server a fifth of the lookup (docs/BENCH.md). */
+	if (n > 1) {
+		size_t u = 1;
+
+		qsort(names, n, sizeof *names, name_cmp);
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(names[i], names[u - 1]) != 0)
+				names[u++] = names[i];
+		n = u;
+	}
 	lit = db_array_literal(names, n);
 out:
 	free(names);
@@ -437,18 +454,20 @@ static int read_glue(struct db *db, PGresult *claimed, struct ns_row *rows,
 	if (!ns)
 		goto out;
 	/* host(): the address without a prefix length, whatever type the
-	   registry's view gives. One probe of the view per distinct name
-	   (NS names repeat across delegations); OFFSET 0 keeps the planner
-	   from flattening the LATERAL into a join. host = ANY(2000 names)
-	   was planned as a parallel sequential scan of every host in the
-	   registry, for every batch: 20-24 ms a batch at 100k, growing
-	   with the registry (docs/BENCH.md). */
+	   registry's view gives. One probe of the view per name, in the
+	   order given (sorted, each once: all_ns); OFFSET 0 keeps the
+	   planner from flattening the LATERAL into a join. host = ANY(2000
+	   names) was planned as a parallel sequential scan of every host
+	   in the registry, for every batch: 20-24 ms a batch at 100k,
+	   growing with the registry (docs/BENCH.md). The name comes back
+	   as given, so that the bsearch below finds it whatever the view's
+	   collation; a name's addresses in the view's order of addr. */
 	r = db_exec(db,
-		    "SELECT g.host, host(g.addr::inet)"
-		    " FROM (SELECT DISTINCT unnest($1::text[])) AS n(name)"
-		    " CROSS JOIN LATERAL (SELECT x.host, x.addr"
+		    "SELECT n.name, host(g.addr::inet)"
+		    " FROM unnest($1::text[]) WITH ORDINALITY AS n(name, i)"
+		    " CROSS JOIN LATERAL (SELECT x.addr"
 		    "  FROM cdscan.glue x WHERE x.host = n.name OFFSET 0) g"
-		    " ORDER BY g.host COLLATE \"C\", g.addr",
+		    " ORDER BY n.i, g.addr",
 		    1, p);
 	if (!r) {
 		ret = CDS_EDB;

@@ -781,6 +781,61 @@ START_TEST(run_three_workers_one_run)
 }
 END_TEST
 
+/* Glue for NS names shared across a batch and listed in no order: each
+   delegation gets every address of each of its names, in the order of
+   the addresses (inet: 10.0.0.9 before 10.0.0.10, which text would
+   reverse), and a name without glue gets none. */
+START_TEST(claim_reads_shared_glue)
+{
+	struct db *db = open_db();
+	struct db_run_info a;
+	struct db_delegation *d;
+	size_t n;
+
+	add_domains(300);
+	sql("INSERT INTO registry.host VALUES"
+	    " ('ns.hoster.example.', '10.0.0.10'),"
+	    " ('ns.hoster.example.', '2001:db8::53'),"
+	    " ('ns.hoster.example.', '10.0.0.9')");
+	/* a third name, sorting between the two, on every other domain */
+	sql("INSERT INTO registry.domain_ns SELECT id, 'ns0.other.example.'"
+	    " FROM registry.domain WHERE right(name, 7) ~ '[02468]\\.test\\.$'");
+	sql("INSERT INTO registry.host VALUES"
+	    " ('ns0.other.example.', '198.51.100.7')");
+	a = begin(db, "h:1", 60000);
+	ck_assert_int_eq(db_run_claim(db, a.id, "h:1", NULL, 0, &d, &n), 0);
+	ck_assert_uint_eq(n, 300);
+	for (size_t i = 0; i < n; i++) {
+		char own[64];
+		bool even = (i % 2) == 0;
+		size_t k = 0;
+
+		snprintf(own, sizeof own, "ns1.d%04zu.test.", i);
+		ck_assert_str_eq(d[i].name, own + 4);
+		ck_assert_int_eq(d[i].load_error, 0);
+		ck_assert_uint_eq(d[i].n_ns, even ? 3 : 2);
+		ck_assert_str_eq(d[i].ns[k].name, "ns.hoster.example.");
+		ck_assert_uint_eq(d[i].ns[k].n_glue, 3);
+		ck_assert_str_eq(d[i].ns[k].glue[0], "10.0.0.9");
+		ck_assert_str_eq(d[i].ns[k].glue[1], "10.0.0.10");
+		ck_assert_str_eq(d[i].ns[k].glue[2], "2001:db8::53");
+		if (even) {
+			k++;
+			ck_assert_str_eq(d[i].ns[k].name, "ns0.other.example.");
+			ck_assert_uint_eq(d[i].ns[k].n_glue, 1);
+			ck_assert_str_eq(d[i].ns[k].glue[0], "198.51.100.7");
+		}
+		k++;
+		ck_assert_str_eq(d[i].ns[k].name, own);
+		ck_assert_uint_eq(d[i].ns[k].n_glue, 2);
+		ck_assert_str_eq(d[i].ns[k].glue[0], "192.0.2.1");
+		ck_assert_str_eq(d[i].ns[k].glue[1], "2001:db8::1");
+	}
+	free_delegs(d, n);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(claim_reads_delegation)
 {
 	struct db *db = open_db();
@@ -1765,6 +1820,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, run_of_many_names);
 	tcase_add_test(tc, run_three_workers_one_run);
 	tcase_add_test(tc, claim_reads_delegation);
+	tcase_add_test(tc, claim_reads_shared_glue);
 	tcase_add_test(tc, claims_never_overlap);
 	tcase_add_test(tc, lease_lapse_renew_release);
 	tcase_add_test(tc, claim_batch_leaves_out_recorded);

@@ -2,13 +2,26 @@
  * nfqdelay: holds every packet of one netfilter queue DELAY ms and then
  * lets it go on: the benchmark's "30 ms RTT" on kernels without netem.
  * The packets stay in the kernel (NFQUEUE, nfnetlink_queue); this
- * process sees only their queue IDs, 15 ms later tells the kernel to
+ * process sees only their queue IDs, DELAY ms later tells the kernel to
  * accept everything up to the newest ID now due (one batch verdict,
  * linux/netfilter/nfnetlink_queue.h), and never copies, rewrites or
  * re-sends a packet. Loss is the kernel's too (the bench's iptables rule,
  * `-m statistic`). So the server sees the client's own packets and
  * addresses, as behind netem, and the delay costs a netlink message per
  * packet rather than a relay's four socket calls (docs/BENCH.md).
+ *
+ * It runs on a clock, as a qdisc's timer would: while it holds packets
+ * it wakes every TICK (0.5 ms), reads every notification queued since,
+ * and releases what falls due by the middle of the next tick. Woken by
+ * each notification instead, it took ~3 us of CPU a packet (three
+ * system calls and a wakeup for each, on the two cores the scanner,
+ * Knot and PostgreSQL share); on the clock, a few dozen packets share
+ * them. A packet's arrival is the kernel's receive timestamp
+ * (NFQA_TIMESTAMP: a UDP socket with SO_TIMESTAMPNS, held open here,
+ * makes the kernel stamp every packet it receives); a packet without
+ * one is taken to have come in the middle of the interval in which it
+ * was read. So each waits DELAY ms, give or take a quarter of a
+ * millisecond. With nothing held it sleeps until the next notification.
  *
  * Every packet waits the same time, so the queue is in due order and a
  * batch verdict ("accept all IDs up to N") releases exactly those due.
@@ -21,6 +34,7 @@
  */
 /* glibc's in.h before the kernel's, which then leaves it alone */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <linux/netfilter.h>
@@ -39,6 +53,7 @@
 #include <unistd.h>
 
 #define RING (1u << 20) /* IDs held at once, at most */
+#define TICK_NS 500000u /* how often it looks while it holds packets */
 
 struct held {
 	uint32_t id;
@@ -52,7 +67,8 @@ static struct {
 	uint32_t seq;
 	struct held *ring;
 	size_t head, n, max_n;
-	unsigned long seen, batches, lost_notes;
+	unsigned long seen, stamped, batches, lost_notes, ticks, wakes;
+	int64_t late_sum, late_max; /* release after due, ns, all packets */
 } Q;
 
 static volatile sig_atomic_t stop;
@@ -63,12 +79,22 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static uint64_t real_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
 }
 
 /* A message being built: header, nfgenmsg, attributes. */
@@ -165,18 +191,40 @@ static void release(uint32_t id)
 	Q.batches++;
 }
 
-/* Note the ID of every packet the kernel queued since the last call. */
-static void read_queue(void)
+/* A packet's arrival: the kernel's receive timestamp (realtime), on
+   the monotonic clock; 0 if the message carries none. */
+static uint64_t arrival(const struct nlattr *a, int64_t real_minus_mono)
+{
+	struct nfqnl_msg_packet_timestamp ts;
+	int64_t real;
+
+	if (a->nla_len < NLA_HDRLEN + sizeof ts)
+		return 0;
+	memcpy(&ts, (const char *)a + NLA_HDRLEN, sizeof ts);
+	real = (int64_t)be64toh(ts.sec) * 1000000000 +
+	       (int64_t)be64toh(ts.usec) * 1000;
+	return real > real_minus_mono ? (uint64_t)(real - real_minus_mono) : 0;
+}
+
+/*
+ * Note the ID of every packet the kernel queued since the last call, and
+ * when it is due: DELAY after its arrival, or, for a packet the kernel
+ * did not stamp, after `guess`. Whether anything was read.
+ */
+static bool read_queue(uint64_t guess)
 {
 	static char buf[1 << 18];
+	int64_t real_minus_mono = (int64_t)real_ns() - (int64_t)now_ns();
+	bool any = false;
 	ssize_t n;
 
 	while ((n = recv(Q.fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
-		uint64_t due = now_ns() + Q.delay_ns;
-
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
 		     NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			size_t off = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+			uint64_t at = 0;
+			bool have = false;
+			uint32_t id = 0;
 
 			if (h->nlmsg_type !=
 			    (NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET))
@@ -189,42 +237,63 @@ static void read_queue(void)
 				if (a->nla_len < NLA_HDRLEN ||
 				    off + a->nla_len > h->nlmsg_len)
 					break;
-				if ((a->nla_type & NLA_TYPE_MASK) ==
-					    NFQA_PACKET_HDR &&
-				    a->nla_len >= NLA_HDRLEN + sizeof ph) {
+				switch (a->nla_type & NLA_TYPE_MASK) {
+				case NFQA_PACKET_HDR:
+					if (a->nla_len < NLA_HDRLEN + sizeof ph)
+						break;
 					memcpy(&ph, (const char *)a + NLA_HDRLEN,
 					       sizeof ph);
-					if (Q.n == RING) {
-						/* never at these rates: the
-						   oldest goes now */
-						release(Q.ring[Q.head].id);
-						Q.head = (Q.head + 1) % RING;
-						Q.n--;
-					}
-					Q.ring[(Q.head + Q.n) % RING] =
-						(struct held){ntohl(ph.packet_id),
-							      due};
-					Q.n++;
-					Q.seen++;
-					if (Q.n > Q.max_n)
-						Q.max_n = Q.n;
+					id = ntohl(ph.packet_id);
+					have = true;
+					break;
+				case NFQA_TIMESTAMP:
+					at = arrival(a, real_minus_mono);
 					break;
 				}
 				off += NLA_ALIGN(a->nla_len);
 			}
+			if (!have)
+				continue;
+			if (Q.n == RING) {
+				/* never at these rates: the oldest goes now */
+				release(Q.ring[Q.head].id);
+				Q.head = (Q.head + 1) % RING;
+				Q.n--;
+			}
+			if (at)
+				Q.stamped++;
+			/* never before one already held: the queue stays in
+			   due order whatever a clock did */
+			at = (at ? at : guess) + Q.delay_ns;
+			if (Q.n && at < Q.ring[(Q.head + Q.n - 1) % RING].due)
+				at = Q.ring[(Q.head + Q.n - 1) % RING].due;
+			Q.ring[(Q.head + Q.n) % RING] = (struct held){id, at};
+			Q.n++;
+			Q.seen++;
+			any = true;
+			if (Q.n > Q.max_n)
+				Q.max_n = Q.n;
 		}
 	}
 	if (n < 0 && errno == ENOBUFS)
 		Q.lost_notes++; /* released by a later batch all the same */
+	return any;
 }
 
-/* Release what is due: one verdict for the newest due ID. */
-static void release_due(uint64_t now)
+/* Release what is due by `by`: one verdict for the newest such ID. */
+static void release_due(uint64_t by)
 {
+	uint64_t now = now_ns();
 	size_t k = 0;
 
-	while (k < Q.n && Q.ring[(Q.head + k) % RING].due <= now)
+	while (k < Q.n && Q.ring[(Q.head + k) % RING].due <= by) {
+		int64_t late = (int64_t)(now - Q.ring[(Q.head + k) % RING].due);
+
+		Q.late_sum += late;
+		if (late > Q.late_max)
+			Q.late_max = late;
 		k++;
+	}
 	if (k == 0)
 		return;
 	release(Q.ring[(Q.head + k - 1) % RING].id);
@@ -240,8 +309,9 @@ int main(int argc, char **argv)
 						 .copy_mode = NFQNL_COPY_META};
 	uint32_t maxlen = htonl(1u << 18);
 	struct sigaction sa = {.sa_handler = on_signal};
-	int c, one = 1, rcvbuf = 32 << 20;
+	int c, one = 1, rcvbuf = 32 << 20, stamp;
 	long delay_ms = 15;
+	uint64_t last;
 
 	while ((c = getopt(argc, argv, "q:d:")) != -1) {
 		switch (c) {
@@ -281,33 +351,59 @@ int main(int argc, char **argv)
 	    configure(NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen,
 		      "queue length") != 0)
 		return 1;
+	/* The kernel stamps what it receives while any socket asks for
+	   timestamps: this one, never read, asks (closed on exit). */
+	stamp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (stamp < 0 || setsockopt(stamp, SOL_SOCKET, SO_TIMESTAMPNS, &one,
+				    sizeof one) != 0)
+		fprintf(stderr, "nfqdelay: no receive timestamps (%s): "
+				"arrivals to the half tick\n",
+			strerror(errno));
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	printf("ready\n");
 	fflush(stdout);
 
+	last = now_ns();
 	while (!stop) {
 		struct pollfd p = {.fd = Q.fd, .events = POLLIN};
-		struct timespec wait = {1, 0};
-		uint64_t now = now_ns();
+		uint64_t now;
 
-		if (Q.n) {
-			uint64_t due = Q.ring[Q.head].due;
-			uint64_t w = due > now ? due - now : 0;
+		if (Q.n == 0) {
+			/* nothing held: sleep until something comes */
+			if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+				break;
+			now = now_ns();
+			if (read_queue(now))
+				Q.wakes++;
+		} else {
+			struct timespec t;
+			uint64_t next = last + TICK_NS;
 
-			wait.tv_sec = (time_t)(w / 1000000000u);
-			wait.tv_nsec = (long)(w % 1000000000u);
+			t.tv_sec = (time_t)(next / 1000000000u);
+			t.tv_nsec = (long)(next % 1000000000u);
+			int e = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+						&t, NULL);
+
+			if (e != 0 && e != EINTR)
+				break;
+			now = now_ns();
+			read_queue(last + (now - last) / 2);
+			Q.ticks++;
 		}
-		if (ppoll(&p, 1, &wait, NULL) < 0 && errno != EINTR)
-			break;
-		read_queue();
-		release_due(now_ns());
+		last = now;
+		release_due(now + TICK_NS / 2);
 	}
 	if (Q.n)
 		release(Q.ring[(Q.head + Q.n - 1) % RING].id);
 	fprintf(stderr,
-		"held=%lu batches=%lu max_held=%zu lost_notes=%lu delay_ms=%ld\n",
-		Q.seen, Q.batches, Q.max_n, Q.lost_notes, delay_ms);
+		"held=%lu stamped=%lu batches=%lu ticks=%lu wakes=%lu "
+		"max_held=%zu lost_notes=%lu delay_ms=%ld late_us_mean=%.0f "
+		"late_us_max=%.0f\n",
+		Q.seen, Q.stamped, Q.batches, Q.ticks, Q.wakes, Q.max_n,
+		Q.lost_notes, delay_ms,
+		Q.seen ? (double)Q.late_sum / 1e3 / (double)Q.seen : 0.0,
+		(double)Q.late_max / 1e3);
 	{
 		struct nfqnl_msg_config_cmd unbind = {
 			.command = NFQNL_CFG_CMD_UNBIND};

@@ -83,6 +83,11 @@ int cmd_scan(int argc, char **argv, const struct cli_global *g);
 int cmd_status(int argc, char **argv, const struct cli_global *g);
 int cmd_history(int argc, char **argv, const struct cli_global *g);
 int cmd_runs(int argc, char **argv, const struct cli_global *g);
+int cmd_prune(int argc, char **argv, const struct cli_global *g);
+/* After a scheduled run (the daemon): prune as scan.keep says, logging
+   what was deleted; 0 when scan.keep is 0. */
+struct conf;
+int cli_prune_after_run(const struct conf *conf, int64_t now);
 int cmd_epp(int argc, char **argv, const struct cli_global *g);
 int cmd_outbox(int argc, char **argv, const struct cli_global *g);
 int cmd_approve(int argc, char **argv, const struct cli_global *g);

@@ -447,6 +447,10 @@ static void child_main(struct daemon *d, enum child_kind k, int wfd,
 	}
 	optind = 0; /* the scan parses argv with getopt again */
 	rc = cli_scan_conf(argc, argv, d->g, d->conf, &st);
+	/* the nightly run keeps its history bounded (scan.keep); a failed
+	   prune is logged and leaves the scan's outcome as it was */
+	if (k == CH_SCHEDULE && rc == CLI_EXIT_OK)
+		(void)cli_prune_after_run(d->conf, cli_now(d->g));
 	fflush(NULL);
 	child_exit(wfd, &st, rc);
 }

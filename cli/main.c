@@ -24,6 +24,7 @@ static const struct {
 	{"status", cmd_status, "status DOMAIN: last scan, decision, pending work"},
 	{"history", cmd_history, "history DOMAIN: applied changes with evidence"},
 	{"runs", cmd_runs, "runs: past runs with counts and rates"},
+	{"prune", cmd_prune, "prune --older-than D: delete old scans"},
 	{"epp", cmd_epp, "epp send|info|ns: talk to the registry over EPP"},
 	{"outbox", cmd_outbox, "outbox: EPP changes queued, in flight, refused"},
 	{"approve", cmd_approve, "approve DOMAIN: apply a held CSYNC change"},

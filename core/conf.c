@@ -189,6 +189,9 @@ static const struct conf_row schema[] = {
 	 "unless renewed"},
 	{.key = "scan.early-stop", .type = CONF_BOOL, .def = "true",
 	 .doc = "stop at the first answer that confirms the status quo (Q6)"},
+	{.key = "scan.keep", .type = CONF_DURATION, .def = "0", .min = 0,
+	 .max = 36500 * DAY, .doc = "`cdscan prune` (and the daemon after "
+	 "each run) deletes scans older than this; 0 keeps them"},
 
 	{.key = "policy.digest-types", .type = CONF_INT_LIST, .def = "[2, 4]",
 	 .min = 0, .max = 255, .check = check_digest_types,

@@ -465,6 +465,25 @@ int db_report_runs(struct db *db, size_t limit, bool json, FILE *out);
 /* Counts per verdict and per reason of one run (the end-of-scan summary). */
 int db_report_run_summary(struct db *db, int64_t run_id, FILE *out);
 
+/* ---- pruning old scans (db/prune.c) ---------------------------------- */
+
+struct db_prune_stats {
+	int64_t domains; /* domains with scans, all looked at */
+	int64_t scans;   /* scans older than the cutoff that may go */
+	int64_t servers; /* their server rows */
+	int64_t deleted; /* scans deleted: `scans`, or 0 for a dry run */
+};
+
+/*
+ * `cdscan prune`: delete the scans made before `cutoff` (Unix time) with
+ * their server rows, except those still read (db/prune.c says which);
+ * per domain at least the newest `keep_newest` scans that were not dry
+ * runs stay (policy.notify-rejected-after; 0 counts as 1). With dry_run
+ * only counts. A statement per 2000 domains, each its own transaction.
+ */
+int db_prune_scans(struct db *db, int64_t cutoff, unsigned keep_newest,
+		   bool dry_run, struct db_prune_stats *st);
+
 /* ---- the EPP outbox (db/outbox.c) ------------------------------------ */
 
 /* One change on its way to a registry (cdscan.epp_outbox). */

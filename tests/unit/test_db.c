@@ -1395,6 +1395,161 @@ START_TEST(history_rejected_streak_to_cap)
 }
 END_TEST
 
+/* What `cdscan prune` reads of a domain, as text: its history as policy
+   loads it, and its status report. */
+static char *pruned_view(struct db *db, const char *name)
+{
+	struct db_delegation d = {0};
+	struct db_delegation *p = &d;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	snprintf(d.name, sizeof d.name, "%s", name);
+	ck_assert_msg(db_history_load(db, &p, 1, 3) == 0, "%s", db_errmsg(db));
+	fprintf(f, "last_change=%lld other=%lld inception=%lld rejected=%u "
+		   "boot=%u since=%lld n_boot_ds=%zu\n",
+		(long long)d.hist.last_change,
+		(long long)d.hist.last_change_other,
+		(long long)d.hist.last_change_inception,
+		d.hist.rejected_streak, d.hist.boot_streak,
+		(long long)d.hist.boot_since, d.hist.n_boot_ds);
+	ck_assert_msg(db_report_status(db, name, false, f) == 0, "%s",
+		      db_errmsg(db));
+	fclose(f);
+	return buf;
+}
+
+/* `cdscan prune`: old scans go with their server rows; what status and
+   policy read stays, and reads the same after: the newest scans (three
+   not dry runs, policy.notify-rejected-after), a rejected streak whole
+   with the scan that began it, a bootstrap-waiting streak across a dry
+   run, scans of an unfinished run or of a run without stored counts,
+   scans an audit row or an event names. A dry run deletes nothing; a
+   second prune finds nothing. */
+START_TEST(prune_keeps_what_is_read)
+{
+	static const char *const names[] = {"d0000.test.", "d0001.test.",
+					    "d0002.test.", "d0003.test.",
+					    "d0004.test."};
+	struct db *db = open_db();
+	struct db_prune_stats st;
+	char *before[5];
+
+	add_domains(5);
+	sql("INSERT INTO cdscan.run (id, selection, dry_run, state, counts)"
+	    " VALUES (1, 'all', false, 'done', '{}'),"
+	    " (2, 'old', false, 'done', NULL),"
+	    " (3, 'all', false, 'running', NULL)");
+	/* (order, domain, second, dry run, verdict, reason, run) */
+	sql("INSERT INTO cdscan.scan (domain, time, worker, dry_run, verdict,"
+	    " reason, run_id, queries) SELECT x.d || '.test.', to_timestamp("
+	    "1700000000 + x.t), 'h:1', x.dry, x.v, x.r, x.run, 1 FROM (VALUES"
+	    /* steady: the three newest not dry runs, and the newest (dry) */
+	    " (1, 'd0000', 0, true, 'unchanged', 'no-cds', NULL),"
+	    " (2, 'd0000', 1, false, 'unchanged', 'no-cds', NULL),"
+	    " (3, 'd0000', 2, false, 'unchanged', 'no-cds', NULL),"
+	    " (4, 'd0000', 3, false, 'unchanged', 'no-cds', NULL),"
+	    " (5, 'd0000', 4, false, 'unchanged', 'no-cds', NULL),"
+	    " (6, 'd0000', 5, false, 'unchanged', 'no-cds', NULL),"
+	    " (7, 'd0000', 6, false, 'unchanged', 'no-cds', NULL),"
+	    " (8, 'd0000', 7, true, 'unchanged', 'no-cds', NULL),"
+	    /* rejected for five scans: all five and the one before */
+	    " (9, 'd0001', 1, false, 'unchanged', 'no-cds', NULL),"
+	    " (10, 'd0001', 2, false, 'unchanged', 'same-as-current', NULL),"
+	    " (11, 'd0001', 3, false, 'rejected', 'signature-invalid', NULL),"
+	    " (12, 'd0001', 4, false, 'rejected', 'signature-invalid', NULL),"
+	    " (13, 'd0001', 5, false, 'rejected', 'signature-invalid', NULL),"
+	    " (14, 'd0001', 6, false, 'rejected', 'signature-invalid', NULL),"
+	    " (15, 'd0001', 7, false, 'rejected', 'signature-invalid', NULL),"
+	    /* waiting to bootstrap since second 3, a dry run between */
+	    " (16, 'd0002', 1, false, 'pending', 'bootstrap-waiting', NULL),"
+	    " (17, 'd0002', 2, false, 'unchanged', 'no-cds', NULL),"
+	    " (18, 'd0002', 3, false, 'pending', 'bootstrap-waiting', NULL),"
+	    " (19, 'd0002', 4, false, 'pending', 'bootstrap-waiting', NULL),"
+	    " (20, 'd0002', 5, false, 'pending', 'bootstrap-waiting', NULL),"
+	    " (21, 'd0002', 6, true, 'unchanged', 'no-cds', NULL),"
+	    " (22, 'd0002', 7, false, 'pending', 'bootstrap-waiting', NULL),"
+	    " (23, 'd0002', 8, false, 'pending', 'bootstrap-waiting', NULL),"
+	    /* runs, an audit row and an event that hold old scans */
+	    " (24, 'd0003', 1, false, 'unchanged', 'no-cds', 2),"
+	    " (25, 'd0003', 2, false, 'unchanged', 'no-cds', 3),"
+	    " (26, 'd0003', 3, false, 'update', 'update', NULL),"
+	    " (27, 'd0003', 4, false, 'rejected', 'server-error', NULL),"
+	    " (28, 'd0003', 5, false, 'unchanged', 'no-cds', 1),"
+	    " (29, 'd0003', 6, false, 'unchanged', 'no-cds', NULL),"
+	    " (30, 'd0003', 7, false, 'unchanged', 'no-cds', NULL),"
+	    " (31, 'd0003', 8, false, 'unchanged', 'no-cds', NULL),"
+	    /* all newer than the cutoff */
+	    " (32, 'd0004', 200, false, 'unchanged', 'no-cds', NULL),"
+	    " (33, 'd0004', 201, false, 'unchanged', 'no-cds', NULL),"
+	    " (34, 'd0004', 202, false, 'unchanged', 'no-cds', NULL),"
+	    " (35, 'd0004', 203, false, 'unchanged', 'no-cds', NULL))"
+	    " AS x(o, d, t, dry, v, r, run) ORDER BY x.o");
+	sql("INSERT INTO cdscan.scan_server (scan_id, seq, ns_name)"
+	    " SELECT s.id, g, 'ns' || g || '.' || s.domain"
+	    " FROM cdscan.scan s, generate_series(1, 2) g");
+	sql("INSERT INTO cdscan.audit (time, domain, actor, kind, before_ds,"
+	    " after_ds, scan_id) SELECT to_timestamp(1700000003), domain,"
+	    " 'scan', 'ds-update', '{}', '{}', id FROM cdscan.scan"
+	    " WHERE domain = 'd0003.test.' AND reason = 'update'");
+	sql("INSERT INTO cdscan.event (time, domain, kind, scan_id,"
+	    " next_attempt) SELECT time, domain, 'rejected', id, time"
+	    " FROM cdscan.scan WHERE domain = 'd0003.test.'"
+	    " AND reason = 'server-error'");
+	for (size_t i = 0; i < 5; i++)
+		before[i] = pruned_view(db, names[i]);
+	ck_assert_msg(strstr(before[1], "rejected=3 ") != NULL, "%s",
+		      before[1]);
+	ck_assert_msg(strstr(before[2], "boot=5 since=1700000003 ") != NULL,
+		      "%s", before[2]);
+
+	/* cutoff: second 100 */
+	ck_assert_msg(db_prune_scans(db, 1700000100, 3, true, &st) == 0, "%s",
+		      db_errmsg(db));
+	ck_assert_int_eq(st.domains, 5);
+	ck_assert_int_eq(st.scans, 7);
+	ck_assert_int_eq(st.servers, 14);
+	ck_assert_int_eq(st.deleted, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 35);
+
+	ck_assert_msg(db_prune_scans(db, 1700000100, 3, false, &st) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(st.scans, 7);
+	ck_assert_int_eq(st.deleted, 7);
+	ck_assert_str_eq(sql("SELECT string_agg(split_part(domain, '.', 1)"
+			     " || '@' || (extract(epoch FROM time)"
+			     " - 1700000000)::int, ' ' ORDER BY id)"
+			     " FROM cdscan.scan WHERE time < to_timestamp("
+			     "1700000100)"),
+			 "d0000@4 d0000@5 d0000@6 d0000@7 "
+			 "d0001@2 d0001@3 d0001@4 d0001@5 d0001@6 d0001@7 "
+			 "d0002@2 d0002@3 d0002@4 d0002@5 d0002@6 d0002@7 "
+			 "d0002@8 "
+			 "d0003@1 d0003@2 d0003@3 d0003@4 d0003@6 d0003@7 "
+			 "d0003@8");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"),
+			 2 * sql_int("SELECT count(*) FROM cdscan.scan"));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server v"
+				 " WHERE NOT EXISTS (SELECT 1 FROM"
+				 " cdscan.scan s WHERE s.id = v.scan_id)"),
+			 0);
+	for (size_t i = 0; i < 5; i++) {
+		char *after = pruned_view(db, names[i]);
+
+		ck_assert_msg(strcmp(before[i], after) == 0,
+			      "%s changed:\n%s\n---\n%s", names[i], before[i],
+			      after);
+		free(after);
+		free(before[i]);
+	}
+	ck_assert_msg(db_prune_scans(db, 1700000100, 3, false, &st) == 0,
+		      "%s", db_errmsg(db));
+	ck_assert_int_eq(st.deleted, 0);
+	db_close(db);
+}
+END_TEST
+
 /* Schema 11: the scan records carry no foreign keys (checked per row
    written), but deleting keeps what the keys did: a scan's server rows
    go with it; a run's scans stay with run_id NULL and its items go. */
@@ -1836,6 +1991,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, record_batch_same_twice);
 	tcase_add_test(tc, history_load_unsorted_and_twice);
 	tcase_add_test(tc, history_rejected_streak_to_cap);
+	tcase_add_test(tc, prune_keeps_what_is_read);
 	tcase_add_test(tc, record_batch_times_past_9999);
 	tcase_add_test(tc, record_batch_only_what_is_held);
 	tcase_add_test(tc, record_delete_like_keys);

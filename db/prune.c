@@ -85,9 +85,10 @@ static const char prune_sql[] =
 	"   AND s.rn <= coalesce(s.brk, s.rn))"
 	"  AND NOT (s.boot AND NOT s.dry_run"
 	"   AND s.rnd <= coalesce(s.bbrk, s.rnd))"
+	/* a run's counts are written by the statement that finishes it
+	   (schema 15): with them it is done */
 	"  AND (s.run_id IS NULL OR EXISTS (SELECT 1 FROM cdscan.run r"
-	"   WHERE r.id = s.run_id AND r.state = 'done'"
-	"   AND r.counts IS NOT NULL))"
+	"   WHERE r.id = s.run_id AND r.counts IS NOT NULL))"
 	"  AND NOT EXISTS (SELECT 1 FROM cdscan.audit x WHERE x.scan_id = s.id)"
 	"  AND NOT EXISTS (SELECT 1 FROM cdscan.change_request x"
 	"   WHERE x.scan_id = s.id)"

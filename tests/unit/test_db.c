@@ -1431,12 +1431,12 @@ START_TEST(prune_keeps_what_is_read)
 {
 	static const char *const names[] = {"d0000.test.", "d0001.test.",
 					    "d0002.test.", "d0003.test.",
-					    "d0004.test."};
+					    "d0004.test.", "d0005.test."};
 	struct db *db = open_db();
 	struct db_prune_stats st;
-	char *before[5];
+	char *before[6];
 
-	add_domains(5);
+	add_domains(6);
 	sql("INSERT INTO cdscan.run (id, selection, dry_run, state, counts)"
 	    " VALUES (1, 'all', false, 'done', '{}'),"
 	    " (2, 'old', false, 'done', NULL),"
@@ -1484,7 +1484,15 @@ START_TEST(prune_keeps_what_is_read)
 	    " (32, 'd0004', 200, false, 'unchanged', 'no-cds', NULL),"
 	    " (33, 'd0004', 201, false, 'unchanged', 'no-cds', NULL),"
 	    " (34, 'd0004', 202, false, 'unchanged', 'no-cds', NULL),"
-	    " (35, 'd0004', 203, false, 'unchanged', 'no-cds', NULL))"
+	    " (35, 'd0004', 203, false, 'unchanged', 'no-cds', NULL),"
+	    /* held by a change request, a CSYNC change, an EPP command */
+	    " (36, 'd0005', 1, false, 'update', 'update', NULL),"
+	    " (37, 'd0005', 2, false, 'unchanged', 'no-cds', NULL),"
+	    " (38, 'd0005', 3, false, 'update', 'update', NULL),"
+	    " (39, 'd0005', 4, false, 'unchanged', 'no-cds', NULL),"
+	    " (40, 'd0005', 5, false, 'unchanged', 'no-cds', NULL),"
+	    " (41, 'd0005', 6, false, 'unchanged', 'no-cds', NULL),"
+	    " (42, 'd0005', 7, false, 'unchanged', 'no-cds', NULL))"
 	    " AS x(o, d, t, dry, v, r, run) ORDER BY x.o");
 	sql("INSERT INTO cdscan.scan_server (scan_id, seq, ns_name)"
 	    " SELECT s.id, g, 'ns' || g || '.' || s.domain"
@@ -1496,11 +1504,24 @@ START_TEST(prune_keeps_what_is_read)
 	/* the event the audit row made, gone (delivered and cleaned up):
 	   the audit row alone holds its scan */
 	sql("DELETE FROM cdscan.event WHERE kind = 'ds-update'");
+	sql("INSERT INTO cdscan.change_request (domain, kind, before_ds,"
+	    " after_ds, scan_id) SELECT domain, 'ds-update', '{}', '{}', id"
+	    " FROM cdscan.scan WHERE domain = 'd0005.test.'"
+	    " AND time = to_timestamp(1700000001)");
+	sql("INSERT INTO cdscan.csync_change (domain, serial, flags,"
+	    " before_ns, after_ns, before_glue, after_glue, state, scan_id)"
+	    " SELECT domain, 7, 1, '{}', '{}', '{}', '{}', 'rejected', id"
+	    " FROM cdscan.scan WHERE domain = 'd0005.test.'"
+	    " AND time = to_timestamp(1700000002)");
+	sql("INSERT INTO cdscan.epp_outbox (domain, kind, before_ds,"
+	    " after_ds, scan_id) SELECT domain, 'ds-update', '{}', '{}', id"
+	    " FROM cdscan.scan WHERE domain = 'd0005.test.'"
+	    " AND time = to_timestamp(1700000003)");
 	sql("INSERT INTO cdscan.event (time, domain, kind, scan_id,"
 	    " next_attempt) SELECT time, domain, 'rejected', id, time"
 	    " FROM cdscan.scan WHERE domain = 'd0003.test.'"
 	    " AND reason = 'server-error'");
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 6; i++)
 		before[i] = pruned_view(db, names[i]);
 	ck_assert_msg(strstr(before[1], "rejected=3 ") != NULL, "%s",
 		      before[1]);
@@ -1510,16 +1531,16 @@ START_TEST(prune_keeps_what_is_read)
 	/* cutoff: second 100 */
 	ck_assert_msg(db_prune_scans(db, 1700000100, 3, true, &st) == 0, "%s",
 		      db_errmsg(db));
-	ck_assert_int_eq(st.domains, 5);
-	ck_assert_int_eq(st.scans, 7);
-	ck_assert_int_eq(st.servers, 14);
+	ck_assert_int_eq(st.domains, 6);
+	ck_assert_int_eq(st.scans, 8);
+	ck_assert_int_eq(st.servers, 16);
 	ck_assert_int_eq(st.deleted, 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 35);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 42);
 
 	ck_assert_msg(db_prune_scans(db, 1700000100, 3, false, &st) == 0,
 		      "%s", db_errmsg(db));
-	ck_assert_int_eq(st.scans, 7);
-	ck_assert_int_eq(st.deleted, 7);
+	ck_assert_int_eq(st.scans, 8);
+	ck_assert_int_eq(st.deleted, 8);
 	ck_assert_str_eq(sql("SELECT string_agg(split_part(domain, '.', 1)"
 			     " || '@' || (extract(epoch FROM time)"
 			     " - 1700000000)::int, ' ' ORDER BY id)"
@@ -1530,14 +1551,15 @@ START_TEST(prune_keeps_what_is_read)
 			 "d0002@2 d0002@3 d0002@4 d0002@5 d0002@6 d0002@7 "
 			 "d0002@8 "
 			 "d0003@1 d0003@2 d0003@3 d0003@4 d0003@6 d0003@7 "
-			 "d0003@8");
+			 "d0003@8 d0005@1 d0005@2 d0005@3 d0005@5 d0005@6 "
+			 "d0005@7");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server"),
 			 2 * sql_int("SELECT count(*) FROM cdscan.scan"));
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan_server v"
 				 " WHERE NOT EXISTS (SELECT 1 FROM"
 				 " cdscan.scan s WHERE s.id = v.scan_id)"),
 			 0);
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		char *after = pruned_view(db, names[i]);
 
 		ck_assert_msg(strcmp(before[i], after) == 0,

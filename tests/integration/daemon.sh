@@ -629,6 +629,36 @@ t_two_notifies() {
 why=$(t_two_notifies)
 [ -z "$why" ] && pass daemon/notify-twice-cds-changed-final-state || fail daemon/notify-twice-cds-changed-final-state "$why"
 
+# ---- scan.keep: the scheduled run prunes the history after it -------------
+# Every scan so far made 30 days older; after the scheduled run (keep 7d)
+# the child prunes them down to what status and policy read.
+
+old_scans() { sql "SELECT count(*) FROM cdscan.scan WHERE time < now() - interval '7 days'"; }
+t_prune_after_run() {
+	local before n left domains
+	sql "UPDATE cdscan.scan SET time = time - interval '30 days'" >/dev/null
+	before=$(old_scans)
+	domains=$(sql "SELECT count(DISTINCT domain) FROM cdscan.scan")
+	conf "$CONF" daemon.schedule=1h scan.keep=7d
+	start_daemon || { echo "daemon not listening"; return; }
+	wait_for 60 logged "prune: deleted" ||
+		{ echo "no prune after the run: $(tail -n 3 "$LOG")"; stop_daemon TERM; return; }
+	stop_daemon TERM || echo "did not stop"
+	grep -q "schedule scan: run" "$LOG" || echo "pruned, but no run logged"
+	n=$(sed -n 's/.*prune: deleted \([0-9]*\) scans.*/\1/p' "$LOG" | head -n 1)
+	left=$(old_scans)
+	[ "${n:-0}" -gt 0 ] || echo "nothing pruned: $(grep prune "$LOG")"
+	[ "$left" = $((before - ${n:-0})) ] || echo "old scans: $before before, ${n:-?} deleted, $left left"
+	[ "$(sql "SELECT count(DISTINCT domain) FROM cdscan.scan")" -ge "$domains" ] ||
+		echo "a domain lost all its scans"
+	[ "$(sql "SELECT count(*) FROM cdscan.scan_server v WHERE NOT EXISTS
+	          (SELECT 1 FROM cdscan.scan s WHERE s.id = v.scan_id)")" = 0 ] ||
+		echo "server rows left without their scan"
+	echo "# prune after run: $n of $before old scans deleted, $left kept" >&2
+}
+why=$(t_prune_after_run)
+[ -z "$why" ] && pass daemon/scheduled-run-prunes-history || fail daemon/scheduled-run-prunes-history "$why"
+
 # a sanitizer build (SANITIZE=1) reports into the daemon's log
 cat "$LOG" >>"$T/all.log"
 if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$T/all.log"; then

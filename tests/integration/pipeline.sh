@@ -332,4 +332,53 @@ t_pg_stopped() {
 why=$(t_pg_stopped)
 [ -z "$why" ] && pass pipeline/postgres-stopped-then-rerun || fail pipeline/postgres-stopped-then-rerun "$why"
 
+# ---- prune: old scans go, every report reads the same ----------------------
+# After the runs above, a prune two days on (--now) with --older-than 1d
+# takes every scan that nothing reads any more (keeping one newest scan
+# that was not a dry run: notify-rejected-after 1); status and history of
+# every delegation, and the runs, read the same before and after.
+
+reports() {
+	local d
+	for d in $(sql "SELECT name FROM cdscan.delegation ORDER BY name"); do
+		cds status "$d" --json && cds history "$d" --json
+	done
+	cds runs --json --limit 100
+}
+t_prune() {
+	local later out before n0 n1 dry
+	later=$(( $(date +%s) + 2 * 86400 ))
+	out=$(cds prune 2>&1) && { echo "prune with no age: exit 0"; return; }
+	grep -q -- "--older-than" <<<"$out" || echo "prune with no age says: $out"
+	out=$(cds prune --older-than soon 2>&1) && echo "--older-than soon: exit 0"
+	grep -q "scan.keep" <<<"$out" || echo "--older-than soon says: $out"
+	before=$(reports 2>&1)
+	n0=$(sql "SELECT count(*) FROM cdscan.scan")
+	dry=$(cds --now "$later" prune --older-than 1d --dry-run --json \
+		--set policy.notify-rejected-after=1) ||
+		{ echo "dry run failed: $dry"; return; }
+	[ "$(sql "SELECT count(*) FROM cdscan.scan")" = "$n0" ] || echo "the dry run deleted"
+	jq -e '.dry_run and .deleted == 0 and .scans > 0 and .server_rows > 0' \
+		<<<"$dry" >/dev/null || echo "dry run: $dry"
+	out=$(cds --now "$later" prune --older-than 1d --json \
+		--set policy.notify-rejected-after=1) ||
+		{ echo "prune failed: $out"; return; }
+	jq -e --argjson d "$dry" '(.dry_run | not) and .deleted == $d.scans
+		and .server_rows == $d.server_rows' <<<"$out" >/dev/null ||
+		echo "prune: $out after the dry run's $dry"
+	n1=$(sql "SELECT count(*) FROM cdscan.scan")
+	[ "$n1" = $((n0 - $(jq .deleted <<<"$out"))) ] || echo "scans: $n0 before, $n1 after, $out"
+	[ "$(sql "SELECT count(*) FROM cdscan.scan_server v WHERE NOT EXISTS
+	          (SELECT 1 FROM cdscan.scan s WHERE s.id = v.scan_id)")" = 0 ] ||
+		echo "server rows left without their scan"
+	[ "$(reports 2>&1)" = "$before" ] ||
+		echo "reports changed: $(diff <(echo "$before") <(reports 2>&1) | head -n 10)"
+	out=$(cds --now "$later" prune --older-than 1d \
+		--set policy.notify-rejected-after=1) || echo "second prune failed: $out"
+	[[ $out == "deleted 0 scans "* ]] || echo "second prune: $out"
+	echo "# prune: $n0 scans, $n1 left" >&2
+}
+why=$(t_prune)
+[ -z "$why" ] && pass pipeline/prune-keeps-what-reports-read || fail pipeline/prune-keeps-what-reports-read "$why"
+
 finish

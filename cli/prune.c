@@ -31,7 +31,9 @@ static int64_t prune_cutoff(const struct conf *conf, int64_t now, char *when,
 	time_t tc = (time_t)cutoff;
 	struct tm tm;
 
-	strftime(when, len, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tc, &tm));
+	if (!gmtime_r(&tc, &tm) ||
+	    !strftime(when, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, len, "%lld", (long long)cutoff);
 	return cutoff;
 }
 

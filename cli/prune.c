@@ -64,8 +64,9 @@ int cli_prune_after_run(const struct conf *conf, int64_t now)
 			"run goes on)", db_errmsg(db));
 	} else {
 		log_info("prune: deleted %" PRId64 " scans made before %s, "
-			 "with %" PRId64 " server rows (scan.keep)",
-			 st.deleted, when, st.servers);
+			 "with %" PRId64 " server rows, and the work lists of "
+			 "%" PRId64 " runs (scan.keep)",
+			 st.deleted, when, st.servers, st.runs);
 		ret = 0;
 	}
 	db_close(db);
@@ -145,16 +146,22 @@ int cmd_prune(int argc, char **argv, const struct cli_global *g)
 		json_int(&j, "scans", st.scans);
 		json_int(&j, "server_rows", st.servers);
 		json_int(&j, "deleted", st.deleted);
+		json_int(&j, "runs", st.runs);
+		json_int(&j, "batches", st.batches);
 		json_object_end(&j);
 		json_finish(&j);
 	} else {
 		printf("%s %" PRId64 " scan%s made before %s, with %" PRId64
-		       " server row%s (%" PRId64 " domain%s looked at)\n",
+		       " server row%s (%" PRId64 " domain%s looked at),\n"
+		       "and the work lists of %" PRId64 " run%s finished "
+		       "before then (%" PRId64 " batch%s)\n",
 		       dry_run ? "would delete" : "deleted",
 		       dry_run ? st.scans : st.deleted,
 		       (dry_run ? st.scans : st.deleted) == 1 ? "" : "s", when,
 		       st.servers, st.servers == 1 ? "" : "s", st.domains,
-		       st.domains == 1 ? "" : "s");
+		       st.domains == 1 ? "" : "s", st.runs,
+		       st.runs == 1 ? "" : "s", st.batches,
+		       st.batches == 1 ? "" : "es");
 	}
 	ret = CLI_EXIT_OK;
 out:

@@ -472,14 +472,19 @@ struct db_prune_stats {
 	int64_t scans;   /* scans older than the cutoff that may go */
 	int64_t servers; /* their server rows */
 	int64_t deleted; /* scans deleted: `scans`, or 0 for a dry run */
+	/* finished runs whose batches, items and tallies went (or would) */
+	int64_t runs;
+	int64_t batches; /* their batches, with the names they listed */
 };
 
 /*
  * `cdscan prune`: delete the scans made before `cutoff` (Unix time) with
  * their server rows, except those still read (db/prune.c says which);
  * per domain at least the newest `keep_newest` scans that were not dry
- * runs stay (policy.notify-rejected-after; 0 counts as 1). With dry_run
- * only counts. A statement per 2000 domains, each its own transaction.
+ * runs stay (policy.notify-rejected-after; 0 counts as 1). Then the
+ * work queue and tallies of the runs finished before `cutoff` (their
+ * counts stay). With dry_run only counts. A statement per 2000 domains,
+ * each its own transaction, and one for the runs.
  */
 int db_prune_scans(struct db *db, int64_t cutoff, unsigned keep_newest,
 		   bool dry_run, struct db_prune_stats *st);

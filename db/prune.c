@@ -105,6 +105,38 @@ static const char prune_sql[] =
 	"   WHERE v.scan_id IN (SELECT id FROM doomed)),"
 	"  (SELECT count(*) FROM del)";
 
+/* A finished run's work queue (its batches with the names they list) and
+   its tallies: its counts hold what they came to (schema 15), and nothing
+   reads them once it is done. The name lists are ~20 bytes a delegation
+   a run. */
+static const char prune_runs_sql[] =
+	"WITH r AS (SELECT id FROM cdscan.run WHERE counts IS NOT NULL"
+	"  AND finished < to_timestamp($1::double precision)),"
+	" b AS (DELETE FROM cdscan.run_batch x USING r"
+	"  WHERE x.run_id = r.id AND NOT $2::boolean RETURNING 1),"
+	" t AS (DELETE FROM cdscan.run_tally x USING r"
+	"  WHERE x.run_id = r.id AND NOT $2::boolean RETURNING 1)"
+	" SELECT (SELECT count(*) FROM cdscan.run_batch x"
+	"  WHERE x.run_id IN (SELECT id FROM r)),"
+	" (SELECT count(*) FROM cdscan.run x WHERE x.id IN (SELECT id FROM r)"
+	"  AND (EXISTS (SELECT 1 FROM cdscan.run_batch y WHERE y.run_id = x.id)"
+	"  OR EXISTS (SELECT 1 FROM cdscan.run_tally y"
+	"   WHERE y.run_id = x.id)))";
+
+static int prune_runs(struct db *db, const char *cutoff, bool dry_run,
+		      struct db_prune_stats *st)
+{
+	const char *p[2] = {cutoff, dry_run ? "true" : "false"};
+	PGresult *r = db_exec(db, prune_runs_sql, 2, p);
+
+	if (!r)
+		return CDS_EDB;
+	st->batches = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	st->runs = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return CDS_OK;
+}
+
 int db_prune_scans(struct db *db, int64_t cutoff, unsigned keep_newest,
 		   bool dry_run, struct db_prune_stats *st)
 {
@@ -121,7 +153,7 @@ int db_prune_scans(struct db *db, int64_t cutoff, unsigned keep_newest,
 			return CDS_EDB;
 		if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
 			PQclear(r); /* no domain after `last`: done */
-			return CDS_OK;
+			return prune_runs(db, t, dry_run, st);
 		}
 		if (strlen(PQgetvalue(r, 0, 0)) >= sizeof last) {
 			snprintf(db->err, sizeof db->err,

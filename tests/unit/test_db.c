@@ -1437,10 +1437,21 @@ START_TEST(prune_keeps_what_is_read)
 	char *before[6];
 
 	add_domains(6);
-	sql("INSERT INTO cdscan.run (id, selection, dry_run, state, counts)"
-	    " VALUES (1, 'all', false, 'done', '{}'),"
-	    " (2, 'old', false, 'done', NULL),"
-	    " (3, 'all', false, 'running', NULL)");
+	sql("INSERT INTO cdscan.run (id, selection, dry_run, state, counts,"
+	    " finished) VALUES"
+	    " (1, 'all', false, 'done', '{}', to_timestamp(1700000050)),"
+	    " (2, 'old', false, 'done', NULL, to_timestamp(1700000050)),"
+	    " (3, 'all', false, 'running', NULL, NULL),"
+	    " (4, 'new', false, 'done', '{}', to_timestamp(1700000200))");
+	/* each run's work queue, two batches, and a tally: only run 1's
+	   go (done, counted, finished before the cutoff) */
+	sql("INSERT INTO cdscan.run_batch (run_id, batch, size, domains)"
+	    " SELECT r, b, 1, '{d0000.test.}' FROM generate_series(1, 4) r,"
+	    " generate_series(0, 1) b");
+	sql("INSERT INTO cdscan.run_tally (run_id, verdict, reason, n,"
+	    " queries, applied, requested, stale, last)"
+	    " SELECT r, 'unchanged', 'no-cds', 1, 1, 0, 0, 0, now()"
+	    " FROM generate_series(1, 4) r");
 	/* (order, domain, second, dry run, verdict, reason, run) */
 	sql("INSERT INTO cdscan.scan (domain, time, worker, dry_run, verdict,"
 	    " reason, run_id, queries) SELECT x.d || '.test.', to_timestamp("
@@ -1535,12 +1546,22 @@ START_TEST(prune_keeps_what_is_read)
 	ck_assert_int_eq(st.scans, 8);
 	ck_assert_int_eq(st.servers, 16);
 	ck_assert_int_eq(st.deleted, 0);
+	ck_assert_int_eq(st.runs, 1);
+	ck_assert_int_eq(st.batches, 2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.scan"), 42);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM cdscan.run_batch"), 8);
 
 	ck_assert_msg(db_prune_scans(db, 1700000100, 3, false, &st) == 0,
 		      "%s", db_errmsg(db));
 	ck_assert_int_eq(st.scans, 8);
 	ck_assert_int_eq(st.deleted, 8);
+	ck_assert_int_eq(st.runs, 1);
+	ck_assert_str_eq(sql("SELECT (SELECT string_agg(DISTINCT run_id::text,"
+			     " ' ') FROM cdscan.run_batch) || '/' ||"
+			     " (SELECT string_agg(run_id::text, ' ' ORDER BY"
+			     " run_id) FROM cdscan.run_tally) || '/' ||"
+			     " (SELECT count(*) FROM cdscan.run)"),
+			 "2 3 4/2 3 4/4");
 	ck_assert_str_eq(sql("SELECT string_agg(split_part(domain, '.', 1)"
 			     " || '@' || (extract(epoch FROM time)"
 			     " - 1700000000)::int, ' ' ORDER BY id)"
@@ -1571,6 +1592,7 @@ START_TEST(prune_keeps_what_is_read)
 	ck_assert_msg(db_prune_scans(db, 1700000100, 3, false, &st) == 0,
 		      "%s", db_errmsg(db));
 	ck_assert_int_eq(st.deleted, 0);
+	ck_assert_int_eq(st.runs, 0);
 	db_close(db);
 }
 END_TEST

@@ -107,8 +107,8 @@ static const char prune_sql[] =
 
 /* A finished run's work queue (its batches with the names they list) and
    its tallies: its counts hold what they came to (schema 15), and nothing
-   reads them once it is done. The name lists are ~20 bytes a delegation
-   a run. */
+   reads them once it is done. The name lists are ~6 bytes a delegation
+   a run, compressed (17 MB for 30 runs of 100k on the bench's world). */
 static const char prune_runs_sql[] =
 	"WITH r AS (SELECT id FROM cdscan.run WHERE counts IS NOT NULL"
 	"  AND finished < to_timestamp($1::double precision)),"

@@ -358,19 +358,24 @@ t_prune() {
 		--set policy.notify-rejected-after=1) ||
 		{ echo "dry run failed: $dry"; return; }
 	[ "$(sql "SELECT count(*) FROM cdscan.scan")" = "$n0" ] || echo "the dry run deleted"
-	jq -e '.dry_run and .deleted == 0 and .scans > 0 and .server_rows > 0' \
+	jq -e '.dry_run and .deleted == 0 and .scans > 0 and .server_rows > 0
+		and .runs > 0 and .batches >= .runs' \
 		<<<"$dry" >/dev/null || echo "dry run: $dry"
 	out=$(cds --now "$later" prune --older-than 1d --json \
 		--set policy.notify-rejected-after=1) ||
 		{ echo "prune failed: $out"; return; }
 	jq -e --argjson d "$dry" '(.dry_run | not) and .deleted == $d.scans
-		and .server_rows == $d.server_rows' <<<"$out" >/dev/null ||
+		and .server_rows == $d.server_rows and .runs == $d.runs' \
+		<<<"$out" >/dev/null ||
 		echo "prune: $out after the dry run's $dry"
 	n1=$(sql "SELECT count(*) FROM cdscan.scan")
 	[ "$n1" = $((n0 - $(jq .deleted <<<"$out"))) ] || echo "scans: $n0 before, $n1 after, $out"
 	[ "$(sql "SELECT count(*) FROM cdscan.scan_server v WHERE NOT EXISTS
 	          (SELECT 1 FROM cdscan.scan s WHERE s.id = v.scan_id)")" = 0 ] ||
 		echo "server rows left without their scan"
+	[ "$(sql "SELECT count(*) FROM cdscan.run_batch b JOIN cdscan.run r
+	          ON r.id = b.run_id WHERE r.state = 'done'")" = 0 ] ||
+		echo "finished runs kept their batches"
 	[ "$(reports 2>&1)" = "$before" ] ||
 		echo "reports changed: $(diff <(echo "$before") <(reports 2>&1) | head -n 10)"
 	out=$(cds --now "$later" prune --older-than 1d \

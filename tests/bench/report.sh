@@ -38,8 +38,10 @@ echo
 c0=$(get lo.dnsperf_qps) c1=$(get lo_end.dnsperf_qps) ceil=$c0
 [ -n "$c1" ] && { [ -z "$c0" ] || [ "$c1" -gt "$c0" ]; } && ceil=$c1
 echo "dnsperf ceiling: $c0 q/s before the scans ($(get lo.dnsperf_args)), $(get lo.dnsperf_cpu_us_per_query) us CPU/query"
+echo "  settings tried: $(get lo.dnsperf_grid)"
 [ -n "$c1" ] && echo "dnsperf ceiling: $c1 q/s after them ($(get lo_end.dnsperf_args)), $(get lo_end.dnsperf_cpu_us_per_query) us CPU/query;" \
-	"the higher, $ceil q/s, is the ceiling below"
+	"the higher, $ceil q/s, is the ceiling below" &&
+	echo "  settings tried: $(get lo_end.dnsperf_grid)"
 [ -n "$(get lo.engine_qps)" ] && echo "engine alone (enginebench): $(get lo.engine_qps) q/s," \
 	"$(ratio "$(get lo.engine_qps)" "$c0")% of dnsperf before the scans, $(get lo.engine_cpu_us_per_query) us CPU/query"
 echo "latency by: $(get lat.delay_by), loss $(get lat.loss_per_mille_each_way) per mille each way"

@@ -472,7 +472,7 @@ struct db_prune_stats {
 	int64_t scans;   /* scans older than the cutoff that may go */
 	int64_t servers; /* their server rows */
 	int64_t deleted; /* scans deleted: `scans`, or 0 for a dry run */
-	/* finished runs whose batches, items and tallies went (or would) */
+	/* finished runs whose batches and tallies went (or would) */
 	int64_t runs;
 	int64_t batches; /* their batches, with the names they listed */
 };

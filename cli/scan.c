@@ -26,6 +26,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +60,16 @@
 
 struct batch;
 
-/* One delegation on its way through the worker. Jobs live in their
-   batch, next to the rows they point at: nothing is copied per
-   delegation. */
+/* One delegation on its way through the worker. A job is allocated when
+   it starts and takes its delegation out of the claimed batch (moved,
+   not duplicated); it goes when it is recorded. So a slow delegation
+   (a server that times out) holds its own ~10 KB and nothing of the
+   rest of its batch, which is what kept a rescan's memory at ~20
+   batches of rows (docs/BENCH.md). */
 struct job {
 	struct batch *b;
-	struct db_delegation *deleg; /* in b->d */
+	size_t idx;                  /* in b->jobs */
+	struct db_delegation *deleg; /* &own */
 	struct scan_result *res;
 	struct cds_decision dec;
 	int64_t now;
@@ -78,16 +83,18 @@ struct job {
 	/* the sanity probe of the delegation the change leaves, kept for
 	   the change's audit evidence */
 	struct scan_result *csync_check;
+	struct db_delegation own; /* last: not zeroed, moved in */
 };
 
-/* Delegations claimed together, freed once the last one is recorded. */
+/* Delegations claimed together. The claimed rows (d) go once every job
+   has started and taken its own; the batch once the last is recorded. */
 struct batch {
 	struct scan_worker *w;
 	struct batch *prev, *next;
-	struct db_delegation *d;
-	struct job *jobs;
+	struct db_delegation *d; /* d[started..n) wait; NULL once all started */
+	struct job **jobs;       /* jobs[0..started), NULL once released */
 	size_t n;
-	size_t started; /* jobs started: d[0..started) */
+	size_t started; /* jobs started */
 	size_t left;    /* jobs not yet recorded (started or not) */
 	int64_t id;     /* the run's batch (cdscan.run_batch) */
 };
@@ -442,10 +449,20 @@ static void batch_free(struct batch *b)
 		w->tail = b->prev;
 	if (w->cur == b)
 		w->cur = b->next;
-	for (size_t i = 0; i < b->n; i++) {
-		scan_result_free(b->jobs[i].res);
-		db_delegation_deinit(&b->d[i]);
+	for (size_t i = 0; i < b->started; i++) {
+		struct job *j = b->jobs[i];
+
+		if (!j)
+			continue;
+		scan_result_free(j->res);
+		scan_result_free(j->csync_check);
+		free(j->csync);
+		free(j->csync_after);
+		db_delegation_deinit(j->deleg);
+		free(j);
 	}
+	for (size_t i = b->started; b->d && i < b->n; i++)
+		db_delegation_deinit(&b->d[i]);
 	free(b->jobs);
 	free(b->d);
 	free(b);
@@ -473,9 +490,8 @@ static void batch_recorded(struct batch *b)
 	w->done[w->n_done++] = b->id;
 }
 
-/* A job is recorded (or given up): what it holds goes now, its batch
-   with its last job (one slow delegation keeps only the fixed part of
-   its batch's rows). */
+/* A job is recorded (or given up): it goes now with what it holds, its
+   batch with its last job. */
 static void job_release(struct job *j)
 {
 	struct batch *b = j->b;
@@ -492,6 +508,8 @@ static void job_release(struct job *j)
 	j->csync = NULL;
 	j->csync_after = NULL;
 	db_delegation_deinit(j->deleg);
+	b->jobs[j->idx] = NULL;
+	free(j);
 	if (--b->left == 0) {
 		batch_recorded(b);
 		batch_free(b);
@@ -1185,12 +1203,25 @@ static void fill(struct scan_worker *w)
 	while (!w->fatal && !w->stopping && w->cur &&
 	       w->in_flight < w->limit && w->n_waiting < w->max_waiting) {
 		struct batch *b = w->cur;
-		struct job *j = &b->jobs[b->started];
+		struct job *j = malloc(sizeof *j);
 
+		if (!j) {
+			fail_run(w, CDS_ENOMEM, NULL);
+			break;
+		}
+		/* zero but the delegation, which is moved in: the claimed
+		   row gives up what it owns (ns, ds_text) to the job */
+		memset(j, 0, offsetof(struct job, own));
+		memcpy(&j->own, &b->d[b->started], sizeof j->own);
 		j->b = b;
-		j->deleg = &b->d[b->started];
-		if (++b->started == b->n)
+		j->idx = b->started;
+		j->deleg = &j->own;
+		b->jobs[b->started] = j;
+		if (++b->started == b->n) {
 			w->cur = b->next;
+			free(b->d);
+			b->d = NULL;
+		}
 		w->n_unstarted--;
 		start_one(w, j);
 	}

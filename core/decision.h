@@ -148,9 +148,9 @@ struct cds_csync_decision {
 	   every in-bailiwick name of the resulting NS set whose A or AAAA
 	   the bit map names. */
 	bool set_ns;
-	size_t n_ns;
+	size_t n_ns, n_glue; /* the counts before the arrays: a decision
+	                        without a change writes only its first page */
 	char ns[CDS_CSYNC_NS_MAX][CDS_NAME_MAX];
-	size_t n_glue;
 	struct cds_csync_glue glue[CDS_CSYNC_GLUE_MAX];
 };
 

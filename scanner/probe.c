@@ -355,7 +355,10 @@ static ssize_t obs_add(struct probe *p, const char *name, const char *addr)
 	struct cds_server_obs *o;
 
 	if (p->n_obs == p->cap_obs) {
-		size_t cap = p->cap_obs ? 2 * p->cap_obs : 8;
+		/* most delegations have two server addresses: an
+		   observation is ~1 KB, and all of a probe's stay until
+		   its scan is recorded */
+		size_t cap = p->cap_obs ? 2 * p->cap_obs : 2;
 		void *no = realloc(p->obs, cap * sizeof *p->obs);
 		void *ns;
 

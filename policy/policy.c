@@ -350,6 +350,11 @@ static bool step_servers(struct pctx *c)
  * for everything). Its answer decides on its own when it confirms the
  * status quo, by the very test the probe used; otherwise it cannot be
  * judged (no signatures were checked) and a full probe is needed.
+ *
+ * The detail is written into every such scan row, most rows of a
+ * nightly run: it says what the server said and that the others were
+ * not asked, and leaves the why (whatever they say, nothing may change)
+ * to the reason and the README.
  */
 static bool step_early(struct pctx *c)
 {
@@ -363,10 +368,9 @@ static bool step_early(struct pctx *c)
 			continue;
 		if (policy_early_stop(c->deleg, o, c->cfg, &r))
 			return decide(c, CDS_DEC_UNCHANGED, r,
-				      "%s/%s %s; stopped there, the other "
-				      "servers were not asked: whatever they "
-				      "say, nothing may change (RFC 9975 §3, "
-				      "STANDARDS Q6)", o->name, o->addr,
+				      "%s/%s %s; the other servers were not "
+				      "asked (early stop, RFC 9975 §3)",
+				      o->name, o->addr,
 				      r == CDS_R_NO_CDS
 					      ? "publishes no CDS or CDNSKEY"
 				      : r == CDS_R_ALREADY_INSECURE

@@ -1225,7 +1225,7 @@ static void run_early(const struct ecase *e)
 	policy_decide_ds(&b->deleg, b->obs, 1, &cfg, NOW, &d);
 	if (stop)
 		ck_assert_msg(d.verdict == CDS_DEC_UNCHANGED && d.reason == r &&
-				      strstr(d.detail, "STANDARDS Q6"),
+				      strstr(d.detail, "(early stop, RFC 9975 §3)"),
 			      "%s: early observation decided %s/%s: %s",
 			      e->name, cds_verdict_name(d.verdict),
 			      cds_reason_name(d.reason), d.detail);

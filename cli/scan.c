@@ -435,6 +435,22 @@ static void log_released(const struct scan_worker *w, int64_t freed,
 
 /* ---- batches and jobs ------------------------------------------------- */
 
+/* A job and what it holds; its CSYNC decision is kept for the next. */
+static void job_free(struct job *j)
+{
+	struct scan_worker *w = j->b->w;
+
+	scan_result_free(j->res);
+	scan_result_free(j->csync_check);
+	if (j->csync && w->n_spare_csync < w->cap_spare_csync)
+		w->spare_csync[w->n_spare_csync++] = j->csync;
+	else
+		free(j->csync);
+	free(j->csync_after);
+	db_delegation_deinit(j->deleg);
+	free(j);
+}
+
 static void batch_free(struct batch *b)
 {
 	struct scan_worker *w = b->w;
@@ -449,18 +465,9 @@ static void batch_free(struct batch *b)
 		w->tail = b->prev;
 	if (w->cur == b)
 		w->cur = b->next;
-	for (size_t i = 0; i < b->started; i++) {
-		struct job *j = b->jobs[i];
-
-		if (!j)
-			continue;
-		scan_result_free(j->res);
-		scan_result_free(j->csync_check);
-		free(j->csync);
-		free(j->csync_after);
-		db_delegation_deinit(j->deleg);
-		free(j);
-	}
+	for (size_t i = 0; i < b->started; i++)
+		if (b->jobs[i])
+			job_free(b->jobs[i]);
 	for (size_t i = b->started; b->d && i < b->n; i++)
 		db_delegation_deinit(&b->d[i]);
 	free(b->jobs);
@@ -496,20 +503,8 @@ static void job_release(struct job *j)
 {
 	struct batch *b = j->b;
 
-	scan_result_free(j->res);
-	j->res = NULL;
-	scan_result_free(j->csync_check);
-	j->csync_check = NULL;
-	if (j->csync && b->w->n_spare_csync < b->w->cap_spare_csync)
-		b->w->spare_csync[b->w->n_spare_csync++] = j->csync;
-	else
-		free(j->csync);
-	free(j->csync_after);
-	j->csync = NULL;
-	j->csync_after = NULL;
-	db_delegation_deinit(j->deleg);
 	b->jobs[j->idx] = NULL;
-	free(j);
+	job_free(j);
 	if (--b->left == 0) {
 		batch_recorded(b);
 		batch_free(b);

@@ -974,18 +974,22 @@ static int answer_check(const struct scan_query *q, uint16_t id,
 
 /*
  * The answer as an ldns packet, parsing only what callers read: the
- * header, the question and the answer section. The authority and
- * additional sections are left unparsed (their counts are kept): nobody
- * reads them, and parsing their NSEC/RRSIG/SOA records, one allocation
- * per field, was most of the cost of a NODATA answer.
+ * header and the answer section, from `pos`, the end of the question
+ * (answer_check matched it to ours, byte for byte). The question is not
+ * parsed again: nobody reads it from the packet, and it was three
+ * allocations and a name parse for every answer, the only record a
+ * NODATA answer parsed. The authority and additional sections are left
+ * unparsed (their counts are kept): nobody reads them, and parsing their
+ * NSEC/RRSIG/SOA records, one allocation per field, was most of the cost
+ * of a NODATA answer.
  */
 static int answer_parse(struct scan_query *q, const uint8_t *p, size_t n,
-			ldns_pkt **out)
+			size_t pos, ldns_pkt **out)
 {
 	ldns_pkt *pkt = q->spare ? q->spare : ldns_pkt_new();
 	ldns_rr *rr = NULL;
-	size_t pos = DNS_HDR_LEN;
 	uint16_t an = get16(p + 6);
+	unsigned total = an;
 	int rc = CDS_ENOMEM;
 
 	if (!pkt)
@@ -1001,28 +1005,25 @@ static int answer_parse(struct scan_query *q, const uint8_t *p, size_t n,
 	ldns_pkt_set_cd(pkt, p[3] & 0x10);
 	ldns_pkt_set_rcode(pkt, p[3] & 0x0f);
 	rc = CDS_EMALFORMED;
-	for (unsigned i = 0, total = 1u + an; i < total; i++) {
-		ldns_pkt_section sec = i == 0   ? LDNS_SECTION_QUESTION
-		                       : i <= an ? LDNS_SECTION_ANSWER
-		                                 : LDNS_SECTION_AUTHORITY;
-		ldns_rr_type qt;
+	/* The data CSYNC names (NS, A, AAAA) may be absent only when the
+	   NSEC/NSEC3 records in the authority section prove it (RFC 7477
+	   §3.2, STANDARDS Y6, Y7): parse that section for their NODATA
+	   answers, and only for those. */
+	if (an == 0 && (q->qtype == LDNS_RR_TYPE_NS ||
+			q->qtype == LDNS_RR_TYPE_A ||
+			q->qtype == LDNS_RR_TYPE_AAAA))
+		total = get16(p + 8);
+	for (unsigned i = 0; i < total; i++) {
+		ldns_pkt_section sec = i < an ? LDNS_SECTION_ANSWER
+		                              : LDNS_SECTION_AUTHORITY;
 
 		if (ldns_wire2rr(&rr, p, n, &pos, sec) != LDNS_STATUS_OK)
 			goto fail;
-		qt = ldns_rr_get_type(rr);
 		if (!ldns_pkt_push_rr(pkt, sec, rr)) {
 			ldns_rr_free(rr);
 			rc = CDS_ENOMEM;
 			goto fail;
 		}
-		/* The data CSYNC names (NS, A, AAAA) may be absent only when
-		   the NSEC/NSEC3 records in the authority section prove it
-		   (RFC 7477 §3.2, STANDARDS Y6, Y7): parse that section for
-		   their NODATA answers, and only for those. */
-		if (i == 0 && an == 0 &&
-		    (qt == LDNS_RR_TYPE_NS || qt == LDNS_RR_TYPE_A ||
-		     qt == LDNS_RR_TYPE_AAAA))
-			total += get16(p + 8);
 	}
 	ldns_pkt_set_nscount(pkt, get16(p + 8));
 	ldns_pkt_set_arcount(pkt, get16(p + 10));
@@ -1185,7 +1186,7 @@ static void udp_datagram(struct udp_sock *us, const uint8_t *p, size_t n,
 		attempt_start(q);
 		return;
 	}
-	if (answer_parse(q, p, n, &pkt) < 0)
+	if (answer_parse(q, p, n, end, &pkt) < 0)
 		goto drop;
 	query_answered(q, pkt);
 	return;
@@ -1326,7 +1327,7 @@ static void tcp_answer(struct scan_query *q)
 
 	rc = answer_check(q, w->id, w->tbuf, w->alen, &end);
 	if (rc == 0)
-		rc = answer_parse(q, w->tbuf, w->alen, &pkt);
+		rc = answer_parse(q, w->tbuf, w->alen, end, &pkt);
 	/* TC=1 says the answer is incomplete (RFC 2181 §9), and over TCP
 	   there is no larger transport left: a failure of the server, never
 	   an empty answer that could pass for NODATA. */

@@ -73,7 +73,7 @@ static ldns_pkt *engine_accept(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof types / sizeof types[0] && !pkt; i++) {
 		q.qtype = types[i];
 		if (answer_check(&q, get16(data), data, size, &end) != 0 ||
-		    answer_parse(&q, data, size, &pkt) != 0)
+		    answer_parse(&q, data, size, end, &pkt) != 0)
 			pkt = NULL;
 	}
 	/* a packet emptied by a failed parse waits there for the next */

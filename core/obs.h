@@ -251,12 +251,16 @@ struct cds_history {
 	   the consecutive recorded scans (not dry runs), newest first,
 	   before this one that were pending with reason bootstrap-waiting
 	   and proposed the same DS set as the newest of them; when the
-	   first of them was made; and that DS set (canonical order).
-	   Streak 0: none. */
+	   first of them was made; and that DS set (canonical order,
+	   n_boot_ds entries, at most CDS_DS_MAX; NULL when none). The set
+	   belongs to whoever filled the history (db_history_load: the
+	   delegation's, freed with it); it is allocated to size because
+	   a fixed array was 2.2 KB of every claimed delegation, for the
+	   few on a bootstrap streak. Streak 0: none. */
 	unsigned boot_streak;
 	int64_t boot_since;
 	size_t n_boot_ds;
-	struct cds_ds boot_ds[CDS_DS_MAX];
+	struct cds_ds *boot_ds;
 	/* CSYNC (STANDARDS Y5 with stored state): the serial of the newest
 	   CSYNC change applied (or approved) for this delegation. */
 	bool has_csync_serial;

@@ -410,4 +410,10 @@ void db_delegation_deinit(struct db_delegation *d)
 	free(d->ns);
 	d->ns = NULL;
 	d->n_ns = 0;
+	free(d->ds);
+	d->ds = NULL;
+	d->n_ds = 0;
+	free(d->hist.boot_ds);
+	d->hist.boot_ds = NULL;
+	d->hist.n_boot_ds = 0;
 }

@@ -134,9 +134,18 @@ static int load_boot_streak(struct db *db, struct db_delegation *const *d,
 		if (k < 0)
 			continue;
 		h = &d[k]->hist;
+		if (h->boot_ds)
+			continue; /* one row a domain; were there two, the first */
 		if (db_parse_array(PQgetvalue(r, i, 3), &ds, &nds) != 0)
 			continue; /* unreadable: no streak, the count restarts */
-		for (size_t j = 0; j < nds && h->n_boot_ds < CDS_DS_MAX; j++)
+		if (nds > 0 && nds <= CDS_DS_MAX &&
+		    !(h->boot_ds = malloc(nds * sizeof *h->boot_ds))) {
+			db_strv_free(ds, nds);
+			PQclear(r);
+			snprintf(db->err, sizeof db->err, "out of memory");
+			return CDS_ENOMEM;
+		}
+		for (size_t j = 0; h->boot_ds && j < nds; j++)
 			if (cds_ds_parse(ds[j], &h->boot_ds[h->n_boot_ds]) ==
 			    CDS_OK)
 				h->n_boot_ds++;
@@ -146,6 +155,8 @@ static int load_boot_streak(struct db *db, struct db_delegation *const *d,
 			h->boot_since = strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		} else {
 			h->n_boot_ds = 0;
+			free(h->boot_ds);
+			h->boot_ds = NULL;
 		}
 		db_strv_free(ds, nds);
 	}
@@ -187,8 +198,10 @@ int db_history_load(struct db *db, struct db_delegation **d, size_t n,
 	PGresult *r;
 	int ret = CDS_ENOMEM;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		free(d[i]->hist.boot_ds); /* loaded before: read again */
 		memset(&d[i]->hist, 0, sizeof d[i]->hist);
+	}
 	if (n == 0)
 		return CDS_OK;
 	qsort(d, n, sizeof *d, by_name);
@@ -290,10 +303,24 @@ int db_history_load(struct db *db, struct db_delegation **d, size_t n,
 	if (sub && (ret = load_boot_streak(db, d, n, sub)) != 0)
 		goto out;
 	/* A delegation twice in the list (a worker that took back its own
-	   lapsed batch holds two jobs for it): filled once, by find(). */
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(d[i]->name, d[i - 1]->name) == 0)
-			d[i]->hist = d[i - 1]->hist;
+	   lapsed batch holds two jobs for it): filled once, by find(); the
+	   other gets a copy, with a bootstrap DS set of its own. */
+	for (size_t i = 1; i < n; i++) {
+		struct cds_history *h = &d[i]->hist;
+
+		if (strcmp(d[i]->name, d[i - 1]->name) != 0)
+			continue;
+		*h = d[i - 1]->hist;
+		if (!h->boot_ds)
+			continue;
+		if (!(h->boot_ds = malloc(h->n_boot_ds * sizeof *h->boot_ds))) {
+			h->n_boot_ds = 0;
+			ret = CDS_ENOMEM;
+			goto out;
+		}
+		memcpy(h->boot_ds, d[i - 1]->hist.boot_ds,
+		       h->n_boot_ds * sizeof *h->boot_ds);
+	}
 	ret = CDS_OK;
 out:
 	if (ret == CDS_ENOMEM)

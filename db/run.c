@@ -299,21 +299,26 @@ static int fill_ns(struct db_delegation *d, char **ns, size_t n,
 	return CDS_OK;
 }
 
-static void fill_ds(struct db_delegation *d, char **ds, size_t n)
+static int fill_ds(struct db_delegation *d, char **ds, size_t n)
 {
 	if (n > CDS_DS_MAX) {
 		load_error(d, CDS_ELIMIT, "%s: %zu DS records, more than cdscan "
 			   "keeps", d->name, n);
-		return;
+		return CDS_OK;
 	}
+	if (n == 0)
+		return CDS_OK;
+	if (!(d->ds = malloc(n * sizeof *d->ds)))
+		return CDS_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (cds_ds_parse(ds[i], &d->ds[i]) != 0) {
 			load_error(d, CDS_EMALFORMED, "DS '%.100s' cannot be "
 				   "read", ds[i]);
-			return;
+			return CDS_OK;
 		}
 	}
 	d->n_ds = n;
+	return CDS_OK;
 }
 
 static void fill_statuses(struct db_delegation *d, char **st, size_t n)
@@ -373,8 +378,10 @@ static int fill_one(struct db_delegation *d, PGresult *r, int row,
 		return ret;
 	if (db_parse_array(PQgetvalue(r, row, 3), &v, &n) != 0)
 		goto bad;
-	fill_ds(d, v, n);
+	ret = fill_ds(d, v, n);
 	db_strv_free(v, n);
+	if (ret != CDS_OK)
+		return ret;
 	if (db_parse_array(PQgetvalue(r, row, 4), &v, &n) != 0)
 		goto bad;
 	fill_statuses(d, v, n);

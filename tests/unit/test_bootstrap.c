@@ -359,13 +359,13 @@ static void scan_with(const struct cds_history *h, int64_t now,
 }
 
 static void hist_of(struct cds_history *h, unsigned streak, int64_t since,
-		    const struct cds_ds *ds)
+		    struct cds_ds *ds)
 {
 	memset(h, 0, sizeof *h);
 	h->boot_streak = streak;
 	h->boot_since = since;
 	h->n_boot_ds = 1;
-	h->boot_ds[0] = *ds;
+	h->boot_ds = ds;
 }
 
 START_TEST(t5_delay_first_scan_waits)

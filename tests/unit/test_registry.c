@@ -332,7 +332,7 @@ START_TEST(test_history_matters_when_it_changes_the_decision)
 				      "0123456789abcdef0123456789abcdef"
 				      "0123456789abcdef0123456789abcdef",
 				      &ds), 0);
-	hists[3].boot_ds[0] = ds;
+	hists[3].boot_ds = &ds;
 	policy_config_default(&cfg);
 	cfg.hold_down = DAY;
 	fill_obs(&obs[0], 0, &r);

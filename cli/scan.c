@@ -63,7 +63,7 @@ struct batch;
 /* One delegation on its way through the worker. A job is allocated when
    it starts and takes its delegation out of the claimed batch (moved,
    not duplicated); it goes when it is recorded. So a slow delegation
-   (a server that times out) holds its own ~10 KB and nothing of the
+   (a server that times out) holds its own ~5 KB and nothing of the
    rest of its batch, which is what kept a rescan's memory at ~20
    batches of rows (docs/BENCH.md). */
 struct job {

@@ -55,8 +55,9 @@
    socket at random), so the quota, not the batch, bounds how many
    queries share a source port. 64 rather than 16: against the bench's
    Knot, 16 filled nearly every call (~15 a call), and the larger calls
-   cost the nameserver 10% less CPU (its workers woken once for more
-   datagrams) and the scanner 5% less, +5% queries/s (docs/BENCH.md). */
+   cost the nameserver 13% less CPU (its workers woken once for more
+   datagrams) and the scanner 7% less, +7% queries/s over 11 alternated
+   pairs of rescans (docs/BENCH.md, "2026-11-25"). */
 #define SEND_BATCH 64
 /* Datagrams read with one recvmmsg(2), up to UDP_READS_PER_EVENT:
    at 16 a 100k rescan made 21k calls, nearly all full; at 64, 6.5k

@@ -81,6 +81,9 @@ struct scanner {
 	struct scan_engine *eng;
 	struct scan_resolver *res;
 	struct scan_sigcache *cache; /* one per run: see validate.h */
+	/* probes started and not yet finished: those a stopped run cuts
+	   short never call back, and scanner_free frees them */
+	struct probe *live;
 };
 
 struct probe;
@@ -150,6 +153,7 @@ struct early_lookup {
 
 struct probe {
 	struct scanner *sc;
+	struct probe *live_prev, *live_next; /* scanner.live */
 	char zone[CDS_NAME_MAX];
 	ldns_rdf *apex;      /* zone as a name, made once */
 	struct cds_ns *ns;
@@ -203,10 +207,16 @@ int scanner_new(struct event_base *base, struct scan_engine *eng,
 	return CDS_OK;
 }
 
+static void probe_free(struct probe *p);
+
 void scanner_free(struct scanner *sc)
 {
 	if (!sc)
 		return;
+	/* No callback of the engine or the resolver reaches a probe once
+	   the loop has stopped: their teardown frees only their own. */
+	while (sc->live)
+		probe_free(sc->live);
 	scan_sigcache_free(sc->cache);
 	free(sc);
 }
@@ -239,6 +249,12 @@ static void server_sets_free(struct server *s)
 
 static void probe_free(struct probe *p)
 {
+	if (p->live_prev)
+		p->live_prev->live_next = p->live_next;
+	else if (p->sc && p->sc->live == p)
+		p->sc->live = p->live_next;
+	if (p->live_next)
+		p->live_next->live_prev = p->live_prev;
 	for (size_t i = 0; p->obs && i < p->n_obs; i++)
 		cds_server_obs_clear(&p->obs[i]);
 	free(p->obs);
@@ -1294,6 +1310,7 @@ static void early_done(struct server *s)
 	struct cds_server_obs *o = &p->obs[s->idx];
 	struct cds_delegation deleg;
 	enum cds_reason r;
+	bool failed;
 	int rc;
 
 	s->early = false;
@@ -1327,8 +1344,11 @@ static void early_done(struct server *s)
 	}
 	log_debug("%s: %s/%s does not confirm the status quo: full probe",
 		  p->zone, o->name, o->addr);
+	failed = o->error != CDS_OK;
+	/* o is not read past here: the other servers' slots may move
+	   p->obs (obs_add grows it) */
 	full_start(p);
-	if (o->error == CDS_OK)
+	if (!failed)
 		server_ask(s, 1u << Q_SOA | 1u << Q_DNSKEY);
 	else
 		server_done(s);
@@ -1483,6 +1503,10 @@ int scan_probe_start(struct scanner *sc, const struct scan_request *req,
 	p->sc = sc;
 	p->cb = cb;
 	p->arg = arg;
+	p->live_next = sc->live;
+	if (sc->live)
+		sc->live->live_prev = p;
+	sc->live = p;
 	if ((rc = probe_copy(p, req)) != CDS_OK) {
 		probe_free(p);
 		return rc;

@@ -423,6 +423,8 @@ static size_t answer(const ldns_pkt *q, const struct step *st, size_t limit,
 	ldns_pkt_set_id(a, ldns_pkt_id(q));
 	ldns_pkt_set_qr(a, true);
 	ldns_pkt_set_opcode(a, LDNS_PACKET_QUERY);
+	/* ldns_pkt_new() gave it an empty list: replaced, not dropped */
+	ldns_rr_list_free(ldns_pkt_question(a));
 	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(q)));
 	ldns_pkt_set_qdcount(a, 1);
 	if (ldns_pkt_edns(q)) {

@@ -66,9 +66,16 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 FUZZ_NAME := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_NAME:%=$(B)/tests/fuzz/replay_%)
 
-all: cdscan
+# The binary: ./cdscan from the default build directory; from another
+# (make B=build/asan SANITIZE=1 check, as .ci/run does) it stays in that
+# directory, so that neither build ever stands in for the other: each
+# once overwrote the other's ./cdscan, and a later `make` found it up to
+# date. tests/run takes the one that goes with BUILD.
+BIN := $(if $(filter build,$(B)),cdscan,$(B)/cdscan)
 
-cdscan: $(B)/cli/main.o $(B)/libcdscan.a
+all: $(BIN)
+
+$(BIN): $(B)/cli/main.o $(B)/libcdscan.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MALLOC_LIBS)
 
@@ -122,7 +129,7 @@ $(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/libcdscan.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-tests: cdscan $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+tests: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 # The whole suite: unit tests, then integration tests against real servers
 # (NSD, Knot, unbound) that the test scripts start on loopback. Needs root.
@@ -148,9 +155,9 @@ depcheck:
 	  { echo "depcheck: only epp/ speaks TLS and XML"; exit 1; }
 	@echo "depcheck: ok"
 
-install: cdscan
+install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/cdscan
-	install -m 0755 cdscan $(DESTDIR)$(BINDIR)/cdscan
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/cdscan
 	install -m 0644 etc/cdscan.yaml $(DESTDIR)$(SYSCONFDIR)/cdscan/cdscan.yaml.example
 	@for m in docs/*.[1-8]; do [ -f "$$m" ] || continue; \
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
@@ -167,23 +174,24 @@ install: cdscan
 # minutes.
 demo:
 	$(Q)tests/deps
-	$(Q)$(MAKE) --no-print-directory -j$$(nproc) cdscan \
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) $(BIN) \
 	  $(B)/tests/tools/zonesign $(B)/tests/tools/benchworld
-	$(Q)BUILD=$(B) tests/demo
+	$(Q)CDSCAN=$(abspath $(BIN)) BUILD=$(B) tests/demo
 
 # The benchmark (docs/BENCH.md): N delegations served by one Knot, scanned
 # through the whole pipeline, dnsperf as the ceiling, a 30 ms RTT variant
 # and the RSS slope (N_RSS). Needs root; takes several minutes.
 N ?= 100000
-bench: cdscan $(TOOL_BIN)
+bench: $(BIN) $(TOOL_BIN)
 	$(Q)tests/deps bench
-	$(Q)N=$(N) BUILD=$(B) tests/bench/bench.sh
+	$(Q)CDSCAN=$(abspath $(BIN)) N=$(N) BUILD=$(B) tests/bench/bench.sh
 
 # NOTIFY to commit through `cdscan daemon` (docs/BENCH.md, "NOTIFY"):
 # NOTIFY_N NOTIFYs on loopback against the DNS test world. Needs root.
 NOTIFY_N ?= 100
-bench-notify: cdscan $(TOOL_BIN)
+bench-notify: $(BIN) $(TOOL_BIN)
 	$(Q)flock /tmp/cdscan-world.lock env N=$(NOTIFY_N) BUILD=$(B) \
+	  CDSCAN=$(abspath $(BIN)) \
 	  WORLD_TOOLS=$(abspath $(B))/tests/tools tests/bench/notify_bench.sh
 
 format:

@@ -39,7 +39,7 @@ else
 fi
 rm -f "$D.log"
 # the sample configuration is valid as shipped
-if ./cdscan -c etc/cdscan.yaml config check >/dev/null 2>"$D/err"; then
+if "${CDSCAN:-./cdscan}" -c etc/cdscan.yaml config check >/dev/null 2>"$D/err"; then
 	pass install/sample-config-valid
 else
 	fail install/sample-config-valid "$(cat "$D/err")"

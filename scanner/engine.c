@@ -74,6 +74,12 @@
 /* Finished queries kept for reuse (each about 900 bytes). */
 #define FREE_MAX 4096
 #define RTT_KEEP_S 120.0 /* a server's learned round trip, kept idle */
+/* The first attempt to a server not heard from yet (attempt_timeout_ms):
+   PRIOR_FACTOR times the 99th percentile of the run's first answers,
+   once PRIOR_MIN_SAMPLES are in, looked at again every PRIOR_EVERY. */
+#define PRIOR_FACTOR 2.0
+#define PRIOR_MIN_SAMPLES 256
+#define PRIOR_EVERY 256
 /* Buckets of the answer-matching table: 2 per query in flight, bounded. */
 #define DEMUX_MIN 256
 #define DEMUX_MAX (1u << 18)
@@ -173,6 +179,9 @@ struct scan_server {
 	   UDP answers (RFC 6298 §2); rtt_known once there is one */
 	double srtt, rttvar;
 	bool rtt_known;
+	/* a UDP attempt to it timed out before it ever answered one: it
+	   may be slower than the run's other servers (attempt_timeout_ms) */
+	bool timed_out;
 	double idle_since;
 	unsigned refs; /* queued + in-flight queries */
 	uint32_t hash;
@@ -201,6 +210,11 @@ struct scan_engine {
 	struct scan_wire **demux;  /* UDP attempts by socket, server, ID */
 	uint32_t demux_mask;
 	struct scan_engine_stats st;
+	/* the first attempt's timeout to a server not heard from yet, from
+	   the run's round trips (0: timeout_ms), and the number of them it
+	   was taken from */
+	double prior_ms;
+	uint64_t prior_n, n_rtt;
 	uint16_t rnd[RAND_POOL];
 	unsigned nrnd;
 	/* UDP attempts waiting for the next sendmmsg, and the socket each
@@ -1075,22 +1089,55 @@ static void query_answered(struct scan_query *q, ldns_pkt *pkt)
  * A first attempt waits what the server's own answers say it needs
  * (RFC 6298 §2: srtt + 4 rttvar), between timeout_min_ms and timeout_ms:
  * a fixed timeout long enough for far servers made every datagram lost
- * on the way to a near one cost it (docs/BENCH.md, 30 ms RTT). TCP and
- * servers not heard from yet wait timeout_ms. Retries back off from
- * there.
+ * on the way to a near one cost it (docs/BENCH.md, 30 ms RTT). TCP
+ * waits timeout_ms. Retries back off from there.
+ *
+ * A server not heard from yet waits what the run's other servers needed
+ * (run_prior_ms): in a registry most servers are first met by a query,
+ * and a datagram lost to one cost the whole timeout_ms — for the last
+ * delegations of a run, the run's tail. One that then lets an attempt
+ * time out waits timeout_ms until it answers a first attempt: the answer
+ * to a retry is no round trip (Karn), so a server slower than the prior
+ * would otherwise be asked twice every time (RFC 6298 §5.7 keeps the
+ * backed-off timer for the same reason).
  */
+static double run_prior_ms(struct scan_engine *eng)
+{
+	static const uint64_t none[CDS_RTT_BUCKETS];
+	const struct scan_engine_opts *o = &eng->o;
+	uint64_t n;
+
+	if (eng->n_rtt < PRIOR_MIN_SAMPLES)
+		return 0;
+	if (eng->prior_ms == 0 || eng->n_rtt - eng->prior_n >= PRIOR_EVERY) {
+		double ms = PRIOR_FACTOR * cds_rtt_percentile(eng->st.rtt_hist,
+							      none, 0.99, &n);
+
+		if (ms < o->timeout_min_ms)
+			ms = o->timeout_min_ms;
+		eng->prior_ms = ms;
+		eng->prior_n = eng->n_rtt;
+	}
+	return eng->prior_ms;
+}
+
 static double attempt_timeout_ms(const struct scan_query *q)
 {
 	const struct scan_engine_opts *o = &q->eng->o;
 	const struct scan_server *s = q->srv;
 	double ms = o->timeout_ms;
 
-	if (o->timeout_min_ms && s && s->rtt_known && !q->tcp) {
-		double rto = s->srtt + 4 * s->rttvar;
+	if (o->timeout_min_ms && s && !q->tcp) {
+		double rto = 0;
 
-		if (rto < o->timeout_min_ms)
-			rto = o->timeout_min_ms;
-		if (rto < ms)
+		if (s->rtt_known) {
+			rto = s->srtt + 4 * s->rttvar;
+			if (rto < o->timeout_min_ms)
+				rto = o->timeout_min_ms;
+		} else if (!s->timed_out) {
+			rto = run_prior_ms(q->eng);
+		}
+		if (rto > 0 && rto < ms)
 			ms = rto;
 	}
 	ms *= pow(o->backoff, q->tries - 1);
@@ -1109,6 +1156,7 @@ static void rtt_sample(struct scan_query *q, double r)
 	if (!s || q->tries != 1 || q->tcp)
 		return;
 	q->eng->st.rtt_hist[cds_rtt_bucket(r)]++;
+	q->eng->n_rtt++;
 	if (!s->rtt_known) {
 		s->srtt = r;
 		s->rttvar = r / 2;
@@ -1137,6 +1185,9 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct scan_query *q = arg;
 	struct scan_engine *eng = q->eng;
 
+	if (q->srv && !q->tcp && !q->srv->rtt_known &&
+	    q->w->err == CDS_ETIMEOUT)
+		q->srv->timed_out = true;
 	attempt_failed(q, q->w->err);
 	send_flush(eng);
 }

@@ -30,13 +30,17 @@
 struct scan_engine_opts {
 	unsigned max_inflight;  /* queries on the wire at once (default 2000) */
 	unsigned timeout_ms;    /* first attempt's timeout to a server whose
-	                           round trip is not known yet, and the most
+	                           round trip is not known yet (before the
+	                           run's own figure, below), and the most
 	                           any first attempt waits (default 1500) */
 	unsigned timeout_min_ms; /* once a server answered: its first
 	                           attempts wait srtt + 4 rttvar of its UDP
 	                           answers (RFC 6298 §2), no less than this
-	                           and no more than timeout_ms; 0: always
-	                           timeout_ms (default 200) */
+	                           and no more than timeout_ms; one not
+	                           heard from yet, twice the 99th percentile
+	                           of the run's first answers once there are
+	                           256, until it lets an attempt time out;
+	                           0: always timeout_ms (default 200) */
 	unsigned retries;       /* further attempts after a timeout (default 2) */
 	double backoff;         /* timeout multiplier per retry (default 2.0) */
 	double rate_per_server; /* queries/s to one address, 0 = no limit

@@ -1261,6 +1261,104 @@ START_TEST(test_timeout_fixed_without_floor)
 }
 END_TEST
 
+/*
+ * A server not heard from yet, as most are when a registry's run meets
+ * them: once the run has 256 first answers, its first attempt waits
+ * twice their 99th percentile, no less than scanner.timeout-min (50 ms
+ * here), instead of timeout_ms (1 s). Returns the gap between a silent
+ * server's first attempt and its retry, after `answers` answers from
+ * another server.
+ */
+static double first_contact_gap(unsigned answers)
+{
+	struct scan_engine_opts o;
+	struct fx near, lost;
+	struct run *r;
+	double gap;
+
+	fast_opts(&o);
+	o.timeout_ms = 1000;
+	o.timeout_min_ms = 50;
+	o.retries = 1;
+	r = run_new(&o);
+	fx_start(&near, r->base, "127.0.0.1", FX_OK, true);
+	fx_start(&lost, r->base, "127.0.0.1", FX_SILENT, true);
+	for (unsigned i = 0; i < answers; i++)
+		ask(r, i, &near.addr, near.alen, "near.example.",
+		    LDNS_RR_TYPE_A);
+	run_all(r);
+	for (unsigned i = 0; i < answers; i++)
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	ask(r, answers, &lost.addr, lost.alen, "lost.example.",
+	    LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[answers].status, CDS_ETIMEOUT);
+	ck_assert_uint_eq(r->res[answers].attempts, 2);
+	ck_assert_uint_eq(lost.nseen, 2);
+	gap = lost.seen[1].t - lost.seen[0].t;
+	run_free(r);
+	fx_stop(&near);
+	fx_stop(&lost);
+	return gap;
+}
+
+START_TEST(test_first_contact_waits_the_runs_round_trips)
+{
+	double gap = first_contact_gap(300);
+
+	ck_assert_double_ge(gap, 0.045);
+	ck_assert_double_lt(gap, 0.5);
+}
+END_TEST
+
+/* Too few answers to go by: a server first met waits timeout_ms. */
+START_TEST(test_first_contact_fixed_before_enough_answers)
+{
+	ck_assert_double_ge(first_contact_gap(100), 0.995);
+}
+END_TEST
+
+/*
+ * A server slower than that: its first query is asked again after the
+ * run's figure and answered on a later try. The answer to a retry is no
+ * round trip (Karn), so its next query waits timeout_ms, is answered on
+ * its first try and teaches its round trip: asked twice once, not for
+ * every query (RFC 6298 §5.7).
+ */
+START_TEST(test_first_contact_slow_server_asked_again_once)
+{
+	struct scan_engine_opts o;
+	struct fx near, slow;
+	struct run *r;
+	unsigned n = 300;
+
+	fast_opts(&o);
+	o.timeout_ms = 1000;
+	o.timeout_min_ms = 50;
+	o.retries = 2;
+	r = run_new(&o);
+	fx_start(&near, r->base, "127.0.0.1", FX_OK, true);
+	fx_start(&slow, r->base, "127.0.0.1", FX_DELAY, true);
+	slow.delay_ms = 150;
+	for (unsigned i = 0; i < n; i++)
+		ask(r, i, &near.addr, near.alen, "near.example.",
+		    LDNS_RR_TYPE_A);
+	run_all(r);
+	ask(r, n, &slow.addr, slow.alen, "slow.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[n].status, CDS_OK);
+	ck_assert_uint_ge(r->res[n].attempts, 2);
+	ask(r, n + 1, &slow.addr, slow.alen, "slow.example.",
+	    LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[n + 1].status, CDS_OK);
+	ck_assert_uint_eq(r->res[n + 1].attempts, 1);
+	run_free(r);
+	fx_stop(&near);
+	fx_stop(&slow);
+}
+END_TEST
+
 /* ---- IPv6 ---- */
 
 START_TEST(test_ipv6_loopback_udp_and_tcp)
@@ -1856,6 +1954,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_slow_answer_caught_by_retry);
 	tcase_add_test(tc, test_timeout_learned_from_answers);
 	tcase_add_test(tc, test_timeout_fixed_without_floor);
+	tcase_add_test(tc, test_first_contact_waits_the_runs_round_trips);
+	tcase_add_test(tc, test_first_contact_fixed_before_enough_answers);
+	tcase_add_test(tc, test_first_contact_slow_server_asked_again_once);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ipv6");

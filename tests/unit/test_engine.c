@@ -1209,16 +1209,15 @@ START_TEST(test_slow_answer_caught_by_retry)
 END_TEST
 
 /*
- * scanner.timeout-min: once a server has answered, a datagram lost on
- * the way to it costs the timeout its answers earned (RFC 6298 §2: on
- * loopback the floor, 50 ms here), not timeout_ms (1 s); with the floor
- * 0 (adaptation off) it costs the whole second. Returns the gap between
- * the lost query's first attempt and its retry.
+ * The gap between a lost query's first attempt and its retry, after
+ * `answers` answers (timeout_ms 1 s): from the server that then falls
+ * silent (`same`), or from another one while the lost query goes to a
+ * silent server not heard from yet.
  */
-static double retry_gap_after_answers(unsigned timeout_min_ms)
+static double retry_gap(unsigned timeout_min_ms, unsigned answers, bool same)
 {
 	struct scan_engine_opts o;
-	struct fx fx;
+	struct fx near, lost, *to = same ? &near : &lost;
 	struct run *r;
 	double gap;
 
@@ -1227,27 +1226,38 @@ static double retry_gap_after_answers(unsigned timeout_min_ms)
 	o.timeout_min_ms = timeout_min_ms;
 	o.retries = 1;
 	r = run_new(&o);
-	fx_start(&fx, r->base, "127.0.0.1", FX_OK, true);
-	for (unsigned i = 0; i < 4; i++) {
-		ask(r, i, &fx.addr, fx.alen, "near.example.", LDNS_RR_TYPE_A);
-		run_all(r);
-		ck_assert_int_eq(r->res[i].status, CDS_OK);
-	}
-	fx.mode = FX_SILENT;
-	ask(r, 4, &fx.addr, fx.alen, "lost.example.", LDNS_RR_TYPE_A);
+	fx_start(&near, r->base, "127.0.0.1", FX_OK, true);
+	if (!same)
+		fx_start(&lost, r->base, "127.0.0.1", FX_SILENT, true);
+	for (unsigned i = 0; i < answers; i++)
+		ask(r, i, &near.addr, near.alen, "near.example.",
+		    LDNS_RR_TYPE_A);
 	run_all(r);
-	ck_assert_int_eq(r->res[4].status, CDS_ETIMEOUT);
-	ck_assert_uint_eq(r->res[4].attempts, 2);
-	ck_assert_uint_eq(fx.nseen, 6);
-	gap = fx.seen[5].t - fx.seen[4].t;
+	for (unsigned i = 0; i < answers; i++)
+		ck_assert_int_eq(r->res[i].status, CDS_OK);
+	near.mode = same ? FX_SILENT : FX_OK;
+	ask(r, answers, &to->addr, to->alen, "lost.example.", LDNS_RR_TYPE_A);
+	run_all(r);
+	ck_assert_int_eq(r->res[answers].status, CDS_ETIMEOUT);
+	ck_assert_uint_eq(r->res[answers].attempts, 2);
+	ck_assert_uint_eq(to->nseen, (same ? answers : 0) + 2);
+	gap = to->seen[to->nseen - 1].t - to->seen[to->nseen - 2].t;
 	run_free(r);
-	fx_stop(&fx);
+	fx_stop(&near);
+	if (!same)
+		fx_stop(&lost);
 	return gap;
 }
 
+/*
+ * scanner.timeout-min: once a server has answered, a datagram lost on
+ * the way to it costs the timeout its answers earned (RFC 6298 §2: on
+ * loopback the floor, 50 ms here), not timeout_ms (1 s); with the floor
+ * 0 (adaptation off) it costs the whole second.
+ */
 START_TEST(test_timeout_learned_from_answers)
 {
-	double gap = retry_gap_after_answers(50);
+	double gap = retry_gap(50, 4, true);
 
 	/* the floor (5 ms slack below), far from the fixed second */
 	ck_assert_double_ge(gap, 0.045);
@@ -1257,7 +1267,7 @@ END_TEST
 
 START_TEST(test_timeout_fixed_without_floor)
 {
-	ck_assert_double_ge(retry_gap_after_answers(0), 0.995);
+	ck_assert_double_ge(retry_gap(0, 4, true), 0.995);
 }
 END_TEST
 
@@ -1265,46 +1275,11 @@ END_TEST
  * A server not heard from yet, as most are when a registry's run meets
  * them: once the run has 256 first answers, its first attempt waits
  * twice their 99th percentile, no less than scanner.timeout-min (50 ms
- * here), instead of timeout_ms (1 s). Returns the gap between a silent
- * server's first attempt and its retry, after `answers` answers from
- * another server.
+ * here), instead of timeout_ms (1 s).
  */
-static double first_contact_gap(unsigned answers)
-{
-	struct scan_engine_opts o;
-	struct fx near, lost;
-	struct run *r;
-	double gap;
-
-	fast_opts(&o);
-	o.timeout_ms = 1000;
-	o.timeout_min_ms = 50;
-	o.retries = 1;
-	r = run_new(&o);
-	fx_start(&near, r->base, "127.0.0.1", FX_OK, true);
-	fx_start(&lost, r->base, "127.0.0.1", FX_SILENT, true);
-	for (unsigned i = 0; i < answers; i++)
-		ask(r, i, &near.addr, near.alen, "near.example.",
-		    LDNS_RR_TYPE_A);
-	run_all(r);
-	for (unsigned i = 0; i < answers; i++)
-		ck_assert_int_eq(r->res[i].status, CDS_OK);
-	ask(r, answers, &lost.addr, lost.alen, "lost.example.",
-	    LDNS_RR_TYPE_A);
-	run_all(r);
-	ck_assert_int_eq(r->res[answers].status, CDS_ETIMEOUT);
-	ck_assert_uint_eq(r->res[answers].attempts, 2);
-	ck_assert_uint_eq(lost.nseen, 2);
-	gap = lost.seen[1].t - lost.seen[0].t;
-	run_free(r);
-	fx_stop(&near);
-	fx_stop(&lost);
-	return gap;
-}
-
 START_TEST(test_first_contact_waits_the_runs_round_trips)
 {
-	double gap = first_contact_gap(300);
+	double gap = retry_gap(50, 300, false);
 
 	ck_assert_double_ge(gap, 0.045);
 	ck_assert_double_lt(gap, 0.5);
@@ -1314,7 +1289,7 @@ END_TEST
 /* Too few answers to go by: a server first met waits timeout_ms. */
 START_TEST(test_first_contact_fixed_before_enough_answers)
 {
-	ck_assert_double_ge(first_contact_gap(100), 0.995);
+	ck_assert_double_ge(retry_gap(50, 100, false), 0.995);
 }
 END_TEST
 
